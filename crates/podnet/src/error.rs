@@ -1,0 +1,8 @@
+//! The facade's error: one variant per area, each wrapping that area's own error enum.
+
+/// Any failure of a podnet operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // Each area (network, state, backend, runtime) adds one `#[error(transparent)]`
+    // variant wrapping its own error enum here.
+}
