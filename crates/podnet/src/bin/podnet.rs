@@ -1,1 +1,3 @@
+//! The `podnet` command line (a thin layer over the library).
+
 fn main() {}

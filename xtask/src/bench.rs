@@ -1,0 +1,169 @@
+//! `cargo xtask bench`: runs every criterion bench, then prints one table from criterion's
+//! saved estimates, with the ratio of each of our functions against each `peer_*` function of
+//! the same group (measured in the same run).
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::cmd;
+
+/// One measured function: criterion group, function id and mean time in nanoseconds.
+struct Measured {
+    group: String,
+    id: String,
+    mean_ns: f64,
+}
+
+/// Runs the benches (extra args go to `cargo bench`, e.g. `-p netns`) and prints the table.
+pub fn run(extra: &[String]) -> Result<(), String> {
+    crate::setup::run(&crate::setup::Wanted::all())?;
+    let started = SystemTime::now();
+    let mut bench = cmd::cargo();
+    bench.args(["bench", "--benches"]);
+    if !extra
+        .iter()
+        .any(|a| a == "-p" || a.starts_with("--package"))
+    {
+        bench.arg("--workspace");
+    }
+    bench.args(extra);
+    cmd::run(bench)?;
+    let mut measured = Vec::new();
+    collect(&target_dir().join("criterion"), started, &mut measured);
+    if measured.is_empty() {
+        return Err("no criterion results were written by this run".into());
+    }
+    measured.sort_by(|a, b| (&a.group, &a.id).cmp(&(&b.group, &b.id)));
+    print!("{}", table(&measured));
+    Ok(())
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::project_root().join("target"))
+}
+
+/// Walks `target/criterion`, keeping estimates written since `since`.
+fn collect(dir: &Path, since: SystemTime, out: &mut Vec<Measured>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        if path.file_name().is_some_and(|n| n == "new") {
+            if let Some(m) = read_measurement(&path, since) {
+                out.push(m);
+            }
+        } else {
+            collect(&path, since, out);
+        }
+    }
+}
+
+fn read_measurement(dir: &Path, since: SystemTime) -> Option<Measured> {
+    let estimates = dir.join("estimates.json");
+    let fresh = std::fs::metadata(&estimates)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= since);
+    if !fresh {
+        return None;
+    }
+    let read = |p: PathBuf| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+    };
+    let bench = read(dir.join("benchmark.json"))?;
+    let est = read(estimates)?;
+    let group = bench["group_id"].as_str()?.to_string();
+    let id = match (bench["function_id"].as_str(), bench["value_str"].as_str()) {
+        (Some(f), Some(v)) => format!("{f}/{v}"),
+        (Some(f), None) => f.to_string(),
+        (None, Some(v)) => v.to_string(),
+        (None, None) => String::from("-"),
+    };
+    Some(Measured {
+        group,
+        id,
+        mean_ns: est["mean"]["point_estimate"].as_f64()?,
+    })
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.3} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.3} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+fn table(measured: &[Measured]) -> String {
+    let mut out = format!(
+        "\n{:<34} {:<28} {:>12}  {}\n",
+        "group", "function", "mean", "vs peers"
+    );
+    for m in measured {
+        let ratios: Vec<String> = if m.id.starts_with("peer_") {
+            Vec::new()
+        } else {
+            measured
+                .iter()
+                .filter(|p| p.group == m.group && p.id.starts_with("peer_"))
+                .map(|p| format!("{:.2}x {}", m.mean_ns / p.mean_ns, p.id))
+                .collect()
+        };
+        out.push_str(&format!(
+            "{:<34} {:<28} {:>12}  {}\n",
+            m.group,
+            m.id,
+            human(m.mean_ns),
+            ratios.join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_are_against_peers_of_the_same_group_only() {
+        let rows = vec![
+            Measured {
+                group: "g".into(),
+                id: "podnet".into(),
+                mean_ns: 500.0,
+            },
+            Measured {
+                group: "g".into(),
+                id: "peer_ip".into(),
+                mean_ns: 2000.0,
+            },
+            Measured {
+                group: "h".into(),
+                id: "peer_x".into(),
+                mean_ns: 10.0,
+            },
+        ];
+        let text = table(&rows);
+        let ours = text
+            .lines()
+            .find(|l| l.contains("podnet"))
+            .unwrap_or_default();
+        assert!(ours.contains("0.25x peer_ip"), "{ours}");
+        assert!(!ours.contains("peer_x"), "{ours}");
+    }
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human(1500.0), "1.50 µs");
+        assert_eq!(human(2_500_000.0), "2.500 ms");
+    }
+}

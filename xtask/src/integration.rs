@@ -1,0 +1,290 @@
+//! `cargo xtask integration`: the privileged suites.
+//!
+//! Every `tests/*.rs` target of every crate runs as root; targets whose name starts with
+//! `rootless` are built as root and then run as the unprivileged user `podnet-ci`, which this
+//! module prepares (account, subuid/subgid ranges, a private `XDG_RUNTIME_DIR`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cmd;
+
+/// The unprivileged account the rootless suites run as.
+pub const TEST_USER: &str = "podnet-ci";
+const SUBID_RANGE: &str = "200000-265535";
+
+/// Test counts summed over several `cargo test` runs, plus steps that failed outright.
+#[derive(Default)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+    pub failed_steps: Vec<String>,
+}
+
+impl Tally {
+    /// Adds the `test result:` lines of one libtest run; a failed run without any failed test
+    /// (a build error, a crash) is recorded as a failed step.
+    pub fn record(&mut self, step: &str, ok: bool, output: &str) {
+        let (passed, failed) = count_results(output);
+        self.passed += passed;
+        self.failed += failed;
+        if !ok && failed == 0 {
+            // a build error or crash: count it, so the closing line never hides it
+            self.failed += 1;
+            self.failed_steps.push(step.to_string());
+        } else if !ok {
+            self.failed_steps.push(format!("{step} ({failed} failed)"));
+        }
+    }
+
+    /// Adds a step that has no test count (fmt, clippy); a failure counts as one failed.
+    pub fn step(&mut self, step: &str, result: Result<(), String>) {
+        if let Err(e) = result {
+            eprintln!("xtask: {e}");
+            self.failed += 1;
+            self.failed_steps.push(step.to_string());
+        }
+    }
+
+    /// `Ok` when nothing failed, else an error listing the failed steps.
+    pub fn into_result(self) -> Result<(), String> {
+        if self.failed_steps.is_empty() && self.failed == 0 {
+            Ok(())
+        } else {
+            Err(format!("failed: {}", self.failed_steps.join("; ")))
+        }
+    }
+}
+
+/// Sums `test result: ... N passed; M failed` lines of libtest output.
+pub fn count_results(output: &str) -> (u64, u64) {
+    let mut totals = (0, 0);
+    for line in output.lines().filter(|l| l.starts_with("test result:")) {
+        for part in line.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                if let Ok(n) = n.parse::<u64>() {
+                    match what {
+                        "passed" => totals.0 += n,
+                        "failed" => totals.1 += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    totals
+}
+
+/// A `tests/*.rs` target of a workspace package.
+struct TestTarget {
+    package: String,
+    name: String,
+}
+
+impl TestTarget {
+    fn rootless(&self) -> bool {
+        self.name.starts_with("rootless")
+    }
+}
+
+/// Runs every integration target; fails loudly without root.
+pub fn run() -> Result<Tally, String> {
+    if !crate::is_root() {
+        let msg = "integration: the privileged suites need root (namespaces, mounts, bridges, \
+                   firewall rules); run `sudo cargo xtask integration`";
+        if crate::in_ci() {
+            return Err(format!("{msg} (CI is set: this is a failure)"));
+        }
+        return Err(msg.to_string());
+    }
+    crate::setup::run(&crate::setup::Wanted::all())?;
+    let targets = test_targets()?;
+    let mut tally = Tally::default();
+    let mut by_package: Vec<(String, Vec<String>)> = Vec::new();
+    for t in targets.iter().filter(|t| !t.rootless()) {
+        match by_package.iter_mut().find(|(p, _)| *p == t.package) {
+            Some((_, names)) => names.push(t.name.clone()),
+            None => by_package.push((t.package.clone(), vec![t.name.clone()])),
+        }
+    }
+    for (package, names) in &by_package {
+        let mut test = cmd::cargo();
+        test.args(["test", "-p", package]);
+        for name in names {
+            test.args(["--test", name]);
+        }
+        let (ok, out) = cmd::tee(test)?;
+        tally.record(&format!("{package} integration tests (root)"), ok, &out);
+    }
+    let rootless: Vec<&TestTarget> = targets.iter().filter(|t| t.rootless()).collect();
+    if !rootless.is_empty() {
+        let user = prepare_test_user()?;
+        for target in rootless {
+            let step = format!("{} {} (as {TEST_USER})", target.package, target.name);
+            match run_as_user(&user, target) {
+                Ok((ok, out)) => tally.record(&step, ok, &out),
+                Err(e) => tally.step(&step, Err(e)),
+            }
+        }
+    }
+    println!(
+        "integration: {} passed, {} failed",
+        tally.passed, tally.failed
+    );
+    Ok(tally)
+}
+
+fn test_targets() -> Result<Vec<TestTarget>, String> {
+    let mut metadata = cmd::cargo();
+    metadata.args(["metadata", "--no-deps", "--format-version", "1"]);
+    let json: serde_json::Value = serde_json::from_str(&cmd::output(metadata)?)
+        .map_err(|e| format!("cargo metadata printed invalid JSON: {e}"))?;
+    let mut targets = Vec::new();
+    for package in json["packages"].as_array().into_iter().flatten() {
+        let Some(pname) = package["name"].as_str() else {
+            continue;
+        };
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let is_test = target["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "test"));
+            if let (true, Some(name)) = (is_test, target["name"].as_str()) {
+                targets.push(TestTarget {
+                    package: pname.to_string(),
+                    name: name.to_string(),
+                });
+            }
+        }
+    }
+    Ok(targets)
+}
+
+/// The unprivileged test account.
+pub struct TestUser {
+    pub uid: u32,
+    pub runtime_dir: PathBuf,
+    pub home: PathBuf,
+}
+
+/// Creates `podnet-ci` with subuid/subgid ranges and a 0700 runtime dir; idempotent.
+pub fn prepare_test_user() -> Result<TestUser, String> {
+    let exists = Command::new("id")
+        .arg("-u")
+        .arg(TEST_USER)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !exists {
+        let mut add = Command::new("useradd");
+        add.args(["-m", "-s", "/bin/bash", TEST_USER]);
+        cmd::run(add)?;
+    }
+    for (file, flag) in [
+        ("/etc/subuid", "--add-subuids"),
+        ("/etc/subgid", "--add-subgids"),
+    ] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if !text
+            .lines()
+            .any(|l| l.starts_with(&format!("{TEST_USER}:")))
+        {
+            let mut usermod = Command::new("usermod");
+            usermod.args([flag, SUBID_RANGE, TEST_USER]);
+            cmd::run(usermod)?;
+        }
+    }
+    let uid: u32 = {
+        let mut id = Command::new("id");
+        id.args(["-u", TEST_USER]);
+        cmd::output(id)?
+            .trim()
+            .parse()
+            .map_err(|e| format!("id -u {TEST_USER}: {e}"))?
+    };
+    let runtime_dir = PathBuf::from(format!("/run/user/{uid}"));
+    let mut install = Command::new("install");
+    install
+        .args(["-d", "-m", "0700", "-o", TEST_USER, "-g", TEST_USER])
+        .arg(&runtime_dir);
+    cmd::run(install)?;
+    Ok(TestUser {
+        uid,
+        runtime_dir,
+        home: PathBuf::from(format!("/home/{TEST_USER}")),
+    })
+}
+
+/// Builds a rootless target as root, copies the binary where the user can read it (the
+/// checkout may sit under a 0700 home), and runs it as the user with a clean environment.
+fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<(bool, String), String> {
+    let mut build = cmd::cargo();
+    build.args([
+        "test",
+        "-p",
+        &target.package,
+        "--test",
+        &target.name,
+        "--no-run",
+        "--message-format=json",
+    ]);
+    let out = cmd::output(build)?;
+    let exe = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["profile"]["test"] == true)
+        .filter(|m| m["target"]["name"] == target.name.as_str())
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| format!("cargo did not report a test binary for {}", target.name))?;
+    let dir = Path::new("/tmp").join(format!("podnet-rootless-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let copy = dir.join(format!("{}-{}", target.package, target.name));
+    std::fs::copy(&exe, &copy).map_err(|e| format!("copying {}: {e}", exe.display()))?;
+    set_mode(&dir, 0o755)?;
+    set_mode(&copy, 0o755)?;
+    let mut run = Command::new("runuser");
+    run.args(["-u", TEST_USER, "--", "env", "-i"])
+        .arg(format!(
+            "PATH={}",
+            "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+        ))
+        .arg(format!("HOME={}", user.home.display()))
+        .arg(format!("USER={TEST_USER}"))
+        .arg(format!("XDG_RUNTIME_DIR={}", user.runtime_dir.display()))
+        .arg(format!("PODNET_TEST_UID={}", user.uid))
+        .arg("RUST_BACKTRACE=1");
+    for var in ["CI", "RUST_LOG"] {
+        if let Ok(v) = std::env::var(var) {
+            run.arg(format!("{var}={v}"));
+        }
+    }
+    run.arg(&copy).arg("--test-threads=1").current_dir(&dir);
+    let result = cmd::tee(run);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("chmod {:o} {}: {e}", mode, path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_results;
+
+    #[test]
+    fn counts_ok_and_failed_result_lines() {
+        let out = "running 3 tests\n\
+                   test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s\n\
+                   test result: FAILED. 5 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out\n\
+                   test something ... ok\n";
+        assert_eq!(count_results(out), (8, 2));
+    }
+
+    #[test]
+    fn ignores_lines_that_are_not_results() {
+        assert_eq!(count_results("test a ... ok\n3 passed; 1 failed\n"), (0, 0));
+    }
+}

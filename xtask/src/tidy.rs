@@ -1,0 +1,91 @@
+//! Repository rules checked as a unit test: every Rust file opens with a `//!` doc line, no
+//! test carries the ignore attribute (a skipped test must say why and fail in CI instead), and every
+//! crate says `[lints] workspace = true`.
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if name == "target" || name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    fn workspace_files() -> Vec<PathBuf> {
+        let root = crate::project_root();
+        let mut files = Vec::new();
+        rust_files(&root.join("crates"), &mut files);
+        rust_files(&root.join("xtask"), &mut files);
+        assert!(
+            files.len() > 10,
+            "tidy found only {} Rust files",
+            files.len()
+        );
+        files
+    }
+
+    #[test]
+    fn every_rust_file_starts_with_a_module_doc() {
+        let missing: Vec<String> = workspace_files()
+            .into_iter()
+            .filter(|p| {
+                let text = std::fs::read_to_string(p).unwrap_or_default();
+                !text.trim_start().starts_with("//!")
+            })
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "files without a `//!` doc line: {missing:#?}"
+        );
+    }
+
+    #[test]
+    fn no_test_is_ignored() {
+        let attribute = ["#[", "ignore"].concat();
+        let offenders: Vec<String> = workspace_files()
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap_or_default()
+                    .contains(&attribute)
+            })
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(offenders.is_empty(), "ignored tests in: {offenders:#?}");
+    }
+
+    #[test]
+    fn every_crate_uses_the_workspace_lints() {
+        let root = crate::project_root();
+        let mut manifests = vec![root.join("xtask/Cargo.toml")];
+        for entry in std::fs::read_dir(root.join("crates"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            manifests.push(entry.path().join("Cargo.toml"));
+        }
+        for manifest in manifests {
+            let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+            assert!(
+                text.contains("[lints]\nworkspace = true"),
+                "{} does not say `[lints] workspace = true`",
+                manifest.display()
+            );
+        }
+    }
+}
