@@ -4,6 +4,17 @@
 //!
 //! Requires: nothing (pure data handling, no privileges, no system calls).
 
+mod canonical;
+mod error;
+mod legacy;
+mod overlap;
+mod protocol;
+mod publish;
 mod types;
 
+pub use canonical::canonicalize;
+pub use error::{Error, Invalid};
+pub use legacy::{expand, merge_ranges};
+pub use protocol::Protocol;
+pub use publish::parse_publish;
 pub use types::{OciCniPortMapping, PortMapping};

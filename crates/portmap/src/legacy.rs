@@ -1,0 +1,237 @@
+//! Conversion between the legacy one-port form and ranges: podman's
+//! `ocicniPortsToNetTypesPorts` ([`merge_ranges`]) and its inverse ([`expand`]).
+
+use crate::error::{Error, Invalid};
+use crate::types::{OciCniPortMapping, PortMapping};
+
+/// Converts legacy one-port mappings to ranges exactly as podman's
+/// `ocicniPortsToNetTypesPorts` does.
+///
+/// The entries are sorted by host IP, protocol, host port and container port
+/// (strings compared bytewise, as Go does), then each run of entries with the
+/// same host IP and protocol whose host and container ports both go up by one
+/// is folded into one mapping. Nothing is validated or normalized: host IPs
+/// and protocols are compared as written, and exact duplicates stay separate
+/// entries (podman's behaviour). For a validated, deduplicated form use
+/// [`canonicalize`](crate::canonicalize).
+///
+/// One difference from podman: a run never grows past 65535 ports (only
+/// possible with all of 0..=65535), where podman's `uint16` range would wrap to 0.
+/// O(n log n).
+pub fn merge_ranges(mut ports: Vec<OciCniPortMapping>) -> Vec<PortMapping> {
+    ports.sort_unstable_by(|a, b| {
+        (
+            a.host_ip.as_str(),
+            a.protocol.as_str(),
+            a.host_port,
+            a.container_port,
+        )
+            .cmp(&(
+                b.host_ip.as_str(),
+                b.protocol.as_str(),
+                b.host_port,
+                b.container_port,
+            ))
+    });
+    let mut out: Vec<PortMapping> = Vec::with_capacity(ports.len());
+    let mut iter = ports.into_iter();
+    let Some(first) = iter.next() else {
+        return out;
+    };
+    let mut current = single(first);
+    for port in iter {
+        let next_host = u32::from(current.host_port) + u32::from(current.range);
+        let next_container = u32::from(current.container_port) + u32::from(current.range);
+        if port.host_ip == current.host_ip
+            && port.protocol == current.protocol
+            && u32::from(port.host_port) == next_host
+            && u32::from(port.container_port) == next_container
+            && current.range < u16::MAX
+        {
+            current.range += 1;
+        } else {
+            out.push(std::mem::replace(&mut current, single(port)));
+        }
+    }
+    out.push(current);
+    tracing::debug!(
+        mappings = out.len(),
+        "merged legacy port mappings into ranges"
+    );
+    out
+}
+
+fn single(port: OciCniPortMapping) -> PortMapping {
+    PortMapping {
+        host_ip: port.host_ip,
+        container_port: port.container_port,
+        host_port: port.host_port,
+        range: 1,
+        protocol: port.protocol,
+    }
+}
+
+/// Expands ranged mappings into one legacy entry per port, in input order:
+/// the inverse of [`merge_ranges`].
+///
+/// A `range` of 0 counts as 1 (netavark's reading). Host IP and protocol are
+/// copied as written; a mapping with host port 0 (not chosen yet) gives
+/// entries with host port 0. A range running past port 65535 on either side
+/// is an [`Error::Expand`] naming the mapping, never wrapped.
+pub fn expand(mappings: &[PortMapping]) -> Result<Vec<OciCniPortMapping>, Error> {
+    let mut total: usize = 0;
+    for m in mappings {
+        check_range(m).map_err(|cause| Error::Expand {
+            mapping: Box::new(m.clone()),
+            cause,
+        })?;
+        total = total.saturating_add(usize::from(m.range.max(1)));
+    }
+    let mut out = Vec::with_capacity(total);
+    for m in mappings {
+        for i in 0..m.range.max(1) {
+            out.push(OciCniPortMapping {
+                host_port: if m.host_port == 0 { 0 } else { m.host_port + i },
+                container_port: m.container_port + i,
+                protocol: m.protocol.clone(),
+                host_ip: m.host_ip.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Checks that neither side of `m` runs past 65535 (host port 0 has no host side).
+pub(crate) fn check_range(m: &PortMapping) -> Result<(), Invalid> {
+    let range = m.range.max(1);
+    let last = |start: u16| u32::from(start) + u32::from(range) - 1;
+    if last(m.container_port) > u32::from(u16::MAX) {
+        return Err(Invalid::Overflow {
+            which: "container",
+            start: m.container_port,
+            range,
+        });
+    }
+    if m.host_port != 0 && last(m.host_port) > u32::from(u16::MAX) {
+        return Err(Invalid::Overflow {
+            which: "host",
+            start: m.host_port,
+            range,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn oci(ip: &str, proto: &str, host: u16, ctr: u16) -> OciCniPortMapping {
+        OciCniPortMapping {
+            host_port: host,
+            container_port: ctr,
+            protocol: proto.into(),
+            host_ip: ip.into(),
+        }
+    }
+
+    fn pm(ip: &str, proto: &str, host: u16, ctr: u16, range: u16) -> PortMapping {
+        PortMapping {
+            host_ip: ip.into(),
+            container_port: ctr,
+            host_port: host,
+            range,
+            protocol: proto.into(),
+        }
+    }
+
+    #[test]
+    fn merge_sorts_and_folds_like_podman() {
+        // Sorted by ip, then protocol, then ports; folded only within one ip and protocol.
+        let input = vec![
+            oci("", "tcp", 8082, 82),
+            oci("", "udp", 8080, 80),
+            oci("", "tcp", 8080, 80),
+            oci("127.0.0.1", "tcp", 8080, 80),
+            oci("", "tcp", 8081, 81),
+            oci("", "tcp", 9000, 90),
+        ];
+        assert_eq!(
+            merge_ranges(input),
+            vec![
+                pm("", "tcp", 8080, 80, 3),
+                pm("", "tcp", 9000, 90, 1),
+                pm("", "udp", 8080, 80, 1),
+                pm("127.0.0.1", "tcp", 8080, 80, 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_needs_both_sides_consecutive_and_keeps_duplicates() {
+        let input = vec![
+            oci("", "tcp", 1, 10),
+            oci("", "tcp", 2, 12),
+            oci("", "tcp", 2, 12),
+        ];
+        assert_eq!(
+            merge_ranges(input),
+            vec![
+                pm("", "tcp", 1, 10, 1),
+                pm("", "tcp", 2, 12, 1),
+                pm("", "tcp", 2, 12, 1),
+            ]
+        );
+        assert!(merge_ranges(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn merge_never_wraps_the_range() {
+        let input: Vec<_> = (0..=u16::MAX).map(|p| oci("", "tcp", p, p)).collect();
+        assert_eq!(
+            merge_ranges(input),
+            vec![
+                pm("", "tcp", 0, 0, u16::MAX),
+                pm("", "tcp", 65535, 65535, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn expand_is_the_inverse() {
+        let ranges = vec![pm("::1", "udp", 8080, 80, 2), pm("", "tcp", 0, 53, 0)];
+        assert_eq!(
+            expand(&ranges).unwrap(),
+            vec![
+                oci("::1", "udp", 8080, 80),
+                oci("::1", "udp", 8081, 81),
+                oci("", "tcp", 0, 53),
+            ]
+        );
+    }
+
+    #[test]
+    fn expand_names_a_range_past_65535() {
+        let bad = pm("10.0.0.1", "tcp", 65535, 80, 2);
+        let err = expand(std::slice::from_ref(&bad)).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Expand {
+                mapping: Box::new(bad),
+                cause: Invalid::Overflow {
+                    which: "host",
+                    start: 65535,
+                    range: 2
+                }
+            }
+        );
+        assert!(
+            err.to_string().contains("10.0.0.1:65535-65536:80-81/tcp"),
+            "{err}"
+        );
+        let bad = pm("", "tcp", 0, 65535, 3);
+        let err = expand(&[bad]).unwrap_err();
+        assert!(err.to_string().contains(":65535-65537/tcp"), "{err}");
+    }
+}
