@@ -5,4 +5,7 @@
 pub enum Error {
     // Each area (network, state, backend, runtime) adds one `#[error(transparent)]`
     // variant wrapping its own error enum here.
+    /// A network backend (netavark) failed.
+    #[error(transparent)]
+    Backend(#[from] crate::backend::BackendError),
 }

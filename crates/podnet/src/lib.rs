@@ -8,4 +8,8 @@ mod network;
 mod runtime;
 mod state;
 
+pub use backend::{
+    find_helper_binary, testing, Backend, BackendError, Netavark, NetworkOptions,
+    PerNetworkOptions, StatusBlock, HELPER_BINARY_DIRS, ROOTFUL_CONFIG_DIR,
+};
 pub use error::Error;

@@ -1,0 +1,112 @@
+//! The backend's error: one variant per failing step of a netavark call.
+
+use std::path::PathBuf;
+
+/// A failure of a network backend (the netavark binary, or the fake one in tests).
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// No executable was found for a helper binary.
+    #[error("{name} binary not found (searched {})", display_paths(searched))]
+    BinaryNotFound {
+        /// The binary looked for (`netavark`, `aardvark-dns`).
+        name: String,
+        /// Every path that was tried, in order.
+        searched: Vec<PathBuf>,
+    },
+    /// A network definition could not be turned into netavark's JSON.
+    #[error("encode network {network} for container {container_id}")]
+    EncodeNetwork {
+        /// The network's name.
+        network: String,
+        /// The container the options are for.
+        container_id: String,
+        /// Why serialization failed.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The options handed to the backend are inconsistent.
+    #[error("invalid network options for container {container_id}: {reason}")]
+    InvalidOptions {
+        /// The container the options are for.
+        container_id: String,
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// netavark's `--config` directory could not be created.
+    #[error("create netavark config directory {path}")]
+    ConfigDir {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stale aardvark-dns pid file could not be checked or removed.
+    #[error("recover stale aardvark-dns pid file {path}")]
+    AardvarkPidFile {
+        /// The pid file (or its lock file).
+        path: PathBuf,
+        /// The underlying failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The backend process could not be prepared or started, or its output not read.
+    #[error("run {binary} {command}")]
+    Spawn {
+        /// The binary run.
+        binary: PathBuf,
+        /// The subcommand (`setup`, `teardown`).
+        command: &'static str,
+        /// The underlying failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// netavark ran and reported a failure.
+    #[error("netavark {command} failed (exit code {}): {message}", exit_code.map_or_else(|| "none, killed by a signal".to_string(), |c| c.to_string()))]
+    Netavark {
+        /// The subcommand (`setup`, `teardown`).
+        command: &'static str,
+        /// The network namespace it worked on.
+        netns: PathBuf,
+        /// netavark's exit code (`None` when killed by a signal).
+        exit_code: Option<i32>,
+        /// netavark's own message (its `{"error": ...}` output), or its raw output
+        /// when that was not readable.
+        message: String,
+    },
+    /// netavark succeeded but its output is not a result this crate understands.
+    #[error("netavark {command} printed an unreadable result: {output:?}")]
+    BadOutput {
+        /// The subcommand (`setup`, `teardown`).
+        command: &'static str,
+        /// What it printed on stdout.
+        output: String,
+        /// Why parsing failed.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// netavark's result does not cover exactly the networks asked for.
+    #[error("netavark setup returned networks {got:?}, expected {want:?}")]
+    ResultMismatch {
+        /// The networks in the request.
+        want: Vec<String>,
+        /// The networks in the result.
+        got: Vec<String>,
+    },
+    /// A failure injected into [`FakeBackend`](crate::testing::FakeBackend).
+    #[error("injected {command} failure at call {call}")]
+    Injected {
+        /// The call's `setup` or `teardown`.
+        command: &'static str,
+        /// The 1-based number of the call that failed.
+        call: usize,
+    },
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,294 @@
+//! [`Netavark`]: the [`Backend`] that runs the netavark binary, as podman does.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use serde::Deserialize;
+use tracing::level_filters::LevelFilter;
+
+use super::{
+    aardvark, find, parse_setup_output, Backend, BackendError, NetworkOptions, StatusBlock,
+};
+
+/// netavark's `--config` directory podman uses when running as root.
+pub const ROOTFUL_CONFIG_DIR: &str = "/run/containers/networks";
+
+/// Runs `netavark [--config DIR --rootless=BOOL --aardvark-binary=PATH] setup|teardown NETNS`
+/// with the [`NetworkOptions`] as JSON on stdin, like podman's libnetwork.
+///
+/// netavark's stdout and stderr go to anonymous memory files, not pipes: an
+/// aardvark-dns that netavark starts inherits them and lives on, so waiting
+/// for end-of-file on a pipe would hang.
+#[derive(Debug, Clone)]
+pub struct Netavark {
+    binary: PathBuf,
+    aardvark_binary: Option<PathBuf>,
+    config_dir: PathBuf,
+    rootless: bool,
+    dns_port: Option<u16>,
+    log_level: Option<String>,
+    proc_root: PathBuf,
+}
+
+/// netavark 1.4's whole message when teardown found no aardvark-dns to signal.
+const AARDVARK_GONE: &str = "IO error: aardvark pid not found";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErrorOutput {
+    error: String,
+}
+
+impl Netavark {
+    /// Finds netavark (podman's helper directories, then `$PATH`) and
+    /// aardvark-dns (same search; without it DNS is disabled, with a warning)
+    /// and uses `config_dir` as netavark's `--config` directory.
+    pub fn new(config_dir: impl Into<PathBuf>) -> Result<Self, BackendError> {
+        let binary = find::find_helper_binary("netavark", None)?;
+        let aardvark = match find::find_helper_binary("aardvark-dns", None) {
+            Ok(path) => Some(path),
+            Err(err) => {
+                tracing::warn!(%err, "aardvark-dns not found: container DNS will not be enabled");
+                None
+            }
+        };
+        Ok(Self::with_binaries(binary, aardvark, config_dir))
+    }
+
+    /// Uses the given binaries as they are (`aardvark_binary: None` disables DNS).
+    pub fn with_binaries(
+        binary: impl Into<PathBuf>,
+        aardvark_binary: Option<PathBuf>,
+        config_dir: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            binary: binary.into(),
+            aardvark_binary,
+            config_dir: config_dir.into(),
+            rootless: false,
+            dns_port: None,
+            log_level: None,
+            proc_root: PathBuf::from("/proc"),
+        }
+    }
+
+    /// Passes `--rootless=true` (aardvark-dns is then started with `systemd-run --user`).
+    pub fn rootless(mut self, rootless: bool) -> Self {
+        self.rootless = rootless;
+        self
+    }
+
+    /// The port aardvark-dns listens on (`NETAVARK_DNS_PORT`; netavark's default is 53).
+    pub fn dns_port(mut self, port: u16) -> Self {
+        self.dns_port = Some(port);
+        self
+    }
+
+    /// netavark's log level (`RUST_LOG=netavark=LEVEL`): `error`, `warn`,
+    /// `info`, `debug` or `trace`. Unset, it follows the current `tracing` level.
+    pub fn log_level(mut self, level: impl Into<String>) -> Self {
+        self.log_level = Some(level.into());
+        self
+    }
+
+    /// The netavark binary run.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// The aardvark-dns binary passed to netavark, if any.
+    pub fn aardvark_binary(&self) -> Option<&Path> {
+        self.aardvark_binary.as_deref()
+    }
+
+    /// netavark's `--config` directory.
+    pub fn config_dir(&self) -> &Path {
+        &self.config_dir
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_proc_root(mut self, proc_root: PathBuf) -> Self {
+        self.proc_root = proc_root;
+        self
+    }
+
+    fn level(&self) -> String {
+        if let Some(level) = &self.log_level {
+            return level.clone();
+        }
+        match LevelFilter::current() {
+            LevelFilter::TRACE => "trace",
+            LevelFilter::DEBUG => "debug",
+            LevelFilter::INFO => "info",
+            LevelFilter::WARN => "warn",
+            _ => "error",
+        }
+        .to_string()
+    }
+
+    fn prepare(&self, options: &NetworkOptions) -> Result<(), BackendError> {
+        options.validate()?;
+        std::fs::create_dir_all(&self.config_dir).map_err(|source| BackendError::ConfigDir {
+            path: self.config_dir.clone(),
+            source,
+        })
+    }
+
+    /// Runs one netavark command and returns its stdout.
+    fn run(
+        &self,
+        command: &'static str,
+        netns: &Path,
+        options: &NetworkOptions,
+    ) -> Result<String, BackendError> {
+        let spawn_err = |source| BackendError::Spawn {
+            binary: self.binary.clone(),
+            command,
+            source,
+        };
+        let input = serde_json::to_vec(options).map_err(|e| spawn_err(std::io::Error::other(e)))?;
+        let mut stdin = memfile("netavark-stdin").map_err(spawn_err)?;
+        stdin
+            .write_all(&input)
+            .and_then(|()| stdin.seek(SeekFrom::Start(0)))
+            .map_err(spawn_err)?;
+        let mut stdout = memfile("netavark-stdout").map_err(spawn_err)?;
+        let mut stderr = memfile("netavark-stderr").map_err(spawn_err)?;
+        let level = self.level();
+
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--config")
+            .arg(&self.config_dir)
+            .arg(format!("--rootless={}", self.rootless))
+            .arg(format!(
+                "--aardvark-binary={}",
+                self.aardvark_binary
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ))
+            .arg(command)
+            .arg(netns)
+            .env("RUST_LOG", format!("netavark={level}"))
+            .stdin(Stdio::from(stdin))
+            .stdout(Stdio::from(stdout.try_clone().map_err(spawn_err)?))
+            .stderr(Stdio::from(stderr.try_clone().map_err(spawn_err)?));
+        if matches!(level.as_str(), "debug" | "trace") {
+            cmd.env("RUST_BACKTRACE", "1");
+        }
+        if let Some(port) = self.dns_port {
+            cmd.env("NETAVARK_DNS_PORT", port.to_string());
+        }
+        tracing::debug!(binary = %self.binary.display(), command, netns = %netns.display(), container_id = %options.container_id, "running netavark");
+        let status = cmd.status().map_err(spawn_err)?;
+        drop(cmd);
+
+        let out = read_back(&mut stdout).map_err(spawn_err)?;
+        let log = read_back(&mut stderr).map_err(spawn_err)?;
+        for line in log.lines().filter(|l| !l.trim().is_empty()) {
+            tracing::debug!(target: "podnet::netavark", "{line}");
+        }
+        if status.success() {
+            return Ok(out);
+        }
+        let message = match serde_json::from_str::<ErrorOutput>(out.trim()) {
+            Ok(e) => e.error,
+            Err(_) if !out.trim().is_empty() => out.trim().to_string(),
+            Err(_) => log
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no output")
+                .to_string(),
+        };
+        Err(BackendError::Netavark {
+            command,
+            netns: netns.to_path_buf(),
+            exit_code: status.code(),
+            message,
+        })
+    }
+}
+
+fn memfile(name: &str) -> std::io::Result<File> {
+    let fd: OwnedFd = memfd_create(name, MFdFlags::MFD_CLOEXEC).map_err(std::io::Error::from)?;
+    Ok(File::from(fd))
+}
+
+fn read_back(file: &mut File) -> std::io::Result<String> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+impl Backend for Netavark {
+    fn setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+    ) -> Result<BTreeMap<String, StatusBlock>, BackendError> {
+        self.prepare(options)?;
+        if let Some(aardvark) = self
+            .aardvark_binary
+            .as_deref()
+            .filter(|_| options.dns_enabled())
+        {
+            aardvark::recover(
+                &self.config_dir,
+                &self.proc_root,
+                &aardvark::comm_of(aardvark),
+            )?;
+        }
+        let out = self.run("setup", netns, options)?;
+        let result = parse_setup_output(&out).map_err(|source| BackendError::BadOutput {
+            command: "setup",
+            output: out.clone(),
+            source,
+        })?;
+        if !result.keys().eq(options.networks.keys()) {
+            return Err(BackendError::ResultMismatch {
+                want: options.networks.keys().cloned().collect(),
+                got: result.keys().cloned().collect(),
+            });
+        }
+        Ok(result)
+    }
+
+    fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {
+        self.prepare(options)?;
+        let stale = match self
+            .aardvark_binary
+            .as_deref()
+            .filter(|_| options.dns_enabled())
+        {
+            Some(aardvark) => matches!(
+                aardvark::check(
+                    &self.config_dir,
+                    &self.proc_root,
+                    &aardvark::comm_of(aardvark)
+                ),
+                Ok(aardvark::PidState::Stale(_))
+            ),
+            None => false,
+        };
+        match self.run("teardown", netns, options) {
+            // netavark 1.4 removes the interfaces and rules, then fails only
+            // because it could not signal the dead aardvark-dns: nothing to undo.
+            Err(BackendError::Netavark { message, .. }) if stale && message == AARDVARK_GONE => {
+                tracing::warn!(netns = %netns.display(), container_id = %options.container_id, "aardvark-dns was not running during teardown: {message}");
+                Ok(())
+            }
+            other => other.map(drop),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "netavark_tests.rs"]
+mod tests;

@@ -1,0 +1,198 @@
+//! [`FakeBackend`]: a recording backend for unit tests of the flows (no root, no netavark).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use super::status::interim::{NetAddress, NetInterface};
+use super::{Backend, BackendError, NetworkOptions, StatusBlock};
+
+/// One call made to a [`FakeBackend`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackendCall {
+    /// A `setup` call.
+    Setup {
+        /// The netns path passed.
+        netns: PathBuf,
+        /// The options passed.
+        options: NetworkOptions,
+    },
+    /// A `teardown` call.
+    Teardown {
+        /// The netns path passed.
+        netns: PathBuf,
+        /// The options passed.
+        options: NetworkOptions,
+    },
+}
+
+/// Records every call; fails the calls numbered in [`FakeBackend::fail_at`].
+///
+/// `setup` answers with one interface per network: the requested interface
+/// name, the static MAC (or `02:00:00:00:00:NN`), and each static IP with the
+/// prefix length and gateway of the network's subnet that holds it.
+#[derive(Debug, Default)]
+pub struct FakeBackend {
+    state: Mutex<FakeState>,
+}
+
+#[derive(Debug, Default)]
+struct FakeState {
+    calls: Vec<BackendCall>,
+    fail_at: Vec<usize>,
+}
+
+impl FakeBackend {
+    /// A backend whose calls all succeed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes call number `call` (1-based, setup and teardown counted together) fail.
+    pub fn fail_at(self, call: usize) -> Self {
+        self.lock().fail_at.push(call);
+        self
+    }
+
+    /// The calls made so far, in order (failed ones included).
+    pub fn calls(&self) -> Vec<BackendCall> {
+        self.lock().calls.clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record(&self, call: BackendCall, command: &'static str) -> Result<(), BackendError> {
+        let mut state = self.lock();
+        state.calls.push(call);
+        let n = state.calls.len();
+        if state.fail_at.contains(&n) {
+            return Err(BackendError::Injected { command, call: n });
+        }
+        Ok(())
+    }
+}
+
+impl Backend for FakeBackend {
+    fn setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+    ) -> Result<BTreeMap<String, StatusBlock>, BackendError> {
+        let call = BackendCall::Setup {
+            netns: netns.to_path_buf(),
+            options: options.clone(),
+        };
+        self.record(call, "setup")?;
+        options.validate()?;
+        let mut result = BTreeMap::new();
+        for (i, (name, per)) in options.networks.iter().enumerate() {
+            let subnets = options
+                .network_info
+                .get(name)
+                .and_then(|n| n.get("subnets"));
+            let addresses = per
+                .static_ips
+                .iter()
+                .map(|ip| address_in(*ip, subnets))
+                .collect();
+            let mac = per
+                .static_mac
+                .clone()
+                .unwrap_or_else(|| format!("02:00:00:00:00:{:02x}", i + 1));
+            let mut block = StatusBlock::default();
+            block.interfaces.insert(
+                per.interface_name.clone(),
+                NetInterface {
+                    mac_address: mac,
+                    subnets: addresses,
+                },
+            );
+            result.insert(name.clone(), block);
+        }
+        Ok(result)
+    }
+
+    fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {
+        let call = BackendCall::Teardown {
+            netns: netns.to_path_buf(),
+            options: options.clone(),
+        };
+        self.record(call, "teardown")
+    }
+}
+
+fn address_in(ip: IpAddr, subnets: Option<&serde_json::Value>) -> NetAddress {
+    let host_prefix = if ip.is_ipv4() { 32 } else { 128 };
+    let found = subnets
+        .and_then(serde_json::Value::as_array)
+        .and_then(|list| {
+            list.iter().find_map(|s| {
+                let net: ipnet::IpNet = s.get("subnet")?.as_str()?.parse().ok()?;
+                net.contains(&ip).then(|| {
+                    let gateway = s.get("gateway").and_then(|g| g.as_str()?.parse().ok());
+                    (net.prefix_len(), gateway)
+                })
+            })
+        });
+    let (prefix, gateway) = found.unwrap_or((host_prefix, None));
+    NetAddress {
+        ipnet: ipnet::IpNet::new(ip, prefix).unwrap_or_else(|_| ip.into()),
+        gateway,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::backend::PerNetworkOptions;
+    use serde_json::json;
+
+    fn options() -> NetworkOptions {
+        let mut opts = NetworkOptions::new("c1", "web");
+        let net =
+            json!({"name": "n1", "subnets": [{"subnet": "10.89.3.0/24", "gateway": "10.89.3.1"}]});
+        let per = PerNetworkOptions {
+            static_ips: vec!["10.89.3.7".parse().unwrap(), "fd00::7".parse().unwrap()],
+            interface_name: "eth0".into(),
+            ..Default::default()
+        };
+        opts.add_network("n1", &net, per).unwrap();
+        opts
+    }
+
+    #[test]
+    fn records_calls_and_answers_with_subnet_prefix_and_gateway() {
+        let fake = FakeBackend::new();
+        let result = fake.setup(Path::new("/run/netns/x"), &options()).unwrap();
+        let eth0 = &result["n1"].interfaces["eth0"];
+        assert_eq!(eth0.mac_address, "02:00:00:00:00:01");
+        assert_eq!(eth0.subnets[0].ipnet.to_string(), "10.89.3.7/24");
+        assert_eq!(eth0.subnets[0].gateway, Some("10.89.3.1".parse().unwrap()));
+        assert_eq!(eth0.subnets[1].ipnet.to_string(), "fd00::7/128");
+        fake.teardown(Path::new("/run/netns/x"), &options())
+            .unwrap();
+        let calls = fake.calls();
+        assert_eq!(calls.len(), 2);
+        assert!(
+            matches!(&calls[0], BackendCall::Setup { netns, .. } if netns == Path::new("/run/netns/x"))
+        );
+        assert!(
+            matches!(&calls[1], BackendCall::Teardown { options, .. } if options == &self::options())
+        );
+    }
+
+    #[test]
+    fn fails_exactly_the_chosen_calls() {
+        let fake = FakeBackend::new().fail_at(2);
+        let ns = Path::new("/run/netns/y");
+        assert!(fake.setup(ns, &options()).is_ok());
+        let err = fake.teardown(ns, &options()).unwrap_err();
+        assert_eq!(err.to_string(), "injected teardown failure at call 2");
+        assert!(fake.setup(ns, &options()).is_ok());
+        assert_eq!(fake.calls().len(), 3);
+    }
+}
