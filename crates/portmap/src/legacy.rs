@@ -75,8 +75,9 @@ fn single(port: OciCniPortMapping) -> PortMapping {
 /// the inverse of [`merge_ranges`].
 ///
 /// A `range` of 0 counts as 1 (netavark's reading). Host IP and protocol are
-/// copied as written; a mapping with host port 0 (not chosen yet) gives
-/// entries with host port 0. A range running past port 65535 on either side
+/// copied as written. Host port 0 is not special here, exactly as in
+/// [`merge_ranges`] (the legacy form has no "pick later"): entry `i` gets
+/// host port `host_port + i`. A range running past port 65535 on either side
 /// is an [`Error::Expand`] naming the mapping, never wrapped.
 pub fn expand(mappings: &[PortMapping]) -> Result<Vec<OciCniPortMapping>, Error> {
     let mut total: usize = 0;
@@ -91,7 +92,7 @@ pub fn expand(mappings: &[PortMapping]) -> Result<Vec<OciCniPortMapping>, Error>
     for m in mappings {
         for i in 0..m.range.max(1) {
             out.push(OciCniPortMapping {
-                host_port: if m.host_port == 0 { 0 } else { m.host_port + i },
+                host_port: m.host_port + i,
                 container_port: m.container_port + i,
                 protocol: m.protocol.clone(),
                 host_ip: m.host_ip.clone(),
@@ -101,7 +102,7 @@ pub fn expand(mappings: &[PortMapping]) -> Result<Vec<OciCniPortMapping>, Error>
     Ok(out)
 }
 
-/// Checks that neither side of `m` runs past 65535 (host port 0 has no host side).
+/// Checks that neither side of `m` runs past 65535.
 pub(crate) fn check_range(m: &PortMapping) -> Result<(), Invalid> {
     let range = m.range.max(1);
     let last = |start: u16| u32::from(start) + u32::from(range) - 1;
@@ -112,7 +113,7 @@ pub(crate) fn check_range(m: &PortMapping) -> Result<(), Invalid> {
             range,
         });
     }
-    if m.host_port != 0 && last(m.host_port) > u32::from(u16::MAX) {
+    if last(m.host_port) > u32::from(u16::MAX) {
         return Err(Invalid::Overflow {
             which: "host",
             start: m.host_port,
@@ -200,13 +201,19 @@ mod tests {
 
     #[test]
     fn expand_is_the_inverse() {
-        let ranges = vec![pm("::1", "udp", 8080, 80, 2), pm("", "tcp", 0, 53, 0)];
+        let ranges = vec![
+            pm("::1", "udp", 8080, 80, 2),
+            pm("", "tcp", 0, 53, 0),
+            pm("", "tcp", 0, 7, 2),
+        ];
         assert_eq!(
             expand(&ranges).unwrap(),
             vec![
                 oci("::1", "udp", 8080, 80),
                 oci("::1", "udp", 8081, 81),
                 oci("", "tcp", 0, 53),
+                oci("", "tcp", 0, 7),
+                oci("", "tcp", 1, 8),
             ]
         );
     }

@@ -8,6 +8,8 @@ mod canonical;
 mod error;
 mod legacy;
 mod overlap;
+#[cfg(test)]
+mod proptests;
 mod protocol;
 mod publish;
 mod types;

@@ -1,0 +1,210 @@
+//! Property tests: canonical form and legacy merge against brute-force oracles.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+
+use crate::{
+    canonicalize, expand, merge_ranges, parse_publish, Error, OciCniPortMapping, PortMapping,
+};
+
+/// Host IPs as written, with the form the canonical output must use (written
+/// out here by hand, independent of the code under test).
+const IPS: &[(&str, &str)] = &[
+    ("", ""),
+    ("0.0.0.0", ""),
+    ("::", ""),
+    ("127.0.0.1", "127.0.0.1"),
+    ("::1", "::1"),
+    ("0:0::1", "::1"),
+    ("10.0.0.1", "10.0.0.1"),
+];
+/// Protocol fields as written, with the protocols they stand for.
+const PROTOS: &[(&str, &[&str])] = &[
+    ("tcp", &["tcp"]),
+    ("", &["tcp"]),
+    ("udp", &["udp"]),
+    ("TCP,udp", &["tcp", "udp"]),
+    ("sctp", &["sctp"]),
+];
+
+fn mapping() -> impl Strategy<Value = PortMapping> {
+    (
+        0..IPS.len(),
+        0..PROTOS.len(),
+        prop_oneof![1 => Just(0u16), 6 => 1u16..120],
+        1u16..120,
+        prop_oneof![1 => Just(0u16), 8 => 1u16..12],
+        prop::bool::weighted(0.8),
+    )
+        .prop_map(|(ip, proto, host, ctr, range, same_offset)| PortMapping {
+            host_ip: IPS[ip].0.to_owned(),
+            // Mostly host == container port, so ranges meet and merge.
+            container_port: if same_offset && host != 0 { host } else { ctr },
+            host_port: host,
+            range,
+            protocol: PROTOS[proto].0.to_owned(),
+        })
+}
+
+type Tuple = (String, String, u16, u16);
+
+/// Every (ip, protocol, host port, container port) an input stands for.
+fn oracle_expand(input: &[PortMapping]) -> BTreeSet<Tuple> {
+    let mut out = BTreeSet::new();
+    for m in input {
+        let ip = IPS.iter().find(|(w, _)| *w == m.host_ip).unwrap().1;
+        let protos = PROTOS.iter().find(|(w, _)| *w == m.protocol).unwrap().1;
+        for proto in protos {
+            for i in 0..m.range.max(1) {
+                let host = if m.host_port == 0 { 0 } else { m.host_port + i };
+                out.insert((
+                    ip.to_owned(),
+                    (*proto).to_owned(),
+                    host,
+                    m.container_port + i,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Whether one (protocol, host port) goes to two container ports on the same
+/// address, or on every address and a specific one.
+fn oracle_conflict(tuples: &BTreeSet<Tuple>) -> bool {
+    let mut by_port: BTreeMap<(&str, u16), Vec<(&str, u16)>> = BTreeMap::new();
+    for (ip, proto, host, ctr) in tuples.iter().filter(|t| t.2 != 0) {
+        by_port.entry((proto, *host)).or_default().push((ip, *ctr));
+    }
+    by_port.values().any(|binds| {
+        binds.iter().any(|(ip_a, ctr_a)| {
+            binds
+                .iter()
+                .any(|(ip_b, ctr_b)| ctr_a != ctr_b && (ip_a == ip_b || ip_a.is_empty()))
+        })
+    })
+}
+
+fn tuples_of(out: &[PortMapping]) -> BTreeSet<Tuple> {
+    let mut set = BTreeSet::new();
+    for m in out {
+        for i in 0..m.range {
+            let host = if m.host_port == 0 { 0 } else { m.host_port + i };
+            set.insert((
+                m.host_ip.clone(),
+                m.protocol.clone(),
+                host,
+                m.container_port + i,
+            ));
+        }
+    }
+    set
+}
+
+proptest! {
+    #[test]
+    fn canonical_form_keeps_the_port_set(input in prop::collection::vec(mapping(), 0..24)) {
+        let want = oracle_expand(&input);
+        match canonicalize(&input) {
+            Ok(out) => {
+                prop_assert!(!oracle_conflict(&want), "missed a conflict in {input:?}");
+                prop_assert_eq!(tuples_of(&out), want);
+                // Sorted, one protocol each, maximally merged.
+                for pair in out.windows(2) {
+                    let (a, b) = (&pair[0], &pair[1]);
+                    let key = |m: &PortMapping| (m.host_ip.clone(), m.protocol.clone(), m.host_port, m.container_port);
+                    prop_assert!(key(a) < key(b), "not sorted: {a} {b}");
+                    if a.host_ip == b.host_ip && a.protocol == b.protocol {
+                        let a_end = u32::from(a.container_port) + u32::from(a.range);
+                        let touches = if a.host_port == 0 {
+                            b.host_port == 0 && u32::from(b.container_port) <= a_end
+                        } else {
+                            i32::from(a.container_port) - i32::from(a.host_port)
+                                == i32::from(b.container_port) - i32::from(b.host_port)
+                                && u32::from(b.host_port) <= u32::from(a.host_port) + u32::from(a.range)
+                        };
+                        prop_assert!(!touches, "not merged: {a} {b}");
+                    }
+                }
+                for m in &out {
+                    prop_assert!(m.range >= 1);
+                    prop_assert!(["tcp", "udp", "sctp"].contains(&m.protocol.as_str()));
+                }
+            }
+            Err(Error::Conflict { host_port, first_container_port, second_container_port, .. }) => {
+                prop_assert!(oracle_conflict(&want), "false conflict in {input:?}");
+                prop_assert_ne!(first_container_port, second_container_port);
+                prop_assert_ne!(host_port, 0);
+            }
+            Err(other) => prop_assert!(false, "unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn equal_offsets_never_conflict_and_merge(
+        input in prop::collection::vec(mapping().prop_map(|m| PortMapping { host_port: m.container_port, ..m }), 0..40)
+    ) {
+        let out = canonicalize(&input).unwrap();
+        prop_assert_eq!(tuples_of(&out), oracle_expand(&input));
+        // Maximal merge: per (ip, protocol) the number of runs is the number of
+        // gaps in the port set plus one.
+        let mut runs: BTreeMap<(String, String), Vec<u16>> = BTreeMap::new();
+        for (ip, proto, host, _) in oracle_expand(&input) {
+            runs.entry((ip, proto)).or_default().push(host);
+        }
+        let want: usize = runs
+            .values()
+            .map(|ports| 1 + ports.windows(2).filter(|w| w[1] != w[0] + 1).count())
+            .sum();
+        prop_assert_eq!(out.len(), want);
+    }
+
+    #[test]
+    fn canonical_form_is_a_fixed_point(input in prop::collection::vec(mapping(), 0..24)) {
+        if let Ok(out) = canonicalize(&input) {
+            prop_assert_eq!(canonicalize(&out).unwrap(), out);
+        }
+    }
+
+    #[test]
+    fn merge_ranges_and_expand_round_trip(
+        input in prop::collection::vec(
+            (0..3usize, 0..2usize, 0u16..40, 0u16..40),
+            0..60,
+        )
+    ) {
+        let legacy: Vec<OciCniPortMapping> = input
+            .iter()
+            .map(|&(ip, proto, host, ctr)| OciCniPortMapping {
+                host_port: host,
+                container_port: ctr,
+                protocol: ["tcp", "udp"][proto].to_owned(),
+                host_ip: ["", "127.0.0.1", "::1"][ip].to_owned(),
+            })
+            .collect();
+        let merged = merge_ranges(legacy.clone());
+        let mut back = expand(&merged).unwrap();
+        let mut sorted = legacy;
+        let key = |p: &OciCniPortMapping| (p.host_ip.clone(), p.protocol.clone(), p.host_port, p.container_port);
+        sorted.sort_by_key(key);
+        back.sort_by_key(key);
+        prop_assert_eq!(&back, &sorted);
+        prop_assert_eq!(merge_ranges(back), merged.clone());
+        prop_assert!(merged.len() <= sorted.len());
+    }
+
+    #[test]
+    fn display_parses_back(m in mapping()) {
+        // parse_publish writes the canonical single-mapping form, so compare with that.
+        prop_assume!(m.host_ip != "::" && m.host_ip != "0:0::1" && m.host_ip != "0.0.0.0");
+        let shown = PortMapping {
+            range: m.range.max(1),
+            protocol: match m.protocol.as_str() { "" => "tcp".to_owned(), "TCP,udp" => "tcp,udp".to_owned(), p => p.to_owned() },
+            ..m
+        };
+        prop_assert_eq!(parse_publish(&shown.to_string()).unwrap(), shown);
+    }
+}
