@@ -1,0 +1,277 @@
+//! A container's `/etc/hosts`: create it ([`new`]) and edit it while the container runs
+//! ([`add`], [`add_if_exists`], [`remove`]), with containers/common's
+//! `libnetwork/etchosts` output. Every call on a file locks it for the whole
+//! read-modify-write and rewrites it in place (see the crate docs).
+
+mod parse;
+
+use std::collections::HashSet;
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::entry::{check, name_problem, Checked};
+use crate::locked::LockedFile;
+use crate::{Error, HostEntry};
+
+pub use parse::MAX_LINE;
+
+/// The host's hosts file; the only base file whose absence is not an error.
+pub const DEFAULT_HOSTS_FILE: &str = "/etc/hosts";
+/// The name given to [`HostsParams::host_containers_internal_ip`].
+pub const HOST_CONTAINERS_INTERNAL: &str = "host.containers.internal";
+/// The second name current containers/common gives that address.
+pub const HOST_DOCKER_INTERNAL: &str = "host.docker.internal";
+/// The extra-host IP that stands for the host.containers.internal address.
+pub const HOST_GATEWAY: &str = "host-gateway";
+
+/// Inputs of [`new`], the counterpart of containers/common's `etchosts.Params`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostsParams {
+    /// Hosts file whose entries are copied (comments dropped). `None`: no base entries.
+    /// A missing file is an error, except [`DEFAULT_HOSTS_FILE`].
+    pub base_file: Option<PathBuf>,
+    /// Extra hosts, `name1;name2:ip`, split at the first `:` (so IPv6 works). The IP
+    /// [`HOST_GATEWAY`] stands for `host_containers_internal_ip`. Written first.
+    pub extra_hosts: Vec<String>,
+    /// The container's own entries (its IPs with its name and host name), written last,
+    /// each name only if no earlier line has it.
+    pub container_ips: Vec<HostEntry>,
+    /// Address for `host.containers.internal` and `host.docker.internal`; `None`: no entry.
+    pub host_containers_internal_ip: Option<IpAddr>,
+    /// The file to write: created (mode 0644) if missing, else rewritten in place.
+    pub target_file: PathBuf,
+}
+
+/// Writes a new hosts file for a container (see [`HostsParams`] for what goes in).
+pub fn new(params: &HostsParams) -> Result<(), Error> {
+    let content = render(params)?;
+    let mut file = LockedFile::open(&params.target_file, true)?;
+    if file.read()? != content {
+        file.replace(&content)?;
+    }
+    tracing::debug!(path = %params.target_file.display(), "hosts file written");
+    Ok(())
+}
+
+/// The bytes [`new`] would write for `params`, without touching the target.
+pub fn render(params: &HostsParams) -> Result<Vec<u8>, Error> {
+    let extra = parse_extra_hosts(&params.extra_hosts, params.host_containers_internal_ip)?;
+    let base = read_base(params.base_file.as_deref())?;
+    let base_lines = match (&params.base_file, &base) {
+        (Some(p), Some(content)) => parse::parse(content, p)?,
+        _ => Vec::new(),
+    };
+    let container = check(&params.container_ips)?;
+
+    let mut out = Vec::with_capacity(base.as_ref().map_or(0, Vec::len) + 256);
+    let mut taken: HashSet<&[u8]> = HashSet::new();
+    let user = extra
+        .iter()
+        .map(|(ip, names)| {
+            (
+                ip.as_bytes(),
+                names.iter().map(|n| n.as_bytes()).collect::<Vec<_>>(),
+            )
+        })
+        .chain(base_lines.into_iter().map(|l| (l.ip, l.names)));
+    for (ip, names) in user {
+        taken.extend(names.iter().copied());
+        parse::format_line(&mut out, ip, names);
+    }
+
+    let hci = params.host_containers_internal_ip.map(|ip| ip.to_string());
+    let mut special: Vec<(&str, Vec<&str>)> =
+        vec![("127.0.0.1", vec!["localhost"]), ("::1", vec!["localhost"])];
+    if let Some(ip) = &hci {
+        special.push((ip, vec![HOST_CONTAINERS_INTERNAL, HOST_DOCKER_INTERNAL]));
+    }
+    let wanted = special
+        .into_iter()
+        .chain(container.iter().map(|c| (c.ip.as_str(), c.names.clone())));
+    append_free(&mut out, wanted, &taken);
+    Ok(out)
+}
+
+/// Adds the entries, each with only those names no line of the file has yet; nothing
+/// else in the file changes (comments stay).
+pub fn add(path: impl AsRef<Path>, entries: &[HostEntry]) -> Result<(), Error> {
+    let path = path.as_ref();
+    let entries = check(entries)?;
+    let mut file = LockedFile::open(path, false)?;
+    let mut content = file.read()?;
+    let before = content.len();
+    let appended = {
+        let lines = parse::parse(&content, path)?;
+        let taken: HashSet<&[u8]> = lines.iter().flat_map(|l| l.names.iter().copied()).collect();
+        let mut appended = Vec::new();
+        append_free(
+            &mut appended,
+            entries.iter().map(|c| (c.ip.as_str(), c.names.clone())),
+            &taken,
+        );
+        appended
+    };
+    content.extend_from_slice(&appended);
+    if content.len() != before {
+        file.replace(&content)?;
+    }
+    tracing::debug!(path = %path.display(), added = content.len() - before, "hosts entries added");
+    Ok(())
+}
+
+/// Appends `new` (all names, duplicates allowed) only if some line of the file still
+/// matches one of `existing` (same IP and at least one common name), so a user's own
+/// edit is respected. With `existing` empty this is [`add`].
+pub fn add_if_exists(
+    path: impl AsRef<Path>,
+    existing: &[HostEntry],
+    new: &[HostEntry],
+) -> Result<(), Error> {
+    let path = path.as_ref();
+    if existing.is_empty() {
+        return add(path, new);
+    }
+    let existing = check(existing)?;
+    let new = check(new)?;
+    let mut file = LockedFile::open(path, false)?;
+    let mut content = file.read()?;
+    let found = parse::parse(&content, path)?
+        .iter()
+        .any(|l| matches(l, &existing));
+    if !found {
+        tracing::debug!(path = %path.display(), "no existing entry matched; nothing added");
+        return Ok(());
+    }
+    let before = content.len();
+    for c in &new {
+        parse::format_line(
+            &mut content,
+            c.ip.as_bytes(),
+            c.names.iter().map(|n| n.as_bytes()),
+        );
+    }
+    if content.len() != before {
+        file.replace(&content)?;
+    }
+    Ok(())
+}
+
+/// Removes every line whose IP equals an entry's and which shares a name with it. The
+/// rest is written back normalised (comments dropped), as containers/common does.
+pub fn remove(path: impl AsRef<Path>, entries: &[HostEntry]) -> Result<(), Error> {
+    let path = path.as_ref();
+    let entries = check(entries)?;
+    let mut file = LockedFile::open(path, false)?;
+    let content = file.read()?;
+    let mut out = Vec::with_capacity(content.len());
+    for l in parse::parse(&content, path)? {
+        if !matches(&l, &entries) {
+            parse::format_line(&mut out, l.ip, l.names.iter().copied());
+        }
+    }
+    if out != content {
+        file.replace(&out)?;
+    }
+    tracing::debug!(path = %path.display(), "hosts entries removed");
+    Ok(())
+}
+
+/// Completes an edit of `path` that a crash interrupted (also done by every other call).
+pub fn repair(path: impl AsRef<Path>) -> Result<(), Error> {
+    LockedFile::open(path.as_ref(), false).map(drop)
+}
+
+fn matches(line: &parse::Line<'_>, entries: &[Checked<'_>]) -> bool {
+    entries.iter().any(|e| {
+        line.ip == e.ip.as_bytes()
+            && line
+                .names
+                .iter()
+                .any(|n| e.names.iter().any(|m| m.as_bytes() == *n))
+    })
+}
+
+/// Writes each entry with the names not in `taken`; an entry left without names is skipped.
+fn append_free<'a>(
+    out: &mut Vec<u8>,
+    entries: impl Iterator<Item = (&'a str, Vec<&'a str>)>,
+    taken: &HashSet<&[u8]>,
+) {
+    for (ip, names) in entries {
+        let free: Vec<&[u8]> = names
+            .iter()
+            .map(|n| n.as_bytes())
+            .filter(|n| !taken.contains(n))
+            .collect();
+        if !free.is_empty() {
+            parse::format_line(out, ip.as_bytes(), free);
+        }
+    }
+}
+
+fn read_base(base: Option<&Path>) -> Result<Option<Vec<u8>>, Error> {
+    let Some(path) = base else { return Ok(None) };
+    match std::fs::read(path) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && path == Path::new(DEFAULT_HOSTS_FILE) => {
+            tracing::debug!("no {DEFAULT_HOSTS_FILE} on the host; no base entries");
+            Ok(None)
+        }
+        Err(source) => Err(Error::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Parses `name1;name2:ip` entries; `host-gateway` becomes `hci`.
+fn parse_extra_hosts(
+    extra: &[String],
+    hci: Option<IpAddr>,
+) -> Result<Vec<(String, Vec<&str>)>, Error> {
+    extra
+        .iter()
+        .map(|entry| {
+            let bad = |reason| Error::ExtraHost {
+                entry: entry.clone(),
+                reason,
+            };
+            let (names, ip) = entry
+                .split_once(':')
+                .ok_or_else(|| bad("no ':' between names and IP"))?;
+            if names.is_empty() {
+                return Err(bad("host name is empty"));
+            }
+            if ip.is_empty() {
+                return Err(bad("IP address is empty"));
+            }
+            let ip = if ip == HOST_GATEWAY {
+                hci.ok_or_else(|| {
+                    bad("host-gateway used but the host.containers.internal IP is empty")
+                })?
+                .to_string()
+            } else {
+                ip.parse::<IpAddr>().map_err(|source| Error::ExtraHostIp {
+                    entry: entry.clone(),
+                    source,
+                })?;
+                ip.to_string()
+            };
+            let names: Vec<&str> = names.split(';').collect();
+            for name in &names {
+                if let Some(reason) = name_problem(name) {
+                    return Err(Error::HostName {
+                        ip,
+                        name: (*name).to_string(),
+                        reason,
+                    });
+                }
+            }
+            Ok((ip, names))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
