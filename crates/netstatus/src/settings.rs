@@ -1,0 +1,181 @@
+//! `network_settings`: the pure form of podman's `getContainerNetworkInfo`.
+
+use std::collections::BTreeMap;
+
+use portmap::PortMapping;
+
+use crate::basic::link_local_ipv6;
+use crate::{
+    basic_config, port_bindings, Error, InspectAdditionalNetwork, InspectNetworkSettings,
+    StatusBlock,
+};
+
+/// The state of a container's network namespace, as podman sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetnsState<'a> {
+    /// The container has its own network namespace pinned at this path
+    /// (podman's `state.NetNS`).
+    Own(&'a str),
+    /// No namespace of its own and none joined: the container is not running
+    /// (networks are listed without addresses).
+    Down,
+    /// The container joined an existing namespace (`--network ns:PATH`);
+    /// `status` is what was read from it, `None` if it could not be read.
+    Joined {
+        /// Addresses found in the joined namespace.
+        status: Option<&'a StatusBlock>,
+    },
+    /// `--network none` and similar modes without networks; `pid` is the
+    /// container's process when running (its namespace is shown as
+    /// `/proc/PID/ns/net`).
+    NoNetwork {
+        /// The container's pid, if running.
+        pid: Option<u32>,
+    },
+}
+
+/// A network the container is attached to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attachment {
+    /// Network name.
+    pub name: String,
+    /// Network ID; `None` when the network cannot be inspected (podman then
+    /// shows the name).
+    pub id: Option<String>,
+    /// The container's aliases in this network.
+    pub aliases: Vec<String>,
+}
+
+/// Everything [`network_settings`] needs about a container.
+#[derive(Clone, Copy, Debug)]
+pub struct SettingsInput<'a> {
+    /// The network namespace.
+    pub netns: NetnsState<'a>,
+    /// The container's network mode name (`bridge`, `slirp4netns`, `pasta`,
+    /// ...): the key of the single `Networks` entry when it has no named networks.
+    pub network_mode: &'a str,
+    /// ID to show for that entry (podman looks the mode up as a network).
+    pub network_mode_id: Option<&'a str>,
+    /// Named networks the container is attached to.
+    pub networks: &'a [Attachment],
+    /// Backend results by network name (empty with pasta/slirp4netns).
+    pub status: &'a BTreeMap<String, StatusBlock>,
+    /// The runtime's default network name (`podman`).
+    pub default_network: &'a str,
+    /// Published ports.
+    pub port_mappings: &'a [PortMapping],
+    /// Exposed ports: container port -> protocols.
+    pub exposed: &'a BTreeMap<u16, Vec<String>>,
+}
+
+/// The `NetworkSettings` of `podman inspect` for a container.
+///
+/// Follows podman's `getContainerNetworkInfo` step by step: `Ports` always;
+/// without a namespace only the network names (and IDs, aliases); with one,
+/// `SandboxKey`, each network's addresses from its status, and the
+/// container-wide addresses only when the container is on the default
+/// network alone or on no named network with exactly one status. The first
+/// link-local IPv6 address of the status that fills the container-wide
+/// addresses goes to `LinkLocalIPv6Address`/`LinkLocalIPv6PrefixLen`
+/// (there is no per-network field for it).
+///
+/// A container sharing another container's namespace (`--network
+/// container:ID`) shows that container's settings: call this with its input.
+pub fn network_settings(input: &SettingsInput<'_>) -> Result<InspectNetworkSettings, Error> {
+    let mut settings = InspectNetworkSettings {
+        ports: port_bindings(input.port_mappings, input.exposed),
+        ..Default::default()
+    };
+    let default_networks = || {
+        let entry = InspectAdditionalNetwork {
+            network_id: input
+                .network_mode_id
+                .unwrap_or(input.network_mode)
+                .to_string(),
+            ..Default::default()
+        };
+        BTreeMap::from([(input.network_mode.to_string(), entry)])
+    };
+    let attachment_entry = |a: &Attachment| InspectAdditionalNetwork {
+        network_id: a.id.clone().unwrap_or_else(|| a.name.clone()),
+        aliases: a.aliases.clone(),
+        ..Default::default()
+    };
+
+    let path = match input.netns {
+        NetnsState::Own(path) if !path.is_empty() => path,
+        NetnsState::Joined { status } => {
+            if let Some(status) = status {
+                fill_container_wide(&mut settings, status);
+            }
+            return Ok(settings);
+        }
+        NetnsState::Own(_) | NetnsState::Down | NetnsState::NoNetwork { .. } => {
+            if let NetnsState::NoNetwork { pid: Some(pid) } = input.netns {
+                if pid > 0 {
+                    settings.sandbox_key = format!("/proc/{pid}/ns/net");
+                }
+            }
+            settings.networks = if input.networks.is_empty() {
+                default_networks()
+            } else {
+                input
+                    .networks
+                    .iter()
+                    .map(|a| (a.name.clone(), attachment_entry(a)))
+                    .collect()
+            };
+            return Ok(settings);
+        }
+    };
+
+    settings.sandbox_key = path.to_string();
+    if input.status.is_empty() {
+        return Ok(settings);
+    }
+    if input.networks.is_empty() {
+        settings.networks = default_networks();
+    } else {
+        if input.networks.len() != input.status.len() {
+            return Err(Error::NetworkMismatch {
+                networks: input.networks.iter().map(|a| a.name.clone()).collect(),
+                statuses: input.status.len(),
+            });
+        }
+        let empty = StatusBlock::default();
+        for a in input.networks {
+            let status = input.status.get(&a.name).unwrap_or(&empty);
+            let mut entry = attachment_entry(a);
+            entry.basic = basic_config(status);
+            settings.networks.insert(a.name.clone(), entry);
+        }
+        let only_default =
+            input.networks.len() == 1 && input.networks[0].name == input.default_network;
+        if !only_default {
+            return Ok(settings);
+        }
+    }
+    if input.status.len() > 1 {
+        return Err(Error::TooManyStatuses {
+            count: input.status.len(),
+            names: input.status.keys().cloned().collect(),
+        });
+    }
+    if let Some(status) = input.status.values().next() {
+        fill_container_wide(&mut settings, status);
+    }
+    Ok(settings)
+}
+
+fn fill_container_wide(settings: &mut InspectNetworkSettings, status: &StatusBlock) {
+    settings.basic = basic_config(status);
+    if let Some(ll) = link_local_ipv6(status) {
+        settings.link_local_ipv6_address = ll.addr;
+        settings.link_local_ipv6_prefix_len = ll.prefix_length;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+#[path = "settings_tests.rs"]
+mod tests;
