@@ -123,6 +123,17 @@ pub fn mounts_at(path: &Path) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// Mount points strictly below `dir` (pins), from `/proc/self/mountinfo`.
+pub fn mounts_under(dir: &Path) -> Vec<String> {
+    let prefix = format!("{}/", dir.to_str().unwrap());
+    mountinfo()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The inode of a namespace file (what `readlink /proc/PID/ns/net` shows in brackets).
 pub fn ns_inode(path: impl AsRef<Path>) -> u64 {
     std::fs::metadata(path).unwrap().ino()
