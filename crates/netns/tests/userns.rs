@@ -101,7 +101,7 @@ fn userns_owned_netns_has_the_maps_and_its_owner() {
             .lines()
             .map(|l| l.split_whitespace().collect())
             .collect();
-        let want = vec![
+        let want = [
             vec!["0", "200000", "1000"],
             vec!["1000", "300000", "1000"],
             vec!["5000", "400000", "10"],
