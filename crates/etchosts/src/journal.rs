@@ -88,20 +88,16 @@ impl Journal {
         Ok(())
     }
 
-    /// Removes the journal (and a leftover `.tmp`); a missing one is fine.
+    /// Removes the journal; a missing one is fine. The directory is not fsync'd: a
+    /// journal that reappears after a power loss names the inode's newest durable
+    /// content (each journal write renames over the last one and syncs the directory),
+    /// so replaying it is harmless.
     pub(crate) fn remove(&self) -> Result<(), Error> {
-        let mut removed = false;
-        for p in [&self.path, &self.tmp] {
-            match fs::remove_file(p) {
-                Ok(()) => removed = true,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(self.err(e)),
-            }
+        match fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.err(e)),
         }
-        if removed {
-            self.sync_dir().map_err(|e| self.err(e))?;
-        }
-        Ok(())
     }
 
     /// The content a journal for inode `(dev, ino)` holds, if there is a valid one.
