@@ -8,4 +8,10 @@ pub enum Error {
     /// A network backend (netavark) failed.
     #[error(transparent)]
     Backend(#[from] crate::backend::BackendError),
+    /// A network definition operation failed.
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
+    /// A state database or IP allocation operation failed.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
 }

@@ -13,3 +13,11 @@ pub use backend::{
     PerNetworkOptions, StatusBlock, HELPER_BINARY_DIRS, ROOTFUL_CONFIG_DIR,
 };
 pub use error::Error;
+pub use network::{
+    is_valid_name, LeaseRange, Network, NetworkError, NetworkStore, Route, Subnet, SubnetPool,
+    BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM, IPAM_DRIVER_KEY,
+    MACVLAN_DRIVER, NONE_IPAM,
+};
+pub use state::{
+    ContainerRecord, Lease, StateError, StateStore, StateTx, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
+};

@@ -1,1 +1,23 @@
-//! TODO: network
+//! Network definitions: podman's `NAME.json` files, the default network,
+//! create (free subnet and bridge name), lookup, remove.
+
+mod addr;
+mod error;
+mod host;
+mod pick;
+mod store;
+mod types;
+mod validate;
+
+pub(crate) use addr::{from_int, host_bounds, to_int};
+pub use error::NetworkError;
+pub use pick::SubnetPool;
+pub use store::NetworkStore;
+pub use types::{
+    LeaseRange, Network, Route, Subnet, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME,
+    HOST_LOCAL_IPAM, IPAM_DRIVER_KEY, MACVLAN_DRIVER, NONE_IPAM,
+};
+pub use validate::is_valid_name;
+
+#[cfg(test)]
+mod tests;

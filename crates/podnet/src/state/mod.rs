@@ -1,1 +1,325 @@
-//! TODO: state
+//! The state database: container network records and IP leases in SQLite.
+//!
+//! One file (default `/var/lib/podnet/state.db`, rootless
+//! `$XDG_DATA_HOME/podnet/state.db`), WAL journal, `synchronous=FULL`, a busy
+//! timeout so several podnet processes can share it, and write transactions
+//! started `IMMEDIATE` (the write lock is taken at `begin`, so two flows never
+//! deadlock upgrading a read lock). A flow does all its writes in one
+//! [`StateTx`]: a crash before `commit` leaves nothing of it.
+//!
+//! Schema (version 1):
+//!
+//! ```text
+//! schema_version(version INTEGER)            one row; migrations bump it
+//!
+//! containers                                 one row per container
+//!   id TEXT PRIMARY KEY                      full ID
+//!   name TEXT UNIQUE NOT NULL
+//!   hostname TEXT, network_mode TEXT
+//!   port_mappings TEXT                       JSON [portmap::PortMapping]
+//!   networks TEXT                            JSON {network name: PerNetworkOptions}
+//!   dns_servers, dns_search, add_hosts TEXT  JSON arrays
+//!   running INTEGER                          0/1: network set up
+//!   netns_path TEXT NULL                     netns pin while it exists
+//!   network_status TEXT                      JSON {network name: StatusBlock}
+//!   hosts_path, resolv_conf_path TEXT NULL
+//!
+//! leases                                     one row per leased address
+//!   network_id TEXT, ip BLOB                 PRIMARY KEY (network_id, ip);
+//!                                            ip: 4 or 16 bytes big-endian
+//!   network_name TEXT, subnet TEXT           subnet in CIDR form
+//!   container_id TEXT, interface TEXT        INDEX (container_id, network_id)
+//!
+//! ipam_cursor                                last automatic address per subnet
+//!   network_id TEXT, subnet TEXT             PRIMARY KEY (network_id, subnet)
+//!   last_ip BLOB
+//! ```
+
+mod containers;
+mod error;
+mod ipam;
+mod record;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+pub use error::StateError;
+use ipam::LeaseFilter;
+pub use record::{ContainerRecord, Lease};
+
+use crate::Network;
+
+/// Busy timeout used unless [`StateStore::open_with_timeout`] says otherwise.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Schema migrations; entry `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE containers (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL UNIQUE,
+        hostname TEXT NOT NULL,
+        network_mode TEXT NOT NULL,
+        port_mappings TEXT NOT NULL,
+        networks TEXT NOT NULL,
+        dns_servers TEXT NOT NULL,
+        dns_search TEXT NOT NULL,
+        add_hosts TEXT NOT NULL,
+        running INTEGER NOT NULL,
+        netns_path TEXT,
+        network_status TEXT NOT NULL,
+        hosts_path TEXT,
+        resolv_conf_path TEXT
+    );
+    CREATE TABLE leases (
+        network_id TEXT NOT NULL,
+        ip BLOB NOT NULL,
+        network_name TEXT NOT NULL,
+        subnet TEXT NOT NULL,
+        container_id TEXT NOT NULL,
+        interface TEXT NOT NULL,
+        PRIMARY KEY (network_id, ip)
+    ) WITHOUT ROWID;
+    CREATE INDEX leases_by_container ON leases (container_id, network_id);
+    CREATE TABLE ipam_cursor (
+        network_id TEXT NOT NULL,
+        subnet TEXT NOT NULL,
+        last_ip BLOB NOT NULL,
+        PRIMARY KEY (network_id, subnet)
+    ) WITHOUT ROWID;
+"];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// An open state database. Not `Sync`: one per thread (or behind a mutex);
+/// several processes may open the same file.
+#[derive(Debug)]
+pub struct StateStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// One write transaction: every operation of a flow, committed at once.
+/// Dropping it without [`StateTx::commit`] rolls everything back.
+#[derive(Debug)]
+pub struct StateTx<'a> {
+    tx: Transaction<'a>,
+}
+
+impl StateStore {
+    /// podnet's default database path: `/var/lib/podnet/state.db` for root,
+    /// else `$XDG_DATA_HOME/podnet/state.db` (default `~/.local/share`).
+    pub fn default_path() -> Option<PathBuf> {
+        if nix::unistd::geteuid().is_root() {
+            return Some(PathBuf::from("/var/lib/podnet/state.db"));
+        }
+        let data = match std::env::var_os("XDG_DATA_HOME") {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?)
+                .join(".local/share"),
+        };
+        Some(data.join("podnet/state.db"))
+    }
+
+    /// Opens (creating the file and its directory when missing) and migrates
+    /// the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
+        Self::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`StateStore::open`] with a busy timeout: how long an operation waits
+    /// for another process's transaction before failing.
+    pub fn open_with_timeout(
+        path: impl AsRef<Path>,
+        busy_timeout: Duration,
+    ) -> Result<Self, StateError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StateError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| StateError::Open {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(open_err)?;
+        conn.busy_timeout(busy_timeout).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let mut store = StateStore { conn, path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<(), StateError> {
+        let path = self.path.clone();
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(
+            |source| StateError::Migrate {
+                path: path.clone(),
+                version: 0,
+                source,
+            },
+        )?;
+        let err = |version| {
+            let path = path.clone();
+            move |source| StateError::Migrate {
+                path,
+                version,
+                source,
+            }
+        };
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            .map_err(err(0))?;
+        let found: Option<u32> = tx
+            .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
+            .map_err(err(0))?;
+        let found = found.unwrap_or(0);
+        if found > SCHEMA_VERSION {
+            return Err(StateError::SchemaTooNew {
+                path,
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let version = i as u32 + 1;
+            tx.execute_batch(sql).map_err(err(version))?;
+            tx.execute("DELETE FROM schema_version", [])
+                .map_err(err(version))?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [version],
+            )
+            .map_err(err(version))?;
+            tracing::debug!(path = %path.display(), version, "state schema migrated");
+        }
+        tx.commit().map_err(err(SCHEMA_VERSION))
+    }
+
+    /// Starts a write transaction (waits up to the busy timeout for other
+    /// processes' transactions).
+    pub fn begin(&self) -> Result<StateTx<'_>, StateError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(StateError::Begin)?;
+        Ok(StateTx { tx })
+    }
+
+    /// The container with this ID, name or unique ID prefix (read-only shortcut).
+    pub fn get_container(&self, id_or_name: &str) -> Result<Option<ContainerRecord>, StateError> {
+        containers::get(&self.conn, id_or_name)
+    }
+
+    /// Every container record, by name (read-only shortcut).
+    pub fn list_containers(&self) -> Result<Vec<ContainerRecord>, StateError> {
+        containers::list(&self.conn)
+    }
+
+    /// Every lease, by network and address (read-only shortcut).
+    pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
+        ipam::list(&self.conn, LeaseFilter::All)
+    }
+}
+
+impl StateTx<'_> {
+    /// Allocates one address in every subnet of `net` for `container_id`'s
+    /// `interface` and returns them (address with the subnet's prefix length)
+    /// in subnet order; empty when the network has no host-local IPAM.
+    ///
+    /// A static IP in `static_ips` is used for the subnet containing it (it
+    /// must not be the gateway, the network or broadcast address, or leased
+    /// to another container); other subnets get the next free address after
+    /// the last one handed out (lease range honoured, wrapping once). The call
+    /// is idempotent: addresses the container already holds on the network
+    /// are kept (a static IP for a subnet replaces the held one).
+    pub fn allocate_ips(
+        &self,
+        net: &Network,
+        container_id: &str,
+        interface: &str,
+        static_ips: &[IpAddr],
+    ) -> Result<Vec<IpNet>, StateError> {
+        ipam::allocate(&self.tx, net, container_id, interface, static_ips)
+    }
+
+    /// Releases `container_id`'s leases on `net`; returns the freed
+    /// addresses (empty when it held none).
+    pub fn release_ips(
+        &self,
+        net: &Network,
+        container_id: &str,
+    ) -> Result<Vec<IpAddr>, StateError> {
+        ipam::release(&self.tx, net, container_id)
+    }
+
+    /// Releases `container_id`'s leases on every network; returns them.
+    pub fn release_all_ips(&self, container_id: &str) -> Result<Vec<Lease>, StateError> {
+        ipam::release_all(&self.tx, container_id)
+    }
+
+    /// Deletes every lease and allocation cursor of a network (after it was
+    /// removed); returns the number of leases deleted.
+    pub fn forget_network(&self, network_id: &str) -> Result<usize, StateError> {
+        ipam::forget_network(&self.tx, network_id)
+    }
+
+    /// Every lease.
+    pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
+        ipam::list(&self.tx, LeaseFilter::All)
+    }
+
+    /// The leases of one network, by ID.
+    pub fn network_leases(&self, network_id: &str) -> Result<Vec<Lease>, StateError> {
+        ipam::list(&self.tx, LeaseFilter::Network(network_id))
+    }
+
+    /// The leases of one container.
+    pub fn container_leases(&self, container_id: &str) -> Result<Vec<Lease>, StateError> {
+        ipam::list(&self.tx, LeaseFilter::Container(container_id))
+    }
+
+    /// The container with this ID, name or unique ID prefix.
+    pub fn get_container(&self, id_or_name: &str) -> Result<Option<ContainerRecord>, StateError> {
+        containers::get(&self.tx, id_or_name)
+    }
+
+    /// Inserts or replaces the record with `record.id`; fails when another
+    /// container has its name.
+    pub fn put_container(&self, record: &ContainerRecord) -> Result<(), StateError> {
+        containers::put(&self.tx, record)
+    }
+
+    /// Deletes the record with this exact ID; true when it existed. Leases are
+    /// not touched (release them in the same transaction).
+    pub fn delete_container(&self, id: &str) -> Result<bool, StateError> {
+        containers::delete(&self.tx, id)
+    }
+
+    /// Every container record, by name.
+    pub fn list_containers(&self) -> Result<Vec<ContainerRecord>, StateError> {
+        containers::list(&self.tx)
+    }
+
+    /// Makes every change of the transaction durable at once.
+    pub fn commit(self) -> Result<(), StateError> {
+        self.tx.commit().map_err(StateError::Commit)
+    }
+
+    /// Discards every change (dropping the transaction does the same).
+    pub fn rollback(self) -> Result<(), StateError> {
+        self.tx.rollback().map_err(StateError::Rollback)
+    }
+}

@@ -1,0 +1,212 @@
+//! Errors of network definition operations.
+
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+
+/// A failed network operation; each variant names the input it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// A network (or bridge) name does not match `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`.
+    #[error("network name {name:?} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+    },
+    /// A network with this name exists already.
+    #[error("network name {name} already used: network already exists")]
+    NameInUse {
+        /// The taken name.
+        name: String,
+    },
+    /// Create was given an ID; IDs are always generated.
+    #[error("network {name}: ID can not be set for network create")]
+    IdGiven {
+        /// The network being created.
+        name: String,
+    },
+    /// No network has this name, ID or ID prefix.
+    #[error("unable to find network with name or ID {name_or_id}: network not found")]
+    NotFound {
+        /// What was looked up.
+        name_or_id: String,
+    },
+    /// An ID prefix matches more than one network.
+    #[error("more than one result for network ID {prefix}: {matches:?}")]
+    AmbiguousId {
+        /// The prefix looked up.
+        prefix: String,
+        /// Names of the matching networks.
+        matches: Vec<String>,
+    },
+    /// The default network has no file and cannot be removed.
+    #[error("default network {name} cannot be removed")]
+    RemoveDefault {
+        /// The default network's name.
+        name: String,
+    },
+    /// Only `bridge` and `macvlan` are supported.
+    #[error("unsupported driver {driver}: invalid argument")]
+    UnsupportedDriver {
+        /// The requested driver.
+        driver: String,
+    },
+    /// An option the driver does not know.
+    #[error("unsupported {driver} network option {key}")]
+    UnsupportedOption {
+        /// The driver.
+        driver: String,
+        /// The unknown option key.
+        key: String,
+    },
+    /// An option with a bad value.
+    #[error("network option {key}={value:?} invalid: {reason}")]
+    InvalidOption {
+        /// Option key.
+        key: String,
+        /// Rejected value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// IPAM driver not supported (only host-local and none are).
+    #[error("unsupported ipam driver {driver:?}")]
+    UnsupportedIpamDriver {
+        /// The requested IPAM driver.
+        driver: String,
+    },
+    /// IPAM driver `none` with subnets.
+    #[error("network {name}: none ipam driver is set but subnets are given")]
+    IpamNoneWithSubnets {
+        /// The network.
+        name: String,
+    },
+    /// A bridge name used by another network.
+    #[error("bridge name {name} already in use")]
+    BridgeNameInUse {
+        /// The bridge name.
+        name: String,
+    },
+    /// A macvlan parent interface that does not exist on the host.
+    #[error("parent interface {name} does not exist")]
+    ParentMissing {
+        /// The parent interface.
+        name: String,
+    },
+    /// macvlan without a subnet (DHCP is not supported).
+    #[error("network {name}: macvlan driver needs at least one subnet specified")]
+    MacvlanNeedsSubnet {
+        /// The network.
+        name: String,
+    },
+    /// A requested subnet overlaps another network's or a host route.
+    #[error("subnet {subnet} is already used on the host or by another config")]
+    SubnetInUse {
+        /// The overlapping subnet.
+        subnet: IpNet,
+    },
+    /// A gateway outside its subnet.
+    #[error("gateway {gateway} not in subnet {subnet}")]
+    GatewayOutsideSubnet {
+        /// The gateway.
+        gateway: IpAddr,
+        /// The subnet.
+        subnet: IpNet,
+    },
+    /// A lease range bound outside its subnet.
+    #[error("lease range ip {ip} not in subnet {subnet}")]
+    LeaseRangeOutsideSubnet {
+        /// The bound.
+        ip: IpAddr,
+        /// The subnet.
+        subnet: IpNet,
+    },
+    /// A subnet pool whose size is not inside its base prefix.
+    #[error("subnet pool {base} with size {size} invalid")]
+    InvalidPool {
+        /// Pool base.
+        base: IpNet,
+        /// Requested prefix length.
+        size: u8,
+    },
+    /// Every subnet of every pool is used.
+    #[error("could not find free subnet from subnet pools")]
+    NoFreeSubnet,
+    /// No free random IPv6 /64 after many tries.
+    #[error("failed to get random ipv6 subnet")]
+    NoFreeIpv6Subnet,
+    /// No free `podmanN` name.
+    #[error("could not find free device name")]
+    NoFreeDeviceName,
+    /// No free random network ID.
+    #[error("failed to create random network ID")]
+    NoFreeId,
+    /// The user's data directory could not be found (rootless, no HOME).
+    #[error("cannot find the network config directory: neither XDG_DATA_HOME nor HOME is set")]
+    NoDataDir,
+    /// The config directory could not be created.
+    #[error("failed to create network config directory {path}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The config directory could not be listed.
+    #[error("failed to read network config directory {path}")]
+    ReadDir {
+        /// The directory.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The lock file could not be opened or locked.
+    #[error("failed to lock {path}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A host table (/proc/net/route, ipv6_route, dev) could not be read.
+    #[error("failed to read host network table {path}")]
+    ReadHost {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The network could not be encoded as JSON.
+    #[error("failed to encode network {name}")]
+    Encode {
+        /// The network.
+        name: String,
+        /// Cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The network file could not be written (temp file, fsync or rename).
+    #[error("failed to write network config file {path}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The network file could not be removed.
+    #[error("failed to remove network config file {path}")]
+    Remove {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+}

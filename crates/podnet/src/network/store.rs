@@ -1,0 +1,524 @@
+//! `NetworkStore`: the directory of `NAME.json` network files podman uses.
+//!
+//! On-disk layout (shared with podman, which must keep working on it):
+//!
+//! ```text
+//! <dir>/                       /etc/containers/networks (root) or
+//!                              ~/.local/share/containers/storage/networks
+//!   netavark.lock              write-locked (fcntl, whole file) around create
+//!                              and remove, by podman and by us (OFD lock)
+//!   NAME.json                  one network, podman's JSON, 5-space indent
+//!   .NAME.json.tmp-PID-RAND    our temp file while writing (never *.json,
+//!                              so podman does not load it)
+//! ```
+//!
+//! The default network (`podman`, 10.88.0.0/16, `podman0`) has no file unless
+//! someone wrote one; a file with its name overrides it, as in podman.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
+use tracing::{debug, warn};
+
+use super::error::NetworkError;
+use super::pick::{self, SubnetPool};
+use super::types::*;
+use super::validate::{self, check_name, is_valid_name};
+
+/// The network definitions in one directory, podman-compatible.
+#[derive(Debug, Clone)]
+pub struct NetworkStore {
+    dir: PathBuf,
+    proc_net: PathBuf,
+    pools: Vec<SubnetPool>,
+    default_name: String,
+    default_subnet: IpNet,
+}
+
+/// Holds the directory's `netavark.lock` write lock until dropped.
+struct DirLock {
+    _file: File,
+}
+
+impl NetworkStore {
+    /// A store on `dir` (created on the first write). Nothing is read yet.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        NetworkStore {
+            dir: dir.into(),
+            proc_net: PathBuf::from("/proc/net"),
+            pools: SubnetPool::podman_defaults(),
+            default_name: DEFAULT_NETWORK_NAME.to_owned(),
+            default_subnet: IpNet::V4(
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, 88, 0, 0), 16).unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// Podman's directory: `/etc/containers/networks` for root, else
+    /// `$XDG_DATA_HOME/containers/storage/networks` (default
+    /// `~/.local/share/...`).
+    pub fn default_dir() -> Result<PathBuf, NetworkError> {
+        if !rootless() {
+            return Ok(PathBuf::from("/etc/containers/networks"));
+        }
+        let data = match std::env::var_os("XDG_DATA_HOME") {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => match std::env::var_os("HOME") {
+                Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/share"),
+                _ => return Err(NetworkError::NoDataDir),
+            },
+        };
+        Ok(data.join("containers/storage/networks"))
+    }
+
+    /// The store on [`NetworkStore::default_dir`].
+    pub fn open_default() -> Result<Self, NetworkError> {
+        Ok(Self::new(Self::default_dir()?))
+    }
+
+    /// Where the host's route and interface tables are read
+    /// (`route`, `ipv6_route`, `dev`); default `/proc/net`.
+    pub fn with_proc_net_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.proc_net = dir.into();
+        self
+    }
+
+    /// Subnet pools for create (containers.conf `default_subnet_pools`);
+    /// default [`SubnetPool::podman_defaults`].
+    pub fn with_subnet_pools(mut self, pools: Vec<SubnetPool>) -> Self {
+        self.pools = pools;
+        self
+    }
+
+    /// Name and subnet of the default network (containers.conf
+    /// `default_network`, `default_subnet`).
+    pub fn with_default_network(mut self, name: impl Into<String>, subnet: IpNet) -> Self {
+        self.default_name = name.into();
+        self.default_subnet = subnet.trunc();
+        self
+    }
+
+    /// The directory of the network files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Name of the default network.
+    pub fn default_network_name(&self) -> &str {
+        &self.default_name
+    }
+
+    /// All networks, sorted by name; the default network included.
+    /// Unreadable or invalid files are skipped with a warning.
+    pub fn list(&self) -> Result<Vec<Network>, NetworkError> {
+        let _lock = self.lock_if_present();
+        self.load()
+    }
+
+    /// The network with this name, full ID or unique ID prefix.
+    pub fn inspect(&self, name_or_id: &str) -> Result<Network, NetworkError> {
+        let _lock = self.lock_if_present();
+        find(&self.load()?, name_or_id).cloned()
+    }
+
+    /// Creates a network from a partly filled definition, as `podman network
+    /// create` does: empty fields get podman's defaults (driver `bridge`, name
+    /// and bridge `podmanN`, a free subnet from the pools, a random IPv6 /64
+    /// when `ipv6_enabled`, gateways, IPAM `host-local`), the rest is
+    /// validated; the file is written atomically. `id` must be empty.
+    pub fn create(&self, mut net: Network) -> Result<Network, NetworkError> {
+        fs::create_dir_all(&self.dir).map_err(|source| NetworkError::CreateDir {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let _lock = self.lock()?;
+        let existing = self.load()?;
+        if net.driver.is_empty() {
+            net.driver = BRIDGE_DRIVER.to_owned();
+        }
+        if !net.id.is_empty() {
+            return Err(NetworkError::IdGiven { name: net.name });
+        }
+        net.id = unique_id(&existing)?;
+        let live = crate::network::host::interface_names(&self.proc_net)?;
+        if net.name.is_empty() {
+            net.name = pick::free_device_name(&taken_names(&existing, &live))?;
+            if net.driver == BRIDGE_DRIVER && net.network_interface.is_empty() {
+                net.network_interface = net.name.clone();
+            }
+        } else {
+            check_name(&net.name)?;
+            if existing.iter().any(|n| n.name == net.name) {
+                return Err(NetworkError::NameInUse { name: net.name });
+            }
+        }
+        match net.ipam_driver() {
+            HOST_LOCAL_IPAM => {}
+            NONE_IPAM if !net.subnets.is_empty() => {
+                return Err(NetworkError::IpamNoneWithSubnets { name: net.name })
+            }
+            NONE_IPAM => {}
+            other => {
+                return Err(NetworkError::UnsupportedIpamDriver {
+                    driver: other.to_owned(),
+                })
+            }
+        }
+        let used = match net.driver.as_str() {
+            BRIDGE_DRIVER => {
+                let mut used: Vec<IpNet> = existing
+                    .iter()
+                    .flat_map(|n| n.subnets.iter().map(|s| s.subnet))
+                    .collect();
+                used.extend(crate::network::host::route_subnets(&self.proc_net)?);
+                self.fill_bridge(&mut net, &existing, &live, &used)?;
+                used
+            }
+            MACVLAN_DRIVER => {
+                fill_macvlan(&mut net, &live)?;
+                Vec::new()
+            }
+            other => {
+                return Err(NetworkError::UnsupportedDriver {
+                    driver: other.to_owned(),
+                })
+            }
+        };
+        validate::validate_options(&mut net)?;
+        if net.ipam_driver() == NONE_IPAM {
+            net.dns_enabled = false;
+        }
+        let add_gateway = !net.internal || net.dns_enabled;
+        validate::validate_subnets(&mut net, add_gateway, &used)?;
+        net.created = validate::now_rfc3339();
+        self.write(&net)?;
+        debug!(network = %net.name, id = %net.id, "network created");
+        Ok(net)
+    }
+
+    /// Removes the network with this name, full ID or unique ID prefix and
+    /// returns its definition. The default network cannot be removed. It does
+    /// not check whether containers use it (the caller does).
+    pub fn remove(&self, name_or_id: &str) -> Result<Network, NetworkError> {
+        let _lock = self.lock_if_present();
+        let all = self.load()?;
+        let net = find(&all, name_or_id)?.clone();
+        if net.name == self.default_name {
+            return Err(NetworkError::RemoveDefault { name: net.name });
+        }
+        let path = self.dir.join(format!("{}.json", net.name));
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(NetworkError::Remove { path, source }),
+        }
+        sync_dir(&self.dir).map_err(|source| NetworkError::Remove { path, source })?;
+        debug!(network = %net.name, "network removed");
+        Ok(net)
+    }
+
+    fn fill_bridge(
+        &self,
+        net: &mut Network,
+        existing: &[Network],
+        live: &[String],
+        used: &[IpNet],
+    ) -> Result<(), NetworkError> {
+        if net.network_interface.is_empty() {
+            net.network_interface = pick::free_device_name(&taken_names(existing, live))?;
+        } else {
+            let name = &net.network_interface;
+            if existing
+                .iter()
+                .any(|n| n.driver == BRIDGE_DRIVER && &n.network_interface == name)
+            {
+                return Err(NetworkError::BridgeNameInUse { name: name.clone() });
+            }
+            check_name(name)?;
+        }
+        if net.ipam_driver() != HOST_LOCAL_IPAM {
+            return Ok(());
+        }
+        if net.subnets.is_empty() {
+            net.subnets
+                .push(Subnet::new(pick::free_ipv4_subnet(&self.pools, used)?));
+        }
+        if net.ipv6_enabled {
+            let has_v4 = net.subnets.iter().any(|s| matches!(s.subnet, IpNet::V4(_)));
+            let has_v6 = net.subnets.iter().any(|s| matches!(s.subnet, IpNet::V6(_)));
+            if !has_v4 {
+                net.subnets
+                    .push(Subnet::new(pick::free_ipv4_subnet(&self.pools, used)?));
+            }
+            if !has_v6 {
+                net.subnets
+                    .push(Subnet::new(pick::free_ipv6_subnet(&self.pools, used)?));
+            }
+        }
+        net.ipam_options
+            .insert(IPAM_DRIVER_KEY.to_owned(), HOST_LOCAL_IPAM.to_owned());
+        Ok(())
+    }
+
+    /// The built-in default network (podman's `createDefaultNetwork`).
+    pub fn default_network(&self) -> Network {
+        let mut net = Network {
+            name: self.default_name.clone(),
+            id: DEFAULT_NETWORK_ID.to_owned(),
+            driver: BRIDGE_DRIVER.to_owned(),
+            network_interface: DEFAULT_BRIDGE.to_owned(),
+            created: validate::now_rfc3339(),
+            subnets: vec![Subnet::new(self.default_subnet)],
+            ..Network::default()
+        };
+        net.ipam_options
+            .insert(IPAM_DRIVER_KEY.to_owned(), HOST_LOCAL_IPAM.to_owned());
+        // Never fails: no used subnets, the gateway is derived from the subnet.
+        if let Err(e) = validate::validate_subnets(&mut net, true, &[]) {
+            warn!(error = %e, "default network subnet invalid");
+        }
+        net
+    }
+
+    /// Every valid network file, plus the default network when no file has its name.
+    fn load(&self) -> Result<Vec<Network>, NetworkError> {
+        let mut out = Vec::new();
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => Some(e),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(NetworkError::ReadDir {
+                    path: self.dir.clone(),
+                    source,
+                })
+            }
+        };
+        for entry in entries.into_iter().flatten() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(source) => {
+                    return Err(NetworkError::ReadDir {
+                        path: self.dir.clone(),
+                        source,
+                    })
+                }
+            };
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") || path.is_dir() {
+                continue;
+            }
+            if let Some(net) = load_file(&path) {
+                out.push(net);
+            }
+        }
+        if !out.iter().any(|n| n.name == self.default_name) {
+            out.push(self.default_network());
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn write(&self, net: &Network) -> Result<(), NetworkError> {
+        let bytes = net
+            .to_podman_json()
+            .map_err(|source| NetworkError::Encode {
+                name: net.name.clone(),
+                source,
+            })?;
+        let path = self.dir.join(format!("{}.json", net.name));
+        write_atomic(&self.dir, &path, &net.name, &bytes)
+            .map_err(|source| NetworkError::Write { path, source })
+    }
+
+    fn lock(&self) -> Result<DirLock, NetworkError> {
+        let path = self.dir.join("netavark.lock");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(&path)
+            .map_err(|source| NetworkError::Lock {
+                path: path.clone(),
+                source,
+            })?;
+        let lk = libc::flock {
+            l_type: libc::F_WRLCK as libc::c_short,
+            l_whence: libc::SEEK_SET as libc::c_short,
+            l_start: 0,
+            l_len: 0,
+            l_pid: 0,
+        };
+        loop {
+            match fcntl(&file, FcntlArg::F_OFD_SETLKW(&lk)) {
+                Ok(_) => return Ok(DirLock { _file: file }),
+                Err(Errno::EINTR) => continue,
+                Err(e) => {
+                    return Err(NetworkError::Lock {
+                        path,
+                        source: e.into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Reads lock, taken only where the directory exists and is writable;
+    /// otherwise reads go unlocked (our own writes are atomic anyway).
+    fn lock_if_present(&self) -> Option<DirLock> {
+        if !self.dir.is_dir() {
+            return None;
+        }
+        match self.lock() {
+            Ok(l) => Some(l),
+            Err(e) => {
+                debug!(error = %e, "reading networks without the lock");
+                None
+            }
+        }
+    }
+}
+
+fn rootless() -> bool {
+    !nix::unistd::geteuid().is_root()
+}
+
+/// Reads one network file; `None` (with a warning) when it is not a valid
+/// network, as podman's `loadNetworks` skips it.
+fn load_file(path: &Path) -> Option<Network> {
+    let text = match fs::read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            if e.kind() != io::ErrorKind::NotFound {
+                warn!(path = %path.display(), error = %e, "error loading network config file");
+            }
+            return None;
+        }
+    };
+    let mut net: Network = match serde_json::from_slice(&text) {
+        Ok(n) => n,
+        Err(e) => {
+            warn!(path = %path.display(), error = %e, "error reading network config file, skipping");
+            return None;
+        }
+    };
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if net.name != stem {
+        warn!(path = %path.display(), name = %net.name, "network config name does not match file name, skipping");
+        return None;
+    }
+    if !is_valid_name(&net.name) {
+        warn!(path = %path.display(), name = %net.name, "network config has invalid name, skipping");
+        return None;
+    }
+    if net.id.len() != 64 {
+        warn!(path = %path.display(), id = %net.id, "network config has invalid network ID, skipping");
+        return None;
+    }
+    let add_gateway = !net.internal || net.dns_enabled;
+    if let Err(e) = validate::validate_subnets(&mut net, add_gateway, &[]) {
+        warn!(path = %path.display(), error = %e, "network config could not be parsed, skipping");
+        return None;
+    }
+    Some(net)
+}
+
+/// Podman's `getNetwork`: exact name, else a unique ID prefix (a full ID is a prefix too).
+pub(crate) fn find<'a>(all: &'a [Network], name_or_id: &str) -> Result<&'a Network, NetworkError> {
+    if let Some(n) = all.iter().find(|n| n.name == name_or_id) {
+        return Ok(n);
+    }
+    let not_found = || NetworkError::NotFound {
+        name_or_id: name_or_id.to_owned(),
+    };
+    if name_or_id.is_empty() {
+        return Err(not_found());
+    }
+    let matches: Vec<&Network> = all
+        .iter()
+        .filter(|n| n.id.starts_with(name_or_id))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(not_found()),
+        many => Err(NetworkError::AmbiguousId {
+            prefix: name_or_id.to_owned(),
+            matches: many.iter().map(|n| n.name.clone()).collect(),
+        }),
+    }
+}
+
+fn unique_id(existing: &[Network]) -> Result<String, NetworkError> {
+    for _ in 0..1000 {
+        let id = validate::random_id();
+        if find(existing, &id).is_err() {
+            return Ok(id);
+        }
+    }
+    Err(NetworkError::NoFreeId)
+}
+
+/// Bridge names of bridge networks plus the host's interfaces.
+fn taken_names(existing: &[Network], live: &[String]) -> Vec<String> {
+    existing
+        .iter()
+        .filter(|n| n.driver == BRIDGE_DRIVER)
+        .map(|n| n.network_interface.clone())
+        .chain(live.iter().cloned())
+        .collect()
+}
+
+fn fill_macvlan(net: &mut Network, live: &[String]) -> Result<(), NetworkError> {
+    if !net.network_interface.is_empty() && !live.contains(&net.network_interface) {
+        return Err(NetworkError::ParentMissing {
+            name: net.network_interface.clone(),
+        });
+    }
+    if net.ipam_driver() == HOST_LOCAL_IPAM {
+        if net.subnets.is_empty() {
+            return Err(NetworkError::MacvlanNeedsSubnet {
+                name: net.name.clone(),
+            });
+        }
+        net.ipam_options
+            .insert(IPAM_DRIVER_KEY.to_owned(), HOST_LOCAL_IPAM.to_owned());
+    }
+    Ok(())
+}
+
+/// temp file in the same directory, fsync, rename over, fsync the directory.
+fn write_atomic(dir: &Path, path: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let tmp = dir.join(format!(
+        ".{name}.json.tmp-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,420 @@
+//! The IP allocator: podman's host-local IPAM (containers/common
+//! `libnetwork/netavark/ipam.go`) on SQLite.
+//!
+//! Per subnet, automatic allocation continues after the last address handed
+//! out (a cursor row), wraps to the start of the range once, skips the
+//! gateway and every leased address, and never hands out the network or (IPv4)
+//! broadcast address. The search is a walk over the `(network_id, ip)`
+//! primary key from the cursor: it reads only the leased addresses directly
+//! after the cursor, so the cost per call does not grow with the number of
+//! leases.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::error::StateError;
+use super::record::Lease;
+use crate::network::{from_int, host_bounds, to_int};
+use crate::{Network, Subnet};
+
+/// The lease key: 4 bytes for IPv4, 16 for IPv6, big-endian, so that byte
+/// order is address order.
+pub(crate) fn ip_blob(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
+fn blob_ip(b: &[u8]) -> Option<IpAddr> {
+    if let Ok(a) = <[u8; 4]>::try_from(b) {
+        return Some(IpAddr::V4(Ipv4Addr::from(a)));
+    }
+    <[u8; 16]>::try_from(b)
+        .ok()
+        .map(|a| IpAddr::V6(Ipv6Addr::from(a)))
+}
+
+fn normalize(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+struct Ctx<'a> {
+    conn: &'a Connection,
+    net: &'a Network,
+    container: &'a str,
+}
+
+impl Ctx<'_> {
+    fn db(&self, source: rusqlite::Error) -> StateError {
+        StateError::Lease {
+            network: self.net.name.clone(),
+            container: self.container.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Allocates one address per subnet of `net` for `container`'s `interface`;
+/// see [`StateTx::allocate_ips`](super::StateTx::allocate_ips).
+pub(crate) fn allocate(
+    conn: &Connection,
+    net: &Network,
+    container: &str,
+    interface: &str,
+    static_ips: &[IpAddr],
+) -> Result<Vec<IpNet>, StateError> {
+    if !net.requires_ipam() {
+        return Ok(Vec::new());
+    }
+    let cx = Ctx {
+        conn,
+        net,
+        container,
+    };
+    let mut wanted: Vec<Option<IpAddr>> = vec![None; net.subnets.len()];
+    for &ip in static_ips {
+        let ip = normalize(ip);
+        let Some(i) = net
+            .subnets
+            .iter()
+            .position(|s| s.subnet.trunc().contains(&ip))
+        else {
+            return Err(StateError::StaticIpOutsideNetwork {
+                ip,
+                network: net.name.clone(),
+            });
+        };
+        match wanted[i] {
+            Some(first) if first != ip => {
+                return Err(StateError::DuplicateStaticIp {
+                    network: net.name.clone(),
+                    subnet: net.subnets[i].subnet.trunc(),
+                    first,
+                    second: ip,
+                })
+            }
+            _ => wanted[i] = Some(ip),
+        }
+    }
+    let mut out = Vec::with_capacity(net.subnets.len());
+    for (s, want) in net.subnets.iter().zip(wanted) {
+        let subnet = s.subnet.trunc();
+        let key = subnet.to_string();
+        let existing = cx.own_lease(&key)?;
+        let ip = match (want, existing) {
+            (Some(ip), existing) => {
+                cx.check_static(s, ip)?;
+                if let Some(old) = existing.filter(|old| *old != ip) {
+                    cx.delete_lease(old)?;
+                }
+                ip
+            }
+            (None, Some(ip)) => ip,
+            (None, None) => cx.next_free(s, &key)?,
+        };
+        cx.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO leases (network_id, ip, network_name, subnet, container_id, interface) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut st| st.execute(params![net.id, ip_blob(ip), net.name, key, container, interface]))
+            .map_err(|e| cx.db(e))?;
+        let prefixed =
+            IpNet::new(ip, subnet.prefix_len()).map_err(|_| StateError::CorruptLease {
+                network: net.id.clone(),
+                detail: format!("bad prefix length of {subnet}"),
+            })?;
+        tracing::debug!(network = %net.name, container_id = container, ip = %ip, "ip leased");
+        out.push(prefixed);
+    }
+    Ok(out)
+}
+
+impl Ctx<'_> {
+    fn own_lease(&self, subnet: &str) -> Result<Option<IpAddr>, StateError> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached(
+                "SELECT ip FROM leases WHERE container_id = ?1 AND network_id = ?2 AND subnet = ?3",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![self.container, self.net.id, subnet], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(|e| self.db(e))?;
+        blob.map(|b| self.decode(&b)).transpose()
+    }
+
+    fn decode(&self, b: &[u8]) -> Result<IpAddr, StateError> {
+        blob_ip(b).ok_or_else(|| StateError::CorruptLease {
+            network: self.net.id.clone(),
+            detail: format!("address of {} bytes", b.len()),
+        })
+    }
+
+    fn delete_lease(&self, ip: IpAddr) -> Result<(), StateError> {
+        self.conn
+            .prepare_cached("DELETE FROM leases WHERE network_id = ?1 AND ip = ?2")
+            .and_then(|mut st| st.execute(params![self.net.id, ip_blob(ip)]))
+            .map(|_| ())
+            .map_err(|e| self.db(e))
+    }
+
+    fn holder(&self, ip: IpAddr) -> Result<Option<String>, StateError> {
+        self.conn
+            .prepare_cached("SELECT container_id FROM leases WHERE network_id = ?1 AND ip = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![self.net.id, ip_blob(ip)], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(|e| self.db(e))
+    }
+
+    fn check_static(&self, s: &Subnet, ip: IpAddr) -> Result<(), StateError> {
+        let network = || self.net.name.clone();
+        let subnet = s.subnet.trunc();
+        if s.gateway.map(normalize) == Some(ip) {
+            return Err(StateError::StaticIpIsGateway {
+                ip,
+                network: network(),
+            });
+        }
+        let (lo, hi) = host_bounds(&subnet);
+        let v = to_int(ip);
+        if v < lo || v > hi {
+            let what = if ip == subnet.network() {
+                "network"
+            } else {
+                "broadcast"
+            };
+            return Err(StateError::StaticIpReserved {
+                ip,
+                what,
+                subnet,
+                network: network(),
+            });
+        }
+        match self.holder(ip)? {
+            Some(c) if c != self.container => Err(StateError::StaticIpTaken {
+                ip,
+                network: network(),
+                container: c,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The next free address after the cursor, wrapping once.
+    fn next_free(&self, s: &Subnet, key: &str) -> Result<IpAddr, StateError> {
+        let subnet = s.subnet.trunc();
+        let (lo, hi) = host_bounds(&subnet);
+        let range = s.lease_range.as_ref();
+        let start = range
+            .and_then(|r| r.start_ip)
+            .map_or(lo, |ip| to_int(normalize(ip)).max(lo));
+        let end = range
+            .and_then(|r| r.end_ip)
+            .map_or(hi, |ip| to_int(normalize(ip)).min(hi));
+        let like = subnet.network();
+        let exhausted = || StateError::NoFreeIp {
+            network: self.net.name.clone(),
+            subnet,
+            start: from_int(start, like),
+            end: from_int(end, like),
+        };
+        if start > end {
+            return Err(exhausted());
+        }
+        let last: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT last_ip FROM ipam_cursor WHERE network_id = ?1 AND subnet = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![self.net.id, key], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(|e| self.db(e))?;
+        let last = last.map(|b| self.decode(&b)).transpose()?.map(to_int);
+        let cur = match last {
+            Some(l) if l >= start && l < end => l + 1,
+            _ => start,
+        };
+        let gw = s.gateway.map(|g| to_int(normalize(g)));
+        let found = match self.scan(like, gw, cur, end)? {
+            Some(v) => Some(v),
+            None if cur > start => self.scan(like, gw, start, cur - 1)?,
+            None => None,
+        };
+        let v = found.ok_or_else(exhausted)?;
+        let ip = from_int(v, like);
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO ipam_cursor (network_id, subnet, last_ip) VALUES (?1, ?2, ?3)")
+            .and_then(|mut st| st.execute(params![self.net.id, key, ip_blob(ip)]))
+            .map_err(|e| self.db(e))?;
+        Ok(ip)
+    }
+
+    /// The lowest address in `[a, b]` that is neither leased nor the gateway:
+    /// walks the leased addresses from `a` in key order and stops at the first gap.
+    fn scan(
+        &self,
+        like: IpAddr,
+        gw: Option<u128>,
+        a: u128,
+        b: u128,
+    ) -> Result<Option<u128>, StateError> {
+        let skip_gw = |c: u128| if Some(c) == gw { c + 1 } else { c };
+        let mut cand = skip_gw(a);
+        if cand > b {
+            return Ok(None);
+        }
+        let lo = ip_blob(from_int(cand, like));
+        let hi = ip_blob(from_int(b, like));
+        let len = i64::try_from(lo.len()).unwrap_or(16);
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT ip FROM leases WHERE network_id = ?1 AND ip >= ?2 AND ip <= ?3 \
+                 AND length(ip) = ?4 ORDER BY ip",
+            )
+            .map_err(|e| self.db(e))?;
+        let mut rows = st
+            .query(params![self.net.id, lo, hi, len])
+            .map_err(|e| self.db(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.db(e))? {
+            let blob: Vec<u8> = row.get(0).map_err(|e| self.db(e))?;
+            let leased = to_int(self.decode(&blob)?);
+            if leased < cand {
+                continue;
+            }
+            if leased > cand {
+                break;
+            }
+            cand = skip_gw(cand + 1);
+            if cand > b {
+                return Ok(None);
+            }
+        }
+        Ok((cand <= b).then_some(cand))
+    }
+}
+
+/// Deletes `container`'s leases on `net`; returns the released addresses.
+pub(crate) fn release(
+    conn: &Connection,
+    net: &Network,
+    container: &str,
+) -> Result<Vec<IpAddr>, StateError> {
+    let cx = Ctx {
+        conn,
+        net,
+        container,
+    };
+    let blobs: Vec<Vec<u8>> = conn
+        .prepare_cached(
+            "DELETE FROM leases WHERE container_id = ?1 AND network_id = ?2 RETURNING ip",
+        )
+        .and_then(|mut st| {
+            st.query_map(params![container, net.id], |r| r.get(0))?
+                .collect()
+        })
+        .map_err(|e| cx.db(e))?;
+    let mut ips = blobs
+        .iter()
+        .map(|b| cx.decode(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    ips.sort();
+    tracing::debug!(network = %net.name, container_id = container, released = ips.len(), "ip leases released");
+    Ok(ips)
+}
+
+const LEASE_COLUMNS: &str = "network_id, network_name, subnet, ip, container_id, interface";
+
+fn lease_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, Vec<u8>, String, String)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn to_lease(raw: (String, String, String, Vec<u8>, String, String)) -> Result<Lease, StateError> {
+    let (network_id, network_name, subnet, ip, container_id, interface) = raw;
+    let corrupt = |detail: String| StateError::CorruptLease {
+        network: network_id.clone(),
+        detail,
+    };
+    let subnet = subnet
+        .parse()
+        .map_err(|_| corrupt(format!("subnet {subnet:?}")))?;
+    let ip = blob_ip(&ip).ok_or_else(|| corrupt(format!("address of {} bytes", ip.len())))?;
+    Ok(Lease {
+        network_id,
+        network_name,
+        subnet,
+        ip,
+        container_id,
+        interface,
+    })
+}
+
+/// Leases matching an optional filter, in (network, address) order.
+pub(crate) fn list(conn: &Connection, filter: LeaseFilter<'_>) -> Result<Vec<Lease>, StateError> {
+    let (cond, args) = match filter {
+        LeaseFilter::All => ("", vec![]),
+        LeaseFilter::Network(id) => ("WHERE network_id = ?1", vec![id]),
+        LeaseFilter::Container(id) => ("WHERE container_id = ?1", vec![id]),
+    };
+    let sql = format!("SELECT {LEASE_COLUMNS} FROM leases {cond} ORDER BY network_id, ip");
+    let raws: Vec<_> = conn
+        .prepare_cached(&sql)
+        .and_then(|mut st| {
+            st.query_map(rusqlite::params_from_iter(args), lease_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(StateError::ListLeases)?;
+    raws.into_iter().map(to_lease).collect()
+}
+
+/// Which leases [`list`] returns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LeaseFilter<'a> {
+    All,
+    Network(&'a str),
+    Container(&'a str),
+}
+
+/// Deletes every lease of `container` on any network.
+pub(crate) fn release_all(conn: &Connection, container: &str) -> Result<Vec<Lease>, StateError> {
+    let leases = list(conn, LeaseFilter::Container(container))?;
+    conn.prepare_cached("DELETE FROM leases WHERE container_id = ?1")
+        .and_then(|mut st| st.execute([container]))
+        .map_err(|source| StateError::ReleaseAll {
+            container: container.to_owned(),
+            source,
+        })?;
+    Ok(leases)
+}
+
+/// Deletes every lease and the cursors of a network (after `network rm`).
+pub(crate) fn forget_network(conn: &Connection, network_id: &str) -> Result<usize, StateError> {
+    conn.execute(
+        "DELETE FROM ipam_cursor WHERE network_id = ?1",
+        [network_id],
+    )
+    .and_then(|_| conn.execute("DELETE FROM leases WHERE network_id = ?1", [network_id]))
+    .map_err(|source| StateError::ForgetNetwork {
+        network: network_id.to_owned(),
+        source,
+    })
+}
