@@ -14,4 +14,7 @@ pub enum Error {
     /// A state database or IP allocation operation failed.
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+    /// Entering the user namespace or managing the rootless netns failed.
+    #[error(transparent)]
+    Rootless(#[from] crate::rootless::RootlessError),
 }

@@ -5,6 +5,7 @@
 mod backend;
 mod error;
 mod network;
+mod rootless;
 mod runtime;
 mod state;
 
@@ -17,6 +18,11 @@ pub use network::{
     is_valid_name, LeaseRange, Network, NetworkError, NetworkStore, Route, Subnet, SubnetPool,
     BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM, IPAM_DRIVER_KEY,
     MACVLAN_DRIVER, NONE_IPAM,
+};
+pub use rootless::{
+    in_user_namespace, reexec_in_user_namespace, Reexec, RootlessError, RootlessNetHelper,
+    RootlessNetNs, RootlessNetNsConfig, RootlessNetNsLock, RootlessNetNsStatus, UserNamespace,
+    USERNS_ENV,
 };
 pub use state::{
     ContainerRecord, Lease, StateError, StateStore, StateTx, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,

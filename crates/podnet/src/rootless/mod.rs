@@ -1,0 +1,24 @@
+//! Rootless networking: entering the user's user and mount namespaces (held by a
+//! long-lived holder process, podman's pause process) and the rootless network
+//! namespace that rootless containers' networks live in, with pasta or slirp4netns for
+//! outbound connectivity.
+
+mod error;
+mod helper;
+mod holder;
+mod ids;
+mod members;
+mod mounts;
+mod pin;
+mod process;
+mod reexec;
+mod resolv;
+mod rootless_netns;
+
+pub use error::RootlessError;
+pub use helper::RootlessNetHelper;
+pub use holder::{in_user_namespace, UserNamespace, USERNS_ENV};
+pub use reexec::{reexec_in_user_namespace, Reexec};
+pub use rootless_netns::{
+    RootlessNetNs, RootlessNetNsConfig, RootlessNetNsLock, RootlessNetNsStatus,
+};

@@ -1,0 +1,182 @@
+//! Commands run inside the rootless netns, in a private mount namespace where `/run` and
+//! `/var` are the rootless netns' own writable directories (what netavark, iptables and
+//! aardvark-dns write there stays out of the user's namespace), the runtime directory
+//! (with the netns pins) and `/run/systemd` are bound back, and resolv.conf points at
+//! the user-mode stack's DNS forwarder.
+//!
+//! All paths are prepared before the fork; the `pre_exec` hook makes raw syscalls only:
+//! `setns(net)`, `unshare(mnt)`, then the mounts below in order.
+//!
+//! ```text
+//! /                      made rslave (host mounts still propagate in, nothing leaks out)
+//! <dir>/run/<rt>         <- bind of the runtime dir (when it lies under /run)
+//! <dir>/run/systemd      <- bind of /run/systemd (when it exists)
+//! resolv.conf target     <- bind of <dir>/resolv.conf (target: end of the symlink chain,
+//!                           rebased into <dir>/run when it lies under /run)
+//! /var                   <- bind of <dir>/var (with var/run -> /run)
+//! /run                   <- rbind of <dir>/run
+//! ```
+
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nix::mount::MsFlags;
+use nix::sched::CloneFlags;
+
+use super::error::RootlessError;
+use super::holder::create_private_dir;
+use super::resolv;
+
+/// One `mount(2)` call.
+#[derive(Debug)]
+struct Step {
+    source: Option<CString>,
+    target: CString,
+    flags: MsFlags,
+}
+
+/// Where things are, for [`command`].
+#[derive(Debug)]
+pub(crate) struct Layout<'a> {
+    /// The rootless netns state directory (holds `run/`, `var/`, `resolv.conf`).
+    pub dir: &'a Path,
+    /// The user's runtime directory.
+    pub runtime_dir: &'a Path,
+    /// The host's resolv.conf path (normally `/etc/resolv.conf`).
+    pub resolv_conf: &'a Path,
+}
+
+fn cstring(path: &Path) -> Result<CString, RootlessError> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| RootlessError::File {
+        action: "use path containing NUL",
+        path: path.to_path_buf(),
+        source: std::io::Error::from_raw_os_error(libc::EINVAL),
+    })
+}
+
+fn mkdir(path: &Path) -> Result<(), RootlessError> {
+    create_private_dir(path)
+}
+
+fn touch(path: &Path) -> Result<(), RootlessError> {
+    if let Some(parent) = path.parent() {
+        mkdir(parent)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(drop)
+        .map_err(|source| RootlessError::File {
+            action: "create",
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Computes the mount steps (creating the directories and files they need).
+fn plan(layout: &Layout<'_>) -> Result<Vec<Step>, RootlessError> {
+    let run = layout.dir.join("run");
+    let var = layout.dir.join("var");
+    mkdir(&run)?;
+    mkdir(&var)?;
+    let var_run = var.join("run");
+    if std::fs::symlink_metadata(&var_run).is_err() {
+        std::os::unix::fs::symlink("/run", &var_run).map_err(|source| RootlessError::File {
+            action: "create symlink",
+            path: var_run.clone(),
+            source,
+        })?;
+    }
+    let bind = |source: &Path, target: &Path, recursive: bool| -> Result<Step, RootlessError> {
+        let mut flags = MsFlags::MS_BIND;
+        if recursive {
+            flags |= MsFlags::MS_REC;
+        }
+        Ok(Step {
+            source: Some(cstring(source)?),
+            target: cstring(target)?,
+            flags,
+        })
+    };
+    let mut steps = vec![Step {
+        source: None,
+        target: cstring(Path::new("/"))?,
+        flags: MsFlags::MS_REC | MsFlags::MS_SLAVE,
+    }];
+    if let Ok(rel) = layout.runtime_dir.strip_prefix("/run") {
+        let target = run.join(rel);
+        mkdir(&target)?;
+        steps.push(bind(layout.runtime_dir, &target, true)?);
+    }
+    let systemd = Path::new("/run/systemd");
+    let has_systemd = systemd.is_dir();
+    if has_systemd {
+        let target = run.join("systemd");
+        mkdir(&target)?;
+        steps.push(bind(systemd, &target, true)?);
+    }
+    let ours = layout.dir.join("resolv.conf");
+    let end = resolv::resolve_chain(layout.resolv_conf);
+    let target = match end.strip_prefix("/run") {
+        Ok(rel) if has_systemd && rel.starts_with("systemd") => {
+            // Inside the bound-back /run/systemd: the file must exist there already.
+            end.exists().then(|| run.join(rel))
+        }
+        Ok(rel) => {
+            let t = run.join(rel);
+            touch(&t)?;
+            Some(t)
+        }
+        Err(_) => end.is_file().then_some(end.clone()),
+    };
+    match target {
+        Some(t) => steps.push(bind(&ours, &t, false)?),
+        None => tracing::warn!(
+            resolv_conf = %end.display(),
+            "resolv.conf target does not exist; the rootless netns keeps the host's"
+        ),
+    }
+    steps.push(bind(&var, Path::new("/var"), true)?);
+    steps.push(bind(&run, Path::new("/run"), true)?);
+    Ok(steps)
+}
+
+/// A command for `program` that runs inside the network namespace `netns` and a private
+/// mount namespace laid out as described in the module documentation.
+pub(crate) fn command(
+    program: &str,
+    netns: OwnedFd,
+    layout: &Layout<'_>,
+) -> Result<Command, RootlessError> {
+    let steps = plan(layout)?;
+    let mut cmd = Command::new(program);
+    // SAFETY: between fork and exec in the single-threaded child; only raw syscalls
+    // (setns, unshare, mount) on values prepared before the fork; no allocation.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)?;
+            nix::sched::unshare(CloneFlags::CLONE_NEWNS)?;
+            for step in &steps {
+                nix::mount::mount(
+                    step.source.as_deref(),
+                    step.target.as_c_str(),
+                    None::<&std::ffi::CStr>,
+                    step.flags,
+                    None::<&std::ffi::CStr>,
+                )?;
+            }
+            Ok(())
+        });
+    }
+    Ok(cmd)
+}
+
+/// Where `resolv.conf` content for the netns is kept.
+pub(crate) fn resolv_path(dir: &Path) -> PathBuf {
+    dir.join("resolv.conf")
+}

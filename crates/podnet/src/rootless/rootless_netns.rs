@@ -1,0 +1,354 @@
+//! `RootlessNetNs`: the one network namespace, inside the user's user namespace, that
+//! rootless containers' networks live in.
+//!
+//! On-disk layout, in the state directory (default `<runtime dir>/podnet/rootless-netns`):
+//!
+//! ```text
+//! lock          flock held around setup, membership changes and teardown (never deleted)
+//! members       container ids using the netns, one per line
+//! helper        "PID STARTTIME" of the pasta / slirp4netns process
+//! pasta.pid     pasta's own pid file; pasta.log / slirp4netns.log: the helper's output
+//! resolv.conf   the netns' resolv.conf (DNS forwarder first)
+//! run/ var/     the private /run and /var of commands run in the netns
+//! ```
+//!
+//! The namespace itself is pinned at `<pin dir>/rootless-netns-<hash of state dir>`
+//! (default pin dir `<runtime dir>/netns`), a mount that exists in the holder's mount
+//! namespace only.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::error::RootlessError;
+use super::helper::{self, RootlessNetHelper};
+use super::holder::{create_private_dir, in_user_namespace, lock, LockGuard};
+use super::process::{write_atomic, ProcessRecord};
+use super::{ids, members, mounts, pin, resolv};
+
+/// Where and how the rootless netns is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootlessNetNsConfig {
+    /// State directory (lock, members, helper record, private /run and /var).
+    pub dir: PathBuf,
+    /// Directory the netns is pinned in.
+    pub pin_dir: PathBuf,
+    /// The user-mode network stack.
+    pub helper: RootlessNetHelper,
+    /// Let the netns reach the host's loopback through the stack's gateway address
+    /// (pasta maps the gateway to the host's 127.0.0.1; slirp4netns uses 10.0.2.2).
+    pub host_loopback: bool,
+    /// Extra arguments for the helper.
+    pub helper_args: Vec<String>,
+    /// The host resolv.conf whose symlink chain is followed (normally `/etc/resolv.conf`).
+    pub resolv_conf: PathBuf,
+}
+
+impl RootlessNetNsConfig {
+    /// A configuration with state in `dir` and the pin in `pin_dir`, pasta, host loopback
+    /// reachable.
+    pub fn new(dir: impl Into<PathBuf>, pin_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            pin_dir: pin_dir.into(),
+            helper: RootlessNetHelper::Pasta,
+            host_loopback: true,
+            helper_args: Vec::new(),
+            resolv_conf: PathBuf::from("/etc/resolv.conf"),
+        }
+    }
+
+    /// The user's default: `<runtime dir>/podnet/rootless-netns`, pins in
+    /// `<runtime dir>/netns`.
+    pub fn for_user() -> Result<Self, RootlessError> {
+        let rt = ids::runtime_dir()?;
+        Ok(Self::new(
+            rt.join("podnet/rootless-netns"),
+            rt.join("netns"),
+        ))
+    }
+
+    /// The pin path: `<pin dir>/rootless-netns-<16 hex digits of FNV-1a(state dir)>`.
+    pub fn pin_path(&self) -> PathBuf {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.dir.as_os_str().as_encoded_bytes() {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.pin_dir.join(format!("rootless-netns-{hash:016x}"))
+    }
+}
+
+/// The rootless network namespace. Every operation goes through [`RootlessNetNs::lock`].
+#[derive(Clone, Debug)]
+pub struct RootlessNetNs {
+    config: RootlessNetNsConfig,
+}
+
+/// What is running, as seen under the lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootlessNetNsStatus {
+    /// The pinned network namespace.
+    pub netns: PathBuf,
+    /// The pasta / slirp4netns process.
+    pub helper_pid: u32,
+}
+
+impl RootlessNetNs {
+    /// A handle; nothing is created until [`RootlessNetNsLock::ensure`].
+    pub fn new(config: RootlessNetNsConfig) -> Self {
+        Self { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RootlessNetNsConfig {
+        &self.config
+    }
+
+    /// Takes the exclusive lock (blocking). Must be called inside the user namespace.
+    pub fn lock(&self) -> Result<RootlessNetNsLock<'_>, RootlessError> {
+        if !in_user_namespace() {
+            return Err(RootlessError::NotInUserNamespace);
+        }
+        create_private_dir(&self.config.dir)?;
+        let guard = lock(&self.config.dir.join("lock"))?;
+        Ok(RootlessNetNsLock {
+            ns: self,
+            _guard: guard,
+        })
+    }
+
+    /// Ensures the netns is up (creating or healing it) and records `container_id` as a
+    /// member; returns the netns path. Idempotent.
+    pub fn join(&self, container_id: &str) -> Result<PathBuf, RootlessError> {
+        members::validate_id(container_id)?;
+        let mut locked = self.lock()?;
+        let path = locked.ensure()?;
+        locked.add_member(container_id)?;
+        Ok(path)
+    }
+
+    /// Removes `container_id` from the members; when none are left, tears the netns and
+    /// its helper down. Returns true when it was torn down. Idempotent.
+    pub fn leave(&self, container_id: &str) -> Result<bool, RootlessError> {
+        let mut locked = self.lock()?;
+        locked.remove_member(container_id)?;
+        if locked.members()?.is_empty() {
+            locked.teardown()?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+/// The rootless netns with its lock held; released on drop.
+#[derive(Debug)]
+pub struct RootlessNetNsLock<'a> {
+    ns: &'a RootlessNetNs,
+    _guard: LockGuard,
+}
+
+impl RootlessNetNsLock<'_> {
+    fn config(&self) -> &RootlessNetNsConfig {
+        &self.ns.config
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.config().dir.join(name)
+    }
+
+    /// The netns and helper if both are alive.
+    pub fn status(&self) -> Option<RootlessNetNsStatus> {
+        let netns = self.config().pin_path();
+        if !pin::is_pinned(&netns) {
+            return None;
+        }
+        let helper = ProcessRecord::read(&self.file("helper"))?;
+        helper.open_live()?;
+        Some(RootlessNetNsStatus {
+            netns,
+            helper_pid: helper.pid,
+        })
+    }
+
+    /// Makes sure the netns exists and its helper runs: creates both on first use,
+    /// restarts a dead helper in the existing netns (keeping every container's
+    /// interfaces), and recreates the netns when its pin is gone (e.g. after the user
+    /// namespace holder was restarted). Returns the netns path.
+    pub fn ensure(&mut self) -> Result<PathBuf, RootlessError> {
+        let config = self.config().clone();
+        let netns = config.pin_path();
+        let record = ProcessRecord::read(&self.file("helper"));
+        let live = record.and_then(|r| r.open_live());
+        if pin::is_pinned(&netns) {
+            if live.is_some() {
+                return Ok(netns);
+            }
+            tracing::warn!(netns = %netns.display(), "rootless netns helper is dead; restarting it");
+            self.start_helper(&config, &netns)?;
+            return Ok(netns);
+        }
+        if let Some(stale) = live {
+            tracing::warn!(
+                pid = stale.pid(),
+                "helper of a vanished rootless netns; stopping it"
+            );
+            stale.terminate(Duration::from_secs(2))?;
+        }
+        create_private_dir(&config.pin_dir)?;
+        pin::remove(&netns)?;
+        tracing::debug!(netns = %netns.display(), "creating rootless netns");
+        pin::create(&netns)?;
+        let host = std::fs::read_to_string(&config.resolv_conf).unwrap_or_default();
+        let content = resolv::content(&host, config.helper.dns_forwarder());
+        let started = write_atomic(&mounts::resolv_path(&config.dir), content.as_bytes())
+            .and_then(|()| self.start_helper(&config, &netns));
+        if let Err(e) = started {
+            if let Err(undo) = pin::remove(&netns) {
+                tracing::warn!(error = %undo, "rollback: cannot remove rootless netns pin");
+            }
+            return Err(e);
+        }
+        Ok(netns)
+    }
+
+    fn start_helper(
+        &self,
+        config: &RootlessNetNsConfig,
+        netns: &Path,
+    ) -> Result<(), RootlessError> {
+        let record = helper::start(&helper::Start {
+            helper: config.helper,
+            netns,
+            dir: &config.dir,
+            host_loopback: config.host_loopback,
+            extra_args: &config.helper_args,
+        })?;
+        tracing::debug!(pid = record.pid, "rootless netns helper running");
+        record.write(&self.file("helper"))
+    }
+
+    /// A command for `program` that runs inside the netns, in a private mount namespace
+    /// where `/run` and `/var` are the netns' own (see the module docs): how netavark is
+    /// run for rootless containers. The netns must exist ([`RootlessNetNsLock::ensure`]).
+    pub fn command(&self, program: &str) -> Result<Command, RootlessError> {
+        let config = self.config();
+        let netns = pin::open(&config.pin_path())?;
+        let runtime_dir = ids::runtime_dir()?;
+        mounts::command(
+            program,
+            netns,
+            &mounts::Layout {
+                dir: &config.dir,
+                runtime_dir: &runtime_dir,
+                resolv_conf: &config.resolv_conf,
+            },
+        )
+    }
+
+    /// The container ids using the netns.
+    pub fn members(&self) -> Result<BTreeSet<String>, RootlessError> {
+        members::read(&self.file("members"))
+    }
+
+    /// Records a member; false if it already was one.
+    pub fn add_member(&mut self, container_id: &str) -> Result<bool, RootlessError> {
+        members::add(&self.file("members"), container_id)
+    }
+
+    /// Forgets a member; false if it was not one.
+    pub fn remove_member(&mut self, container_id: &str) -> Result<bool, RootlessError> {
+        members::remove(&self.file("members"), container_id)
+    }
+
+    /// Stops the helper, removes the netns pin and the state files (not the lock).
+    /// Idempotent; goes on after a failure and returns the first one.
+    pub fn teardown(&mut self) -> Result<(), RootlessError> {
+        let config = self.config().clone();
+        let mut first: Option<RootlessError> = None;
+        let mut note = |r: Result<(), RootlessError>| {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "rootless netns teardown step failed");
+                first.get_or_insert(e);
+            }
+        };
+        if let Some(live) = ProcessRecord::read(&self.file("helper")).and_then(|r| r.open_live()) {
+            tracing::debug!(pid = live.pid(), "stopping rootless netns helper");
+            note(live.terminate(Duration::from_secs(2)));
+        }
+        note(pin::remove(&config.pin_path()));
+        for name in [
+            "helper",
+            "members",
+            "pasta.pid",
+            "resolv.conf",
+            "slirp4netns.sock",
+        ] {
+            note(remove_file(&self.file(name)));
+        }
+        for name in ["run", "var"] {
+            let path = self.file(name);
+            if let Err(source) = std::fs::remove_dir_all(&path) {
+                if source.kind() != std::io::ErrorKind::NotFound {
+                    note(Err(RootlessError::File {
+                        action: "remove",
+                        path,
+                        source,
+                    }));
+                }
+            }
+        }
+        tracing::debug!(dir = %config.dir.display(), "rootless netns torn down");
+        first.map_or(Ok(()), Err)
+    }
+}
+
+fn remove_file(path: &Path) -> Result<(), RootlessError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(RootlessError::File {
+            action: "remove",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_path_is_stable_and_per_state_dir() {
+        let a = RootlessNetNsConfig::new(
+            "/run/user/1000/podnet/rootless-netns",
+            "/run/user/1000/netns",
+        );
+        let b = RootlessNetNsConfig::new("/run/user/1000/other", "/run/user/1000/netns");
+        assert_eq!(a.pin_path(), a.clone().pin_path());
+        assert_ne!(a.pin_path(), b.pin_path());
+        let name = a
+            .pin_path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            name.starts_with("rootless-netns-") && name.len() == 15 + 16,
+            "{name}"
+        );
+    }
+
+    #[test]
+    fn lock_outside_the_user_namespace_is_refused() {
+        if in_user_namespace() {
+            return;
+        }
+        let ns = RootlessNetNs::new(RootlessNetNsConfig::new("/nonexistent/x", "/nonexistent/y"));
+        assert!(matches!(ns.lock(), Err(RootlessError::NotInUserNamespace)));
+    }
+}

@@ -1,0 +1,451 @@
+//! Rootless networking as an unprivileged user (run by `cargo xtask integration` as
+//! `podnet-ci`): the user namespace holder, and the rootless netns with pasta.
+//!
+//! Tests that need the user namespace run twice: the outer run (the unprivileged test
+//! process) creates a holder in a throwaway directory and re-runs the same test binary,
+//! filtered to that one test, inside the holder's namespaces; the inner run does the work.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use podnet::{
+    in_user_namespace, RootlessNetHelper, RootlessNetNs, RootlessNetNsConfig, UserNamespace,
+};
+
+const DIR_ENV: &str = "PODNET_TEST_ROOTLESS_DIR";
+
+/// Why this machine or user cannot run the suite, if it cannot.
+fn cannot_run() -> Option<String> {
+    if in_user_namespace() {
+        return None;
+    }
+    if nix::unistd::geteuid().is_root() {
+        return Some(
+            "must run as an unprivileged user (cargo xtask integration runs it as podnet-ci)"
+                .into(),
+        );
+    }
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()?;
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if !text
+            .lines()
+            .any(|l| l.starts_with(&format!("{}:", user.name)))
+        {
+            return Some(format!("{} has no range in {file}", user.name));
+        }
+    }
+    for tool in ["/usr/bin/newuidmap", "/usr/bin/newgidmap", "/usr/bin/pasta"] {
+        if !Path::new(tool).exists() {
+            return Some(format!("{tool} is not installed"));
+        }
+    }
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")
+        .is_err()
+    {
+        return Some(
+            "/dev/net/tun is not usable by this user (cargo xtask setup makes it 0666)".into(),
+        );
+    }
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        return Some("XDG_RUNTIME_DIR is not set".into());
+    }
+    None
+}
+
+/// Prints why the test cannot run; fails when CI is set.
+fn skip_if_cannot_run() -> bool {
+    let Some(reason) = cannot_run() else {
+        return false;
+    };
+    eprintln!("SKIPPED: {reason}");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set: a skip is a failure: {reason}"
+    );
+    true
+}
+
+/// A throwaway directory under the runtime dir, removed on drop, with every helper
+/// process it recorded stopped.
+struct TestDir(PathBuf);
+
+impl TestDir {
+    fn new(tag: &str) -> Self {
+        let rt = PathBuf::from(std::env::var_os("XDG_RUNTIME_DIR").unwrap());
+        let path = rt.join(format!(
+            "pntrl-{tag}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        for record in ["state/helper", "holder/pause.pid"] {
+            if let Some(pid) = std::fs::read_to_string(self.0.join(record))
+                .ok()
+                .and_then(|t| t.split_whitespace().next()?.parse::<i32>().ok())
+            {
+                if pid as u32 != std::process::id() && process_alive(pid as u32) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// True while /proc/PID exists and is not a zombie.
+fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        let state = s
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().next());
+        !matches!(state, Some("Z") | Some("X"))
+    })
+}
+
+fn wait_dead(pid: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if !process_alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Outer run: creates a holder in a fresh directory and runs `name` inside it; returns
+/// `None`. Inner run: returns the directory to work in.
+fn inside(name: &str) -> Option<PathBuf> {
+    if in_user_namespace() {
+        return Some(PathBuf::from(std::env::var_os(DIR_ENV).unwrap()));
+    }
+    let dir = TestDir::new("ns");
+    let holder = UserNamespace::ensure_in(&dir.0.join("holder")).unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(DIR_ENV, &dir.0);
+    holder.join(&mut cmd).unwrap();
+    let status = cmd.status().unwrap();
+    holder.stop().unwrap();
+    assert!(status.success(), "inner run of {name} failed: {status}");
+    None
+}
+
+/// The user's first subordinate uid range, read from /etc/subuid by this test.
+fn first_subuid_range() -> (u32, u32) {
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .unwrap();
+    let text = std::fs::read_to_string("/etc/subuid").unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{}:", user.name)))
+        .unwrap();
+    let f: Vec<&str> = line.split(':').collect();
+    (f[1].parse().unwrap(), f[2].parse().unwrap())
+}
+
+#[test]
+fn holder_is_created_once_and_reused() {
+    if skip_if_cannot_run() || in_user_namespace() {
+        return;
+    }
+    let dir = TestDir::new("holder");
+    let holder_dir = dir.0.join("holder");
+    let first = UserNamespace::ensure_in(&holder_dir).unwrap();
+    let pid = first.pid();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(
+        cmdline.starts_with(b"podnet-pause\0"),
+        "{:?}",
+        String::from_utf8_lossy(&cmdline)
+    );
+    drop(first);
+
+    // A second invocation finds the same holder through the pid file.
+    let second = UserNamespace::ensure_in(&holder_dir).unwrap();
+    assert_eq!(second.pid(), pid);
+
+    // A joined process is uid 0 in the holder's user namespace, mapped to the user and
+    // the user's subordinate range.
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        "id -u; readlink /proc/self/ns/user /proc/self/ns/mnt; cat /proc/self/uid_map",
+    ]);
+    second.join(&mut cmd).unwrap();
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "0");
+    assert_eq!(
+        lines[1],
+        std::fs::read_link(format!("/proc/{pid}/ns/user"))
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
+    assert_eq!(
+        lines[2],
+        std::fs::read_link(format!("/proc/{pid}/ns/mnt"))
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
+    assert_ne!(
+        lines[1],
+        std::fs::read_link("/proc/self/ns/user")
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
+    let maps: Vec<Vec<u64>> = lines[3..]
+        .iter()
+        .map(|l| l.split_whitespace().map(|f| f.parse().unwrap()).collect())
+        .collect();
+    let uid = u64::from(nix::unistd::geteuid().as_raw());
+    assert_eq!(maps[0], vec![0, uid, 1]);
+    let (start, count) = first_subuid_range();
+    assert_eq!(maps[1], vec![1, u64::from(start), u64::from(count)]);
+
+    // Stopped: the process is gone and the next invocation makes a new one.
+    second.stop().unwrap();
+    assert!(wait_dead(pid));
+    assert!(!holder_dir.join("pause.pid").exists());
+    let third = UserNamespace::ensure_in(&holder_dir).unwrap();
+    assert_ne!(third.pid(), pid);
+
+    // A pid file naming a live process that is not a holder (this test, with the right
+    // pid but the wrong start time; then this test exactly) is not trusted.
+    let third_pid = third.pid();
+    third.stop().unwrap();
+    assert!(wait_dead(third_pid));
+    std::fs::write(
+        holder_dir.join("pause.pid"),
+        format!("{} 1\n", std::process::id()),
+    )
+    .unwrap();
+    assert!(UserNamespace::find_in(&holder_dir).unwrap().is_none());
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let start_time = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(19)
+        .unwrap();
+    std::fs::write(
+        holder_dir.join("pause.pid"),
+        format!("{} {start_time}\n", std::process::id()),
+    )
+    .unwrap();
+    assert!(
+        UserNamespace::find_in(&holder_dir).unwrap().is_none(),
+        "own process taken for a holder"
+    );
+    std::fs::remove_file(holder_dir.join("pause.pid")).unwrap();
+}
+
+/// Answers every connection to a host loopback listener with "pong <n>".
+fn loopback_server() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            if let Ok(mut conn) = conn {
+                let _ = write!(conn, "pong {n}\n");
+            }
+        }
+    });
+    port
+}
+
+/// Connects from inside the netns pinned at `netns` to `port` on the netns' default
+/// gateway (which pasta maps to the host's loopback) and returns what the server said.
+fn via_gateway(netns: &Path, port: u16) -> std::io::Result<String> {
+    let ns = std::fs::File::open(netns)?;
+    std::thread::spawn(move || {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+        let routes = std::fs::read_to_string("/proc/thread-self/net/route")?;
+        let gw = routes
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f.get(1) == Some(&"00000000"))
+            .and_then(|f| u32::from_str_radix(f[2], 16).ok())
+            .map(|raw| Ipv4Addr::from(u32::from_be(raw)))
+            .ok_or_else(|| std::io::Error::other("no default route in the rootless netns"))?;
+        let mut conn =
+            TcpStream::connect_timeout(&SocketAddr::from((gw, port)), Duration::from_secs(5))?;
+        conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply)?;
+        Ok(reply)
+    })
+    .join()
+    .unwrap()
+}
+
+fn config(dir: &Path) -> RootlessNetNsConfig {
+    RootlessNetNsConfig::new(dir.join("state"), dir.join("pins"))
+}
+
+#[test]
+fn rootless_netns_lifecycle_with_pasta() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("rootless_netns_lifecycle_with_pasta") else {
+        return;
+    };
+    let port = loopback_server();
+    let ns = RootlessNetNs::new(config(&dir));
+    let pin = ns.config().pin_path();
+
+    let netns = ns.join("ctr-a").unwrap();
+    assert_eq!(netns, pin);
+    let status = ns.lock().unwrap().status().unwrap();
+    let helper = status.helper_pid;
+    let comm = std::fs::read_to_string(format!("/proc/{helper}/comm")).unwrap();
+    assert!(comm.starts_with("pass"), "helper is {comm:?}");
+
+    // Outbound: the netns reaches a listener on the host's loopback through pasta.
+    assert!(via_gateway(&netns, port).unwrap().starts_with("pong"));
+
+    // Commands run in the netns with private /run and /var and the DNS forwarder.
+    let probe = format!("pntrl-probe-{}", std::process::id());
+    let script = format!(
+        "readlink /proc/self/ns/net; cat /etc/resolv.conf; touch /run/{probe} /var/{probe}; \
+         test -e {} && echo pin-reachable",
+        pin.display()
+    );
+    let out = {
+        let locked = ns.lock().unwrap();
+        let mut cmd = locked.command("sh").unwrap();
+        cmd.args(["-c", &script]).output().unwrap()
+    };
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ino = std::fs::metadata(&pin).unwrap().ino();
+    assert_eq!(text.lines().next().unwrap(), format!("net:[{ino}]"));
+    assert!(text.contains("nameserver 169.254.1.1\n"), "{text}");
+    assert!(text.contains("pin-reachable"), "{text}");
+    assert!(dir.join("state/run").join(&probe).exists());
+    assert!(dir.join("state/var").join(&probe).exists());
+    assert!(!Path::new("/run").join(&probe).exists());
+    assert!(!Path::new("/var").join(&probe).exists());
+
+    // Membership: idempotent add and remove; removed with the last member only.
+    assert_eq!(ns.join("ctr-a").unwrap(), netns);
+    ns.join("ctr-b").unwrap();
+    let members: Vec<String> = ns.lock().unwrap().members().unwrap().into_iter().collect();
+    assert_eq!(members, ["ctr-a", "ctr-b"]);
+    assert!(!ns.leave("ctr-a").unwrap());
+    assert!(!ns.leave("ctr-a").unwrap());
+    assert_eq!(ns.lock().unwrap().status().unwrap().helper_pid, helper);
+    assert!(ns.leave("ctr-b").unwrap());
+    assert!(ns.lock().unwrap().status().is_none());
+    assert!(!pin.exists(), "pin left behind");
+    assert!(wait_dead(helper), "pasta {helper} still running");
+    assert!(ns.leave("ctr-b").unwrap());
+}
+
+#[test]
+fn killed_pasta_is_healed_on_next_operation() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("killed_pasta_is_healed_on_next_operation") else {
+        return;
+    };
+    let port = loopback_server();
+    let ns = RootlessNetNs::new(config(&dir));
+    let netns = ns.join("ctr-h").unwrap();
+    let ino = std::fs::metadata(&netns).unwrap().ino();
+    let first = ns.lock().unwrap().status().unwrap().helper_pid;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(wait_dead(first));
+    assert!(
+        ns.lock().unwrap().status().is_none(),
+        "dead pasta not noticed"
+    );
+    assert!(
+        via_gateway(&netns, port).is_err(),
+        "reachable without pasta"
+    );
+
+    // The next operation restarts pasta in the same netns.
+    assert_eq!(ns.join("ctr-h2").unwrap(), netns);
+    assert_eq!(
+        std::fs::metadata(&netns).unwrap().ino(),
+        ino,
+        "netns was recreated"
+    );
+    let second = ns.lock().unwrap().status().unwrap().helper_pid;
+    assert_ne!(second, first);
+    assert!(via_gateway(&netns, port).unwrap().starts_with("pong"));
+
+    assert!(!ns.leave("ctr-h").unwrap());
+    assert!(ns.leave("ctr-h2").unwrap());
+    assert!(wait_dead(second));
+    assert!(!netns.exists());
+}
+
+#[test]
+fn slirp4netns_helper_reaches_host_loopback() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    if !Path::new("/usr/bin/slirp4netns").exists() {
+        eprintln!("SKIPPED: slirp4netns is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    let Some(dir) = inside("slirp4netns_helper_reaches_host_loopback") else {
+        return;
+    };
+    let port = loopback_server();
+    let mut cfg = config(&dir);
+    cfg.helper = RootlessNetHelper::Slirp4netns;
+    let ns = RootlessNetNs::new(cfg);
+    let netns = ns.join("ctr-s").unwrap();
+    let helper = ns.lock().unwrap().status().unwrap().helper_pid;
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{helper}/comm"))
+            .unwrap()
+            .trim(),
+        "slirp4netns"
+    );
+    assert!(via_gateway(&netns, port).unwrap().starts_with("pong"));
+    assert!(ns.leave("ctr-s").unwrap());
+    assert!(wait_dead(helper));
+    assert!(!netns.exists());
+}
