@@ -25,5 +25,6 @@ pub use rootless::{
     USERNS_ENV,
 };
 pub use state::{
-    ContainerRecord, Lease, StateError, StateStore, StateTx, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
+    check_static_ip, ContainerRecord, Lease, StateError, StateStore, StateTx, DEFAULT_BUSY_TIMEOUT,
+    SCHEMA_VERSION,
 };

@@ -127,6 +127,15 @@ pub enum StateError {
         #[source]
         source: serde_json::Error,
     },
+    /// Reading or writing a flow intent failed.
+    #[error("failed to read or write the flow intent of container {container}")]
+    Intent {
+        /// Container ID (`*` for a listing).
+        container: String,
+        /// Cause.
+        #[source]
+        source: rusqlite::Error,
+    },
     /// A lease query or update failed.
     #[error("failed to update ip leases of container {container} on network {network}")]
     Lease {

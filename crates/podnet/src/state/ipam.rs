@@ -177,33 +177,11 @@ impl Ctx<'_> {
     }
 
     fn check_static(&self, s: &Subnet, ip: IpAddr) -> Result<(), StateError> {
-        let network = || self.net.name.clone();
-        let subnet = s.subnet.trunc();
-        if s.gateway.map(normalize) == Some(ip) {
-            return Err(StateError::StaticIpIsGateway {
-                ip,
-                network: network(),
-            });
-        }
-        let (lo, hi) = host_bounds(&subnet);
-        let v = to_int(ip);
-        if v < lo || v > hi {
-            let what = if ip == subnet.network() {
-                "network"
-            } else {
-                "broadcast"
-            };
-            return Err(StateError::StaticIpReserved {
-                ip,
-                what,
-                subnet,
-                network: network(),
-            });
-        }
+        check_in_subnet(&self.net.name, s, ip)?;
         match self.holder(ip)? {
             Some(c) if c != self.container => Err(StateError::StaticIpTaken {
                 ip,
-                network: network(),
+                network: self.net.name.clone(),
                 container: c,
             }),
             _ => Ok(()),
@@ -302,6 +280,48 @@ impl Ctx<'_> {
         }
         Ok((cand <= b).then_some(cand))
     }
+}
+
+/// Checks a requested static address against a network without looking at
+/// leases: it must be inside one of the network's subnets and be neither the
+/// gateway nor the network or (IPv4) broadcast address. Flows call it while
+/// validating, before anything is applied; [`allocate`] checks again and
+/// also checks that no other container holds it.
+pub fn check_static_ip(net: &Network, ip: IpAddr) -> Result<(), StateError> {
+    let ip = normalize(ip);
+    match net.subnets.iter().find(|s| s.subnet.trunc().contains(&ip)) {
+        Some(s) => check_in_subnet(&net.name, s, ip),
+        None => Err(StateError::StaticIpOutsideNetwork {
+            ip,
+            network: net.name.clone(),
+        }),
+    }
+}
+
+fn check_in_subnet(network: &str, s: &Subnet, ip: IpAddr) -> Result<(), StateError> {
+    let subnet = s.subnet.trunc();
+    if s.gateway.map(normalize) == Some(ip) {
+        return Err(StateError::StaticIpIsGateway {
+            ip,
+            network: network.to_owned(),
+        });
+    }
+    let (lo, hi) = host_bounds(&subnet);
+    let v = to_int(ip);
+    if v < lo || v > hi {
+        let what = if ip == subnet.network() {
+            "network"
+        } else {
+            "broadcast"
+        };
+        return Err(StateError::StaticIpReserved {
+            ip,
+            what,
+            subnet,
+            network: network.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Deletes `container`'s leases on `net`; returns the released addresses.

@@ -37,6 +37,7 @@
 
 mod containers;
 mod error;
+mod intent;
 mod ipam;
 mod record;
 
@@ -48,6 +49,8 @@ use ipnet::IpNet;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use error::StateError;
+pub use intent::{Intent, IntentKind};
+pub use ipam::check_static_ip;
 use ipam::LeaseFilter;
 pub use record::{ContainerRecord, Lease};
 
@@ -90,7 +93,7 @@ const MIGRATIONS: &[&str] = &["
         last_ip BLOB NOT NULL,
         PRIMARY KEY (network_id, subnet)
     ) WITHOUT ROWID;
-"];
+", intent::MIGRATION];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -232,6 +235,11 @@ impl StateStore {
     pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
         ipam::list(&self.conn, LeaseFilter::All)
     }
+
+    /// Every intent left by a flow that has not finished (read-only shortcut).
+    pub fn list_intents(&self) -> Result<Vec<Intent>, StateError> {
+        intent::list(&self.conn)
+    }
 }
 
 impl StateTx<'_> {
@@ -313,6 +321,17 @@ impl StateTx<'_> {
         containers::list(&self.tx)
     }
 
+    /// Records what a flow is about to ask the backend for (replacing the container's
+    /// previous intent).
+    pub fn put_intent(&self, intent: &Intent) -> Result<(), StateError> {
+        intent::put(&self.tx, intent)
+    }
+
+    /// Deletes the container's intent (no error when there is none).
+    pub fn delete_intent(&self, container_id: &str) -> Result<(), StateError> {
+        intent::delete(&self.tx, container_id)
+    }
+
     /// Makes every change of the transaction durable at once.
     pub fn commit(self) -> Result<(), StateError> {
         self.tx.commit().map_err(StateError::Commit)
@@ -323,3 +342,6 @@ impl StateTx<'_> {
         self.tx.rollback().map_err(StateError::Rollback)
     }
 }
+
+#[cfg(test)]
+mod tests;

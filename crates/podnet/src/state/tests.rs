@@ -1,0 +1,499 @@
+//! Unit tests of the state database and the allocator on a temporary file
+//! (no privileges). The multi-process tests re-run this test binary as the
+//! worker, selected by an environment variable.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::{LeaseRange, Subnet};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn net_with(name: &str, subnets: &[&str]) -> Network {
+    let mut n = Network {
+        name: name.into(),
+        id: format!(
+            "{:0<64}",
+            name.bytes().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+        driver: "bridge".into(),
+        ..Default::default()
+    };
+    for s in subnets {
+        let subnet: IpNet = s.parse().unwrap();
+        n.subnets.push(Subnet {
+            gateway: Some(crate::network::from_int(
+                crate::network::to_int(subnet.network()) + 1,
+                subnet.network(),
+            )),
+            ..Subnet::new(subnet)
+        });
+    }
+    n.ipam_options.insert("driver".into(), "host-local".into());
+    n
+}
+
+fn net24() -> Network {
+    net_with("pnt24", &["10.89.0.0/24"])
+}
+
+fn open(dir: &Path) -> StateStore {
+    StateStore::open(dir.join("state.db")).unwrap()
+}
+
+fn alloc(s: &StateStore, n: &Network, c: &str, statics: &[&str]) -> Result<Vec<IpNet>, StateError> {
+    let tx = s.begin()?;
+    let statics: Vec<IpAddr> = statics.iter().map(|x| ip(x)).collect();
+    let r = tx.allocate_ips(n, c, "eth0", &statics)?;
+    tx.commit()?;
+    Ok(r)
+}
+
+fn one(s: &StateStore, n: &Network, c: &str) -> String {
+    alloc(s, n, c, &[]).unwrap()[0].addr().to_string()
+}
+
+#[test]
+fn allocation_order_follows_podman() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let n = net24();
+    let first = alloc(&s, &n, "c1", &[]).unwrap();
+    assert_eq!(first[0].to_string(), "10.89.0.2/24"); // .1 is the gateway
+    assert_eq!(one(&s, &n, "c2"), "10.89.0.3");
+    let tx = s.begin().unwrap();
+    assert_eq!(tx.release_ips(&n, "c1").unwrap(), vec![ip("10.89.0.2")]);
+    tx.commit().unwrap();
+    // podman continues after the last address handed out, not at the hole
+    assert_eq!(one(&s, &n, "c3"), "10.89.0.4");
+}
+
+#[test]
+fn exhaustion_then_wrap_to_released() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let n = net24();
+    let tx = s.begin().unwrap();
+    let mut seen = BTreeSet::new();
+    for i in 0..253 {
+        let got = tx.allocate_ips(&n, &format!("c{i}"), "eth0", &[]).unwrap();
+        assert!(seen.insert(got[0].addr()));
+    }
+    tx.commit().unwrap();
+    // .2 ..= .254: 253 addresses, never .0, .1 (gateway) or .255
+    assert_eq!(seen.first().unwrap().to_string(), "10.89.0.2");
+    assert_eq!(seen.last().unwrap().to_string(), "10.89.0.254");
+    match alloc(&s, &n, "late", &[]) {
+        Err(StateError::NoFreeIp {
+            network,
+            subnet,
+            start,
+            end,
+        }) => {
+            assert_eq!(
+                (network.as_str(), subnet.to_string()),
+                ("pnt24", "10.89.0.0/24".into())
+            );
+            assert_eq!(
+                (start.to_string(), end.to_string()),
+                ("10.89.0.1".into(), "10.89.0.254".into())
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let tx = s.begin().unwrap();
+    tx.release_ips(&n, "c100").unwrap(); // held 10.89.0.102
+    tx.commit().unwrap();
+    assert_eq!(one(&s, &n, "late"), "10.89.0.102");
+}
+
+#[test]
+fn lease_range_honoured_and_clamped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let mut n = net24();
+    // as `podman network create --ip-range 10.89.0.128/25` writes it: the
+    // end is the broadcast address, which is never handed out
+    n.subnets[0].lease_range = Some(LeaseRange {
+        start_ip: Some(ip("10.89.0.129")),
+        end_ip: Some(ip("10.89.0.255")),
+    });
+    let tx = s.begin().unwrap();
+    let got: Vec<String> = (0..126)
+        .map(|i| {
+            tx.allocate_ips(&n, &format!("c{i}"), "eth0", &[]).unwrap()[0]
+                .addr()
+                .to_string()
+        })
+        .collect();
+    tx.commit().unwrap();
+    assert_eq!(got[0], "10.89.0.129");
+    assert_eq!(got[125], "10.89.0.254");
+    assert!(matches!(
+        alloc(&s, &n, "x", &[]),
+        Err(StateError::NoFreeIp { .. })
+    ));
+    // a static address outside the range but inside the subnet is allowed
+    assert_eq!(
+        alloc(&s, &n, "x", &["10.89.0.7"]).unwrap()[0].to_string(),
+        "10.89.0.7/24"
+    );
+}
+
+#[test]
+fn static_ips_validated_with_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let n = net24();
+    assert_eq!(
+        alloc(&s, &n, "a", &["10.89.0.50"]).unwrap()[0].to_string(),
+        "10.89.0.50/24"
+    );
+    let e = alloc(&s, &n, "b", &["10.89.0.50"]).unwrap_err();
+    assert!(matches!(&e, StateError::StaticIpTaken { container, .. } if container == "a"));
+    assert_eq!(
+        e.to_string(),
+        "requested ip address 10.89.0.50 on network pnt24 is already allocated to container ID a"
+    );
+    let e = alloc(&s, &n, "b", &["10.90.0.5"]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "requested static ip 10.90.0.5 not in any subnet on network pnt24"
+    );
+    assert!(matches!(
+        alloc(&s, &n, "b", &["10.89.0.1"]),
+        Err(StateError::StaticIpIsGateway { .. })
+    ));
+    assert!(matches!(
+        alloc(&s, &n, "b", &["10.89.0.0"]),
+        Err(StateError::StaticIpReserved {
+            what: "network",
+            ..
+        })
+    ));
+    assert!(matches!(
+        alloc(&s, &n, "b", &["10.89.0.255"]),
+        Err(StateError::StaticIpReserved {
+            what: "broadcast",
+            ..
+        })
+    ));
+    assert!(matches!(
+        alloc(&s, &n, "b", &["10.89.0.8", "10.89.0.9"]),
+        Err(StateError::DuplicateStaticIp { .. })
+    ));
+    // the same checks without the database, for validation before a flow applies anything
+    assert!(check_static_ip(&n, ip("10.89.0.50")).is_ok());
+    assert!(matches!(
+        check_static_ip(&n, ip("10.89.0.1")),
+        Err(StateError::StaticIpIsGateway { .. })
+    ));
+    assert!(matches!(
+        check_static_ip(&n, ip("10.90.0.1")),
+        Err(StateError::StaticIpOutsideNetwork { .. })
+    ));
+    assert!(matches!(
+        check_static_ip(&n, ip("::ffff:10.89.0.255")),
+        Err(StateError::StaticIpReserved { .. })
+    ));
+    // the same container asking again for its own address is fine
+    assert_eq!(
+        alloc(&s, &n, "a", &["10.89.0.50"]).unwrap()[0].to_string(),
+        "10.89.0.50/24"
+    );
+    // failed calls left nothing behind
+    let leases = s.list_leases().unwrap();
+    assert_eq!(leases.len(), 1);
+    assert_eq!(
+        (leases[0].ip, leases[0].container_id.as_str()),
+        (ip("10.89.0.50"), "a")
+    );
+    // automatic allocation skips the static one
+    let tx = s.begin().unwrap();
+    let mut n2 = net24();
+    n2.subnets[0].lease_range = Some(LeaseRange {
+        start_ip: Some(ip("10.89.0.49")),
+        end_ip: None,
+    });
+    assert_eq!(
+        tx.allocate_ips(&n2, "c", "eth0", &[]).unwrap()[0].addr(),
+        ip("10.89.0.49")
+    );
+    assert_eq!(
+        tx.allocate_ips(&n2, "d", "eth0", &[]).unwrap()[0].addr(),
+        ip("10.89.0.51")
+    );
+}
+
+#[test]
+fn dual_stack_idempotent_and_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let n = net_with("pntdual", &["10.89.5.0/24", "fd00:1:2:3::/64"]);
+    let got = alloc(&s, &n, "a", &["fd00:1:2:3::99"]).unwrap();
+    assert_eq!(
+        got.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        vec!["10.89.5.2/24", "fd00:1:2:3::99/64"]
+    );
+    // again: the same addresses, no new leases
+    assert_eq!(alloc(&s, &n, "a", &[]).unwrap(), got);
+    assert_eq!(s.list_leases().unwrap().len(), 2);
+    let b = alloc(&s, &n, "b", &[]).unwrap();
+    assert_eq!(
+        b.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        vec!["10.89.5.3/24", "fd00:1:2:3::2/64"]
+    );
+    let tx = s.begin().unwrap();
+    let leases = tx.container_leases("a").unwrap();
+    assert_eq!(leases.len(), 2);
+    assert!(leases
+        .iter()
+        .all(|l| l.network_name == "pntdual" && l.interface == "eth0"));
+    assert_eq!(
+        tx.release_ips(&n, "a").unwrap(),
+        vec![ip("10.89.5.2"), ip("fd00:1:2:3::99")]
+    );
+    assert!(tx.release_ips(&n, "a").unwrap().is_empty());
+    tx.commit().unwrap();
+    assert_eq!(s.list_leases().unwrap().len(), 2);
+}
+
+#[test]
+fn no_ipam_networks_get_no_addresses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let mut n = net24();
+    n.ipam_options.insert("driver".into(), "none".into());
+    assert_eq!(alloc(&s, &n, "a", &[]).unwrap(), vec![]);
+    let empty = Network {
+        subnets: vec![],
+        ..net24()
+    };
+    assert_eq!(alloc(&s, &empty, "a", &[]).unwrap(), vec![]);
+}
+
+fn record(id: &str, name: &str) -> ContainerRecord {
+    let mut r = ContainerRecord {
+        id: id.into(),
+        name: name.into(),
+        hostname: name.into(),
+        network_mode: "bridge".into(),
+        running: true,
+        netns_path: Some("/run/netns/pnt-x".into()),
+        hosts_path: Some("/tmp/h".into()),
+        dns_servers: vec![ip("1.1.1.1")],
+        add_hosts: vec!["db:10.0.0.9".into()],
+        ..Default::default()
+    };
+    r.port_mappings.push(portmap::PortMapping {
+        host_ip: String::new(),
+        container_port: 80,
+        host_port: 8080,
+        range: 1,
+        protocol: "tcp".into(),
+    });
+    r.networks.insert(
+        "pnt24".into(),
+        crate::PerNetworkOptions {
+            interface_name: "eth0".into(),
+            static_ips: vec![ip("10.89.0.9")],
+            aliases: vec!["web".into()],
+            static_mac: Some("aa:bb:cc:dd:ee:ff".into()),
+        },
+    );
+    r.network_status.insert("pnt24".into(), serde_json::from_str(r#"{"dns_server_ips":["10.89.0.1"],"interfaces":{"eth0":{"mac_address":"aa:bb:cc:dd:ee:ff","subnets":[{"ipnet":"10.89.0.9/24","gateway":"10.89.0.1"}]}}}"#).unwrap());
+    r
+}
+
+#[test]
+fn container_records_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let a = record("abc111", "web");
+    let b = record("abc222", "db");
+    let tx = s.begin().unwrap();
+    tx.put_container(&a).unwrap();
+    tx.put_container(&b).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.get_container("abc111").unwrap().unwrap(), a);
+    assert_eq!(s.get_container("db").unwrap().unwrap(), b);
+    assert_eq!(s.get_container("abc1").unwrap().unwrap().name, "web");
+    assert!(matches!(
+        s.get_container("abc"),
+        Err(StateError::AmbiguousContainer { .. })
+    ));
+    assert_eq!(s.get_container("zzz").unwrap(), None);
+    assert_eq!(
+        s.list_containers()
+            .unwrap()
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["db", "web"]
+    );
+    let tx = s.begin().unwrap();
+    let clash = record("abc333", "web");
+    assert!(
+        matches!(tx.put_container(&clash), Err(StateError::ContainerNameInUse { other_id, .. }) if other_id == "abc111")
+    );
+    let mut stopped = a.clone();
+    stopped.running = false;
+    stopped.netns_path = None;
+    stopped.network_status.clear();
+    tx.put_container(&stopped).unwrap();
+    assert!(tx.delete_container("abc222").unwrap());
+    assert!(!tx.delete_container("abc222").unwrap());
+    tx.commit().unwrap();
+    assert_eq!(s.get_container("web").unwrap().unwrap(), stopped);
+    assert_eq!(s.list_containers().unwrap().len(), 1);
+}
+
+#[test]
+fn dropped_transaction_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    {
+        let tx = s.begin().unwrap();
+        tx.allocate_ips(&net24(), "a", "eth0", &[]).unwrap();
+        tx.put_container(&record("a", "a")).unwrap();
+    }
+    assert!(s.list_leases().unwrap().is_empty());
+    assert!(s.list_containers().unwrap().is_empty());
+    // the cursor did not move either
+    assert_eq!(one(&s, &net24(), "b"), "10.89.0.2");
+}
+
+#[test]
+fn schema_version_recorded_and_newer_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("state.db");
+    drop(StateStore::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let v: u32 = conn
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    conn.execute("UPDATE schema_version SET version = 99", [])
+        .unwrap();
+    drop(conn);
+    assert!(matches!(
+        StateStore::open(&path),
+        Err(StateError::SchemaTooNew { found: 99, .. })
+    ));
+}
+
+#[test]
+fn two_connections_never_share_an_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("state.db");
+    drop(StateStore::open(&path).unwrap());
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let s = StateStore::open(&path).unwrap();
+                (0..60)
+                    .map(|i| one(&s, &net24(), &format!("t{t}c{i}")))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let all: Vec<String> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), 120);
+}
+
+const WORKER_ENV: &str = "PODNET_STATE_TEST_WORKER";
+
+/// Runs this test binary again as a worker for `test` with `arg`.
+fn worker(test: &str, arg: &str) -> Command {
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args([test, "--exact", "--test-threads=1", "-q"])
+        .env(WORKER_ENV, arg);
+    c.stdout(std::process::Stdio::null());
+    c
+}
+
+#[test]
+fn two_processes_never_share_an_address() {
+    if let Ok(arg) = std::env::var(WORKER_ENV) {
+        let (db, tag) = arg.split_once('|').unwrap();
+        let s = StateStore::open(db).unwrap();
+        for i in 0..60 {
+            one(&s, &net24(), &format!("{tag}c{i}"));
+        }
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("state.db");
+    drop(StateStore::open(&db).unwrap());
+    let name = "state::tests::two_processes_never_share_an_address";
+    let mut kids: Vec<_> = ["p1", "p2"]
+        .iter()
+        .map(|t| {
+            worker(name, &format!("{}|{t}", db.display()))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for k in &mut kids {
+        assert!(k.wait().unwrap().success());
+    }
+    let leases = open(tmp.path()).list_leases().unwrap();
+    let ips: BTreeSet<IpAddr> = leases.iter().map(|l| l.ip).collect();
+    assert_eq!(leases.len(), 120);
+    assert_eq!(ips.len(), 120);
+}
+
+#[test]
+fn killed_process_mid_transaction_leaves_nothing() {
+    if let Ok(arg) = std::env::var(WORKER_ENV) {
+        let (db, marker) = arg.split_once('|').unwrap();
+        let s = StateStore::open(db).unwrap();
+        let tx = s.begin().unwrap();
+        tx.allocate_ips(&net24(), "victim", "eth0", &[]).unwrap();
+        tx.put_container(&record("victim", "victim")).unwrap();
+        std::fs::write(marker, "ready").unwrap();
+        std::thread::sleep(Duration::from_secs(60)); // killed here, before commit
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("state.db");
+    let marker = tmp.path().join("ready");
+    let mut kid = worker(
+        "state::tests::killed_process_mid_transaction_leaves_nothing",
+        &format!("{}|{}", db.display(), marker.display()),
+    )
+    .spawn()
+    .unwrap();
+    let t0 = Instant::now();
+    while !marker.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "worker never got ready"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kid.kill().unwrap(); // SIGKILL
+    kid.wait().unwrap();
+    let s = open(tmp.path());
+    assert!(s.list_leases().unwrap().is_empty());
+    assert!(s.list_containers().unwrap().is_empty());
+    // and the database is usable right away
+    assert_eq!(one(&s, &net24(), "next"), "10.89.0.2");
+}
