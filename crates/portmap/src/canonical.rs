@@ -2,6 +2,7 @@
 //! mapping, host IPs normalized, duplicates removed, adjacent and overlapping
 //! ranges of equal offset merged, conflicts rejected.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::error::{Error, Invalid};
@@ -11,9 +12,12 @@ use crate::protocol::{self, Protocol};
 use crate::types::PortMapping;
 
 /// One validated (host IP, protocol) share of an input mapping.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Seg {
-    pub(crate) ip: String,
+    /// Rank of the normalized host IP among all of them (string order).
+    pub(crate) ip: u32,
+    /// The host IP is `""`: every address.
+    pub(crate) every: bool,
     pub(crate) proto: Protocol,
     /// First host port; 0 = not chosen yet.
     pub(crate) host: u16,
@@ -32,6 +36,10 @@ impl Seg {
     /// Last host port (inclusive); only meaningful when `host != 0`.
     pub(crate) fn host_end(&self) -> u16 {
         self.host + (self.ctr_end - self.ctr)
+    }
+    /// Sort key: host IP, protocol name, host port, container port.
+    fn key(&self) -> (u32, u8, u16, u16) {
+        (self.ip, self.proto.name_rank(), self.host, self.ctr)
     }
 }
 
@@ -58,39 +66,7 @@ impl Seg {
 ///
 /// The result is sorted by host IP, protocol name, host port, container port.
 pub fn canonicalize(mappings: &[PortMapping]) -> Result<Vec<PortMapping>, Error> {
-    let mut segs = Vec::with_capacity(mappings.len());
-    for (src, m) in mappings.iter().enumerate() {
-        let invalid = |cause| Error::Mapping {
-            mapping: Box::new(m.clone()),
-            cause,
-        };
-        if m.container_port == 0 {
-            return Err(invalid(Invalid::PortZero("container")));
-        }
-        check_range(m).map_err(invalid)?;
-        let ip = normalize_host_ip(&m.host_ip).map_err(invalid)?;
-        let protos = protocol::parse_list(&m.protocol).map_err(invalid)?;
-        // check_range guarantees this stays within u16.
-        let ctr_end = m.container_port + (m.range.max(1) - 1);
-        for proto in protos {
-            segs.push(Seg {
-                ip: ip.clone(),
-                proto,
-                host: m.host_port,
-                ctr: m.container_port,
-                ctr_end,
-                src,
-            });
-        }
-    }
-    segs.sort_unstable_by(|a, b| {
-        (a.ip.as_str(), a.proto.as_str(), a.host, a.ctr).cmp(&(
-            b.ip.as_str(),
-            b.proto.as_str(),
-            b.host,
-            b.ctr,
-        ))
-    });
+    let (ips, segs) = validate(mappings)?;
 
     let mut runs: Vec<Seg> = Vec::with_capacity(segs.len());
     for seg in &segs {
@@ -98,7 +74,7 @@ pub fn canonicalize(mappings: &[PortMapping]) -> Result<Vec<PortMapping>, Error>
             .last_mut()
             .filter(|c| c.ip == seg.ip && c.proto == seg.proto)
         else {
-            runs.push(seg_copy(seg));
+            runs.push(*seg);
             continue;
         };
         if cur.host == 0 && seg.host == 0 {
@@ -124,11 +100,11 @@ pub fn canonicalize(mappings: &[PortMapping]) -> Result<Vec<PortMapping>, Error>
                 return Err(conflict(mappings, cur, seg, seg.host));
             }
         }
-        runs.push(seg_copy(seg));
+        runs.push(*seg);
     }
 
     let wildcards = Wildcards::new(&runs);
-    for run in runs.iter().filter(|r| !r.ip.is_empty() && r.host != 0) {
+    for run in runs.iter().filter(|r| !r.every && r.host != 0) {
         if let Some((wild, port)) = wildcards.disagreeing(run) {
             let first = covering(&segs, wild, port);
             let second = covering(&segs, run, port);
@@ -144,24 +120,84 @@ pub fn canonicalize(mappings: &[PortMapping]) -> Result<Vec<PortMapping>, Error>
     Ok(runs
         .into_iter()
         .map(|r| PortMapping {
-            range: r.ctr_end - r.ctr + 1,
-            host_ip: r.ip,
+            host_ip: ips.get(r.ip as usize).cloned().unwrap_or_default(),
             container_port: r.ctr,
             host_port: r.host,
+            range: r.ctr_end - r.ctr + 1,
             protocol: r.proto.as_str().to_owned(),
         })
         .collect())
 }
 
-fn seg_copy(s: &Seg) -> Seg {
-    Seg {
-        ip: s.ip.clone(),
-        proto: s.proto,
-        host: s.host,
-        ctr: s.ctr,
-        ctr_end: s.ctr_end,
-        src: s.src,
+/// Validates every mapping and splits it per protocol. Returns the distinct
+/// normalized host IPs in string order and the segments, sorted, whose `ip`
+/// indexes that list.
+fn validate(mappings: &[PortMapping]) -> Result<(Vec<String>, Vec<Seg>), Error> {
+    // Host IP as written -> index into `ips`; each distinct text parsed once.
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    // Normalized host IP -> index into `ips`.
+    let mut normalized: HashMap<String, u32> = HashMap::new();
+    let mut ips: Vec<String> = Vec::new();
+    let mut segs = Vec::with_capacity(mappings.len());
+    for (src, m) in mappings.iter().enumerate() {
+        let invalid = |cause| Error::Mapping {
+            mapping: Box::new(m.clone()),
+            cause,
+        };
+        if m.container_port == 0 {
+            return Err(invalid(Invalid::PortZero("container")));
+        }
+        check_range(m).map_err(invalid)?;
+        let ip = match seen.get(m.host_ip.as_str()) {
+            Some(&ip) => ip,
+            None => {
+                let normal = normalize_host_ip(&m.host_ip).map_err(invalid)?;
+                let ip = match normalized.get(&normal) {
+                    Some(&known) => known,
+                    None => {
+                        let ip = u32::try_from(ips.len()).map_err(|_| invalid(Invalid::TooMany))?;
+                        normalized.insert(normal.clone(), ip);
+                        ips.push(normal);
+                        ip
+                    }
+                };
+                seen.insert(&m.host_ip, ip);
+                ip
+            }
+        };
+        let protos = protocol::parse_list(&m.protocol).map_err(invalid)?;
+        // check_range guarantees this stays within u16.
+        let ctr_end = m.container_port + (m.range.max(1) - 1);
+        for proto in protos.iter() {
+            segs.push(Seg {
+                ip,
+                every: false,
+                proto,
+                host: m.host_port,
+                ctr: m.container_port,
+                ctr_end,
+                src,
+            });
+        }
     }
+    // Replace first-seen indexes by ranks in string order.
+    let mut order: Vec<usize> = (0..ips.len()).collect();
+    order.sort_unstable_by(|&a, &b| ips[a].cmp(&ips[b]));
+    let mut rank = vec![0u32; ips.len()];
+    for (r, &i) in order.iter().enumerate() {
+        // r < ips.len(), which fits u32 (checked above).
+        rank[i] = r as u32;
+    }
+    let ips: Vec<String> = order
+        .into_iter()
+        .map(|i| std::mem::take(&mut ips[i]))
+        .collect();
+    for seg in &mut segs {
+        seg.ip = rank[seg.ip as usize];
+        seg.every = ips[seg.ip as usize].is_empty();
+    }
+    segs.sort_unstable_by_key(Seg::key);
+    Ok((ips, segs))
 }
 
 /// The input segment of `run`'s address, protocol and offset that covers

@@ -69,6 +69,9 @@ pub enum Invalid {
         /// Number of container ports.
         container: u32,
     },
+    /// More distinct host addresses than fit in 32 bits.
+    #[error("too many distinct host addresses")]
+    TooMany,
     /// A range that runs past port 65535.
     #[error("{which} port range {start} + {range} runs past 65535")]
     Overflow {

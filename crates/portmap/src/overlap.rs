@@ -24,7 +24,7 @@ impl<'a> Wildcards<'a> {
     /// `runs` must be canonical runs sorted by (ip, protocol, host, container).
     pub(crate) fn new(runs: &'a [Seg]) -> Self {
         let mut tables: Vec<(Protocol, Table<'a>)> = Vec::new();
-        for run in runs.iter().filter(|r| r.ip.is_empty() && r.host != 0) {
+        for run in runs.iter().filter(|r| r.every && r.host != 0) {
             match tables.last_mut() {
                 Some((proto, table)) if *proto == run.proto => table.runs.push(run),
                 _ => tables.push((

@@ -44,9 +44,14 @@ fn parse(spec: &str) -> Result<PortMapping, Invalid> {
         (Some(_), Some(_)) => return Err(Invalid::ManySlashes),
         (Some(""), None) => return Err(Invalid::EmptyProtocol),
         (Some(list), None) => {
-            let protos = protocol::parse_list(list)?;
-            let names: Vec<&str> = protos.iter().map(|p| p.as_str()).collect();
-            names.join(",")
+            let mut names = String::with_capacity(list.len());
+            for proto in protocol::parse_list(list)?.iter() {
+                if !names.is_empty() {
+                    names.push(',');
+                }
+                names.push_str(proto.as_str());
+            }
+            names
         }
     };
 
@@ -113,11 +118,11 @@ fn split_fields(ports: &str) -> Result<(Option<&str>, Option<&str>, &str), Inval
     if ports.contains(']') || ports.contains('[') {
         return Err(Invalid::Brackets("an IPv6 address must be enclosed in []"));
     }
-    let fields: Vec<&str> = ports.split(':').collect();
-    match fields.as_slice() {
-        [ctr] => Ok((None, None, ctr)),
-        [host, ctr] => Ok((None, Some(host), ctr)),
-        [ip, host, ctr] => Ok((Some(ip), Some(host), ctr)),
+    let mut fields = ports.split(':');
+    match (fields.next(), fields.next(), fields.next(), fields.next()) {
+        (Some(ctr), None, _, _) => Ok((None, None, ctr)),
+        (Some(host), Some(ctr), None, _) => Ok((None, Some(host), ctr)),
+        (Some(ip), Some(host), Some(ctr), None) => Ok((Some(ip), Some(host), ctr)),
         _ => Err(Invalid::ManyColons),
     }
 }
