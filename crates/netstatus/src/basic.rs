@@ -13,6 +13,19 @@ fn is_link_local_v6(addr: &Ipv6Addr) -> bool {
 /// Formats a MAC as Go's `net.HardwareAddr` does: lowercase hex pairs joined
 /// by `:`. Accepts `:` or `-` separated input; anything else is kept as is.
 fn normalize_mac(mac: &str) -> String {
+    // Fast path: netavark already prints the canonical form.
+    let canonical = mac.len() >= 17
+        && mac.bytes().enumerate().all(|(i, b)| {
+            if i % 3 == 2 {
+                b == b':'
+            } else {
+                b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+            }
+        })
+        && mac.len() % 3 == 2;
+    if canonical {
+        return mac.to_string();
+    }
     let parts: Vec<&str> = mac.split([':', '-']).collect();
     let hex_pairs = parts.len() >= 6
         && parts

@@ -110,4 +110,10 @@ fn mac_formats() {
     assert_eq!(normalize_mac("AA-BB-CC-DD-EE-0F"), "aa:bb:cc:dd:ee:0f");
     assert_eq!(normalize_mac(""), "");
     assert_eq!(normalize_mac("not-a-mac"), "not-a-mac");
+    assert_eq!(normalize_mac("0a:58:0a:59:fb:05"), "0a:58:0a:59:fb:05");
+    assert_eq!(normalize_mac("0a:58:0a:59:fb:0G"), "0a:58:0a:59:fb:0G");
+    assert_eq!(normalize_mac("0A:58:0a:59:fb:05"), "0a:58:0a:59:fb:05");
+    // 20-byte InfiniBand addresses too.
+    let ib = "80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:01:23:45";
+    assert_eq!(normalize_mac(&ib.to_uppercase()), ib);
 }

@@ -162,13 +162,28 @@ pub fn network_settings(input: &SettingsInput<'_>) -> Result<InspectNetworkSetti
         });
     }
     if let Some(status) = input.status.values().next() {
-        fill_container_wide(&mut settings, status);
+        // On the default network alone its entry already holds the same config.
+        match input
+            .networks
+            .first()
+            .and_then(|a| settings.networks.get(&a.name))
+        {
+            Some(entry) => {
+                settings.basic = entry.basic.clone();
+                fill_link_local(&mut settings, status);
+            }
+            None => fill_container_wide(&mut settings, status),
+        }
     }
     Ok(settings)
 }
 
 fn fill_container_wide(settings: &mut InspectNetworkSettings, status: &StatusBlock) {
     settings.basic = basic_config(status);
+    fill_link_local(settings, status);
+}
+
+fn fill_link_local(settings: &mut InspectNetworkSettings, status: &StatusBlock) {
     if let Some(ll) = link_local_ipv6(status) {
         settings.link_local_ipv6_address = ll.addr;
         settings.link_local_ipv6_prefix_len = ll.prefix_length;
