@@ -8,74 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-/// Interim status block until the `netstatus` crate publishes its own; only
-/// the alias [`StatusBlock`] is named by this crate's API.
-pub mod interim {
-    use std::collections::BTreeMap;
-    use std::net::IpAddr;
-
-    use serde::{Deserialize, Deserializer, Serialize};
-
-    /// netavark prints `null` for an unset list: read it as empty.
-    fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
-        d: D,
-    ) -> Result<T, D::Error> {
-        Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-    }
-
-    /// The result of setting up one network (netavark's JSON names).
-    #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-    pub struct StatusBlock {
-        /// Search domains for resolv.conf.
-        #[serde(
-            default,
-            deserialize_with = "null_default",
-            skip_serializing_if = "Vec::is_empty"
-        )]
-        pub dns_search_domains: Vec<String>,
-        /// Name servers for resolv.conf.
-        #[serde(
-            default,
-            deserialize_with = "null_default",
-            skip_serializing_if = "Vec::is_empty"
-        )]
-        pub dns_server_ips: Vec<IpAddr>,
-        /// The interfaces made in the container, by name.
-        #[serde(
-            default,
-            deserialize_with = "null_default",
-            skip_serializing_if = "BTreeMap::is_empty"
-        )]
-        pub interfaces: BTreeMap<String, NetInterface>,
-    }
-
-    /// One interface in the container.
-    #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-    pub struct NetInterface {
-        /// Its MAC address.
-        pub mac_address: String,
-        /// Its addresses.
-        #[serde(
-            default,
-            deserialize_with = "null_default",
-            skip_serializing_if = "Vec::is_empty"
-        )]
-        pub subnets: Vec<NetAddress>,
-    }
-
-    /// One address of an interface.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    pub struct NetAddress {
-        /// The address with its prefix length.
-        pub ipnet: ipnet::IpNet,
-        /// The gateway, if the network has one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub gateway: Option<std::net::IpAddr>,
-    }
-}
-
 /// The status of one container on one network, as the backend reports it.
-pub type StatusBlock = interim::StatusBlock;
+pub use netstatus::StatusBlock;
 
 #[derive(Deserialize)]
 #[serde(untagged)]

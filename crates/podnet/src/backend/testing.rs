@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::status::interim::{NetAddress, NetInterface};
 use super::{Backend, BackendError, NetworkOptions, StatusBlock};
+use netstatus::{NetAddress, NetInterface};
 
 /// One call made to a [`FakeBackend`].
 #[derive(Debug, Clone, PartialEq)]
