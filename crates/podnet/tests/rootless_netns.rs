@@ -14,7 +14,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use podnet::{
-    in_user_namespace, RootlessNetHelper, RootlessNetNs, RootlessNetNsConfig, UserNamespace,
+    in_user_namespace, reexec_in_user_namespace, Reexec, RootlessNetHelper, RootlessNetNs,
+    RootlessNetNsConfig, UserNamespace, USERNS_ENV,
 };
 
 const DIR_ENV: &str = "PODNET_TEST_ROOTLESS_DIR";
@@ -274,7 +275,7 @@ fn loopback_server() -> u16 {
     std::thread::spawn(move || {
         for (n, conn) in listener.incoming().enumerate() {
             if let Ok(mut conn) = conn {
-                let _ = write!(conn, "pong {n}\n");
+                let _ = writeln!(conn, "pong {n}");
             }
         }
     });
@@ -448,4 +449,119 @@ fn slirp4netns_helper_reaches_host_loopback() {
     assert!(ns.leave("ctr-s").unwrap());
     assert!(wait_dead(helper));
     assert!(!netns.exists());
+}
+
+#[test]
+fn concurrent_callers_share_one_holder() {
+    if skip_if_cannot_run() || in_user_namespace() {
+        return;
+    }
+    let dir = TestDir::new("race");
+    let holder_dir = dir.0.join("holder");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (barrier, holder_dir) = (barrier.clone(), holder_dir.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                UserNamespace::ensure_in(&holder_dir).unwrap().pid()
+            })
+        })
+        .collect();
+    let pids: std::collections::BTreeSet<u32> =
+        threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(pids.len(), 1, "several holders: {pids:?}");
+    let pid = *pids.first().unwrap();
+    UserNamespace::find_in(&holder_dir)
+        .unwrap()
+        .unwrap()
+        .stop()
+        .unwrap();
+    assert!(wait_dead(pid));
+}
+
+const REEXEC_ENV: &str = "PODNET_TEST_REEXEC";
+
+#[test]
+fn reexec_runs_the_program_again_inside_the_user_namespace() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let name = "reexec_runs_the_program_again_inside_the_user_namespace";
+    if in_user_namespace() {
+        // Third level: the re-executed copy, inside the namespaces, in the caller's cwd.
+        assert!(std::env::var_os(USERNS_ENV).is_some());
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(cwd, PathBuf::from(std::env::var_os(DIR_ENV).unwrap()));
+        std::fs::write(cwd.join("inner-ran"), "yes").unwrap();
+        return;
+    }
+    if std::env::var_os(REEXEC_ENV).is_some() {
+        // Second level: a process of its own (its arguments select only this test), as a
+        // CLI's main would do it.
+        match reexec_in_user_namespace().unwrap() {
+            Reexec::Exited(status) => assert!(status.success(), "re-executed copy: {status}"),
+            Reexec::NotNeeded => panic!("an unprivileged process needs the re-exec"),
+        }
+        return;
+    }
+    let dir = TestDir::new("reexec");
+    let default_dir = UserNamespace::default_dir().unwrap();
+    let had_holder = UserNamespace::find_in(&default_dir)
+        .unwrap()
+        .map(|h| h.pid());
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(REEXEC_ENV, "1")
+        .env(DIR_ENV, &dir.0)
+        .current_dir(&dir.0)
+        .status()
+        .unwrap();
+    let holder = UserNamespace::find_in(&default_dir).unwrap();
+    if had_holder.is_none() {
+        if let Some(h) = holder {
+            let pid = h.pid();
+            h.stop().unwrap();
+            assert!(wait_dead(pid));
+        }
+        for f in ["pause.lock", "pause.pid"] {
+            let _ = std::fs::remove_file(default_dir.join(f));
+        }
+        let _ = std::fs::remove_dir(&default_dir);
+    }
+    assert!(status.success(), "{status}");
+    assert_eq!(
+        std::fs::read_to_string(dir.0.join("inner-ran")).unwrap(),
+        "yes"
+    );
+}
+
+#[test]
+fn concurrent_teardown_of_the_last_two_members_leaves_nothing() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("concurrent_teardown_of_the_last_two_members_leaves_nothing") else {
+        return;
+    };
+    let ns = RootlessNetNs::new(config(&dir));
+    let netns = ns.join("ctr-x").unwrap();
+    ns.join("ctr-y").unwrap();
+    let helper = ns.lock().unwrap().status().unwrap().helper_pid;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let threads: Vec<_> = ["ctr-x", "ctr-y"]
+        .into_iter()
+        .map(|id| {
+            let (ns, barrier) = (ns.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                ns.leave(id).unwrap()
+            })
+        })
+        .collect();
+    let torn_down: Vec<bool> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(torn_down.iter().filter(|t| **t).count(), 1, "{torn_down:?}");
+    assert!(wait_dead(helper), "pasta {helper} still running");
+    assert!(!netns.exists());
+    assert!(ns.lock().unwrap().members().unwrap().is_empty());
 }

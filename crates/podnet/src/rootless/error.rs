@@ -38,16 +38,14 @@ pub enum RootlessError {
         /// The file that was searched.
         path: PathBuf,
     },
-    /// A subordinate id file exists but could not be read or parsed.
-    #[error("cannot read subordinate ids for {user} from {}", path.display())]
+    /// The subordinate id files could not be read or parsed.
+    #[error("cannot read the subordinate ids of {user}")]
     ReadSubIds {
         /// The user.
         user: String,
-        /// The file.
-        path: PathBuf,
         /// The cause.
         #[source]
-        source: std::io::Error,
+        source: rootless_detect::Error,
     },
     /// `newuidmap` or `newgidmap` is not installed.
     #[error(
@@ -143,7 +141,7 @@ pub enum RootlessError {
         path: PathBuf,
         /// The cause.
         #[source]
-        source: std::io::Error,
+        source: netns::Error,
     },
     /// The network namespace could not be removed.
     #[error("cannot remove network namespace {}", path.display())]
@@ -152,7 +150,7 @@ pub enum RootlessError {
         path: PathBuf,
         /// The cause.
         #[source]
-        source: std::io::Error,
+        source: netns::Error,
     },
     /// The user-mode network helper (pasta, slirp4netns) is not installed.
     #[error("{program} not found: install it (`apt-get install {package}`)")]

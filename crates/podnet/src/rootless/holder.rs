@@ -37,8 +37,6 @@ pub const USERNS_ENV: &str = "_PODNET_USERNS_CONFIGURED";
 
 const PID_FILE: &str = "pause.pid";
 const LOCK_FILE: &str = "pause.lock";
-const SUBUID: &str = "/etc/subuid";
-const SUBGID: &str = "/etc/subgid";
 
 /// A live holder of the user's user namespace and mount namespace.
 ///
@@ -131,8 +129,7 @@ impl UserNamespace {
         let uid = ids::host_uid();
         let gid = nix::unistd::getegid().as_raw();
         let user = ids::user_name(uid)?;
-        let uid_ranges = ids::sub_ranges(Path::new(SUBUID), "uid", &user, uid)?;
-        let gid_ranges = ids::sub_ranges(Path::new(SUBGID), "gid", &user, uid)?;
+        let (uid_ranges, gid_ranges) = ids::subordinate_ranges(&user, uid)?;
         let newuidmap = find_program("newuidmap")
             .ok_or(RootlessError::IdMapToolMissing { tool: "newuidmap" })?;
         let newgidmap = find_program("newgidmap")

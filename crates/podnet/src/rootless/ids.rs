@@ -3,7 +3,7 @@
 //! Kept behind small functions so they can be switched to the `rootless-detect` crate's
 //! equivalents without touching the callers.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::error::RootlessError;
 
@@ -18,28 +18,10 @@ pub(crate) struct SubRange {
     pub count: u32,
 }
 
-/// The user's uid on the host, also from inside the user namespace.
+/// The user's uid on the host, also from inside the user namespace (where `getuid()`
+/// says 0): `rootless-detect`'s answer.
 pub(crate) fn host_uid() -> u32 {
-    let euid = nix::unistd::geteuid().as_raw();
-    if euid != 0 {
-        return euid;
-    }
-    if let Some(uid) = std::env::var(ROOTLESS_UID_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return uid;
-    }
-    // uid 0 in a user namespace: the host uid is what 0 maps to.
-    std::fs::read_to_string("/proc/self/uid_map")
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                (f.first() == Some(&"0")).then(|| f.get(1)?.parse().ok())?
-            })
-        })
-        .unwrap_or(0)
+    rootless_detect::rootless_uid()
 }
 
 /// The user's runtime directory: `$XDG_RUNTIME_DIR` when it is a directory, else
@@ -80,63 +62,48 @@ pub(crate) fn user_name(uid: u32) -> Result<String, RootlessError> {
     }
 }
 
-/// The ranges of `path` (`/etc/subuid` or `/etc/subgid`) that belong to `user` (by name
-/// or numeric uid). Malformed lines are skipped with a warning; an empty result is an
-/// error naming the fix.
-pub(crate) fn sub_ranges(
-    path: &Path,
-    kind: &'static str,
+/// The user's subordinate uid and gid ranges from `/etc/subuid` and `/etc/subgid`
+/// (through `rootless-detect`); no range in either file is an error naming the fix.
+pub(crate) fn subordinate_ranges(
     user: &str,
     uid: u32,
-) -> Result<Vec<SubRange>, RootlessError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
-            return Err(RootlessError::ReadSubIds {
-                user: user.to_string(),
-                path: path.to_path_buf(),
-                source,
-            })
+) -> Result<(Vec<SubRange>, Vec<SubRange>), RootlessError> {
+    let maps = rootless_detect::available_id_maps(&uid.to_string()).map_err(|source| {
+        RootlessError::ReadSubIds {
+            user: user.to_string(),
+            source,
         }
+    })?;
+    let ranges = |maps: &[rootless_detect::IdMapping]| -> Vec<SubRange> {
+        maps.iter()
+            .map(|m| SubRange {
+                start: m.host_id,
+                count: m.size,
+            })
+            .collect()
     };
-    let ranges = parse_sub_ranges(&text, user, uid, path);
+    let uids = require("uid", user, SUBUID, ranges(&maps.uid_maps))?;
+    let gids = require("gid", user, SUBGID, ranges(&maps.gid_maps))?;
+    Ok((uids, gids))
+}
+
+const SUBUID: &str = "/etc/subuid";
+const SUBGID: &str = "/etc/subgid";
+
+fn require(
+    kind: &'static str,
+    user: &str,
+    path: &str,
+    ranges: Vec<SubRange>,
+) -> Result<Vec<SubRange>, RootlessError> {
     if ranges.is_empty() {
         return Err(RootlessError::NoSubIds {
             kind,
             user: user.to_string(),
-            path: path.to_path_buf(),
+            path: PathBuf::from(path),
         });
     }
     Ok(ranges)
-}
-
-fn parse_sub_ranges(text: &str, user: &str, uid: u32, path: &Path) -> Vec<SubRange> {
-    let uid_text = uid.to_string();
-    let mut ranges = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(':').collect();
-        let [owner, start, count] = fields[..] else {
-            tracing::warn!(path = %path.display(), line = n + 1, "malformed subordinate id line");
-            continue;
-        };
-        if owner != user && owner != uid_text {
-            continue;
-        }
-        match (start.parse::<u32>(), count.parse::<u32>()) {
-            (Ok(start), Ok(count)) if count > 0 && start.checked_add(count - 1).is_some() => {
-                ranges.push(SubRange { start, count });
-            }
-            _ => {
-                tracing::warn!(path = %path.display(), line = n + 1, "malformed subordinate id line")
-            }
-        }
-    }
-    ranges
 }
 
 /// The `newuidmap`/`newgidmap` arguments after the pid: the user's own id as 0, then the
@@ -157,43 +124,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ranges_by_name_or_uid_skipping_garbage() {
-        let text =
-            "alice:100000:65536\n# comment\nbob:1:2\n1001:300000:10\nalice:bad:1\nalice:5:0\n";
-        let r = parse_sub_ranges(text, "alice", 1001, Path::new("/etc/subuid"));
-        assert_eq!(
-            r,
-            vec![
-                SubRange {
-                    start: 100000,
-                    count: 65536
-                },
-                SubRange {
-                    start: 300000,
-                    count: 10
-                }
-            ]
-        );
-    }
-
-    #[test]
     fn missing_ranges_name_the_fix() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("subuid");
-        std::fs::write(&path, "other:1:2\n").unwrap();
-        let msg = sub_ranges(&path, "uid", "carol", 1002)
+        let msg = require("uid", "carol", SUBUID, Vec::new())
             .unwrap_err()
             .to_string();
-        assert!(
-            msg.contains("no subordinate uid range for user carol"),
-            "{msg}"
+        assert_eq!(
+            msg,
+            "no subordinate uid range for user carol in /etc/subuid: add one, e.g. \
+             `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 carol`"
         );
-        assert!(msg.contains("usermod --add-subuids"), "{msg}");
-        // A missing file is the same situation.
-        let msg = sub_ranges(&dir.path().join("nope"), "gid", "carol", 1002)
-            .unwrap_err()
-            .to_string();
-        assert!(msg.contains("no subordinate gid range"), "{msg}");
     }
 
     #[test]

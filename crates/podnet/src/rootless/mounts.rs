@@ -146,15 +146,14 @@ fn plan(layout: &Layout<'_>) -> Result<Vec<Step>, RootlessError> {
     Ok(steps)
 }
 
-/// A command for `program` that runs inside the network namespace `netns` and a private
-/// mount namespace laid out as described in the module documentation.
-pub(crate) fn command(
-    program: &str,
+/// Makes `cmd` run inside the network namespace `netns` and a private mount namespace
+/// laid out as described in the module documentation.
+pub(crate) fn enter(
+    cmd: &mut Command,
     netns: OwnedFd,
     layout: &Layout<'_>,
-) -> Result<Command, RootlessError> {
+) -> Result<(), RootlessError> {
     let steps = plan(layout)?;
-    let mut cmd = Command::new(program);
     // SAFETY: between fork and exec in the single-threaded child; only raw syscalls
     // (setns, unshare, mount) on values prepared before the fork; no allocation.
     unsafe {
@@ -173,7 +172,7 @@ pub(crate) fn command(
             Ok(())
         });
     }
-    Ok(cmd)
+    Ok(())
 }
 
 /// Where `resolv.conf` content for the netns is kept.

@@ -230,21 +230,32 @@ impl RootlessNetNsLock<'_> {
     }
 
     /// A command for `program` that runs inside the netns, in a private mount namespace
-    /// where `/run` and `/var` are the netns' own (see the module docs): how netavark is
-    /// run for rootless containers. The netns must exist ([`RootlessNetNsLock::ensure`]).
+    /// where `/run` and `/var` are the netns' own (see [`RootlessNetNsLock::enter`]).
     pub fn command(&self, program: &str) -> Result<Command, RootlessError> {
+        let mut cmd = Command::new(program);
+        self.enter(&mut cmd)?;
+        Ok(cmd)
+    }
+
+    /// Makes `cmd` run inside the netns, in a fresh private mount namespace where `/run`
+    /// and `/var` are the netns' own writable directories (the user's runtime directory,
+    /// with every netns pin, and `/run/systemd` bound back in) and resolv.conf names the
+    /// helper's DNS forwarder: how netavark (with `--rootless=true`) is run for rootless
+    /// containers. The netns must exist ([`RootlessNetNsLock::ensure`]).
+    pub fn enter<'c>(&self, cmd: &'c mut Command) -> Result<&'c mut Command, RootlessError> {
         let config = self.config();
         let netns = pin::open(&config.pin_path())?;
         let runtime_dir = ids::runtime_dir()?;
-        mounts::command(
-            program,
+        mounts::enter(
+            cmd,
             netns,
             &mounts::Layout {
                 dir: &config.dir,
                 runtime_dir: &runtime_dir,
                 resolv_conf: &config.resolv_conf,
             },
-        )
+        )?;
+        Ok(cmd)
     }
 
     /// The container ids using the netns.
