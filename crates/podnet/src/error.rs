@@ -14,6 +14,9 @@ pub enum Error {
     /// A state database or IP allocation operation failed.
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+    /// A container network flow failed.
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::RuntimeError),
     /// Entering the user namespace or managing the rootless netns failed.
     #[error(transparent)]
     Rootless(#[from] crate::rootless::RootlessError),

@@ -24,7 +24,10 @@ pub use rootless::{
     RootlessNetNs, RootlessNetNsConfig, RootlessNetNsLock, RootlessNetNsStatus, UserNamespace,
     USERNS_ENV,
 };
+pub use runtime::{
+    ContainerSpec, NetworkRequest, ReconcileReport, Runtime, RuntimeConfig, RuntimeError,
+};
 pub use state::{
-    check_static_ip, ContainerRecord, Lease, StateError, StateStore, StateTx, DEFAULT_BUSY_TIMEOUT,
-    SCHEMA_VERSION,
+    check_static_ip, ContainerRecord, Intent, IntentKind, Lease, StateError, StateStore, StateTx,
+    DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
 };

@@ -1,1 +1,233 @@
-//! TODO: runtime
+//! The container network flows: libpod's `setup`, `teardown`, `connect`, `disconnect`,
+//! `reload` and `inspect`, composed from the network store, the state database, the
+//! backend, `netns` and `etchosts`.
+//!
+//! Every mutating flow holds the runtime lock, validates everything first, then applies,
+//! and rolls back what it applied when a later step fails (STYLE #4); teardown-like flows
+//! are best effort and aggregate their errors (STYLE #5). Before the backend is asked to
+//! create anything, an *intent* (the exact backend options, the netns) is committed to the
+//! database together with the leases it uses; the flow's final transaction replaces it by
+//! the new state. A crash in between leaves the intent, and [`Runtime::reconcile`] undoes
+//! it: the backend never holds an interface, rule or lease the database does not know.
+
+mod config;
+mod connect;
+mod error;
+mod failpoint;
+mod files;
+mod inspect;
+mod lifecycle;
+mod lock;
+mod namespaces;
+mod reconcile;
+mod reload;
+mod spec;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+pub use config::RuntimeConfig;
+pub use error::RuntimeError;
+pub use reconcile::ReconcileReport;
+pub use spec::{ContainerSpec, NetworkRequest};
+
+use crate::backend::{Backend, NetworkOptions, PerNetworkOptions};
+use crate::{ContainerRecord, Error, Network, NetworkStore, StateStore};
+use lock::FlowLock;
+use namespaces::Namespaces;
+
+/// A podnet runtime: the networks, the state database and a backend.
+///
+/// Not `Sync` (the database connection is per thread): one per thread or process; several
+/// processes share the files safely.
+#[derive(Debug)]
+pub struct Runtime<B: Backend> {
+    config: RuntimeConfig,
+    networks: NetworkStore,
+    state: StateStore,
+    backend: B,
+    namespaces: Namespaces,
+}
+
+impl<B: Backend> Runtime<B> {
+    /// Opens the network store and state database named by `config`, with `backend`.
+    pub fn new(config: RuntimeConfig, backend: B) -> Result<Self, Error> {
+        let networks = NetworkStore::new(&config.networks_dir);
+        let state = StateStore::open(&config.state_db)?;
+        Ok(Self {
+            config,
+            networks,
+            state,
+            backend,
+            namespaces: Namespaces::Kernel,
+        })
+    }
+
+    /// Plain files in place of namespace pins, for the flows' unit tests.
+    #[cfg(test)]
+    pub(crate) fn with_plain_file_namespaces(mut self) -> Self {
+        self.namespaces = Namespaces::PlainFiles;
+        self
+    }
+
+    /// Replaces the network store (e.g. one with test subnet pools or route sources).
+    pub fn with_network_store(mut self, networks: NetworkStore) -> Self {
+        self.networks = networks;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// The network definitions.
+    pub fn networks(&self) -> &NetworkStore {
+        &self.networks
+    }
+
+    /// The state database.
+    pub fn state(&self) -> &StateStore {
+        &self.state
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The container with this name, full ID or unique ID prefix.
+    pub fn container(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
+        self.state
+            .get_container(name_or_id)?
+            .ok_or_else(|| RuntimeError::NoSuchContainer(name_or_id.to_string()).into())
+    }
+
+    /// Every container record.
+    pub fn containers(&self) -> Result<Vec<ContainerRecord>, Error> {
+        Ok(self.state.list_containers()?)
+    }
+
+    /// Records a new container (`podman create`): validates its name, networks (by name,
+    /// ID or prefix; the default network when none), static IPs and published ports. No
+    /// kernel object is made until [`Runtime::setup`].
+    pub fn create(&self, spec: &ContainerSpec) -> Result<ContainerRecord, Error> {
+        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        if !crate::is_valid_name(&spec.name) {
+            return Err(RuntimeError::InvalidName {
+                name: spec.name.clone(),
+                why: "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*",
+            }
+            .into());
+        }
+        if self
+            .state
+            .get_container(&spec.name)?
+            .is_some_and(|c| c.name == spec.name)
+        {
+            return Err(RuntimeError::InvalidName {
+                name: spec.name.clone(),
+                why: "a container with that name exists",
+            }
+            .into());
+        }
+        let port_mappings =
+            portmap::canonicalize(&spec.ports).map_err(|source| RuntimeError::Ports {
+                container: spec.name.clone(),
+                source,
+            })?;
+        let id = spec::new_container_id();
+        let hostname = spec
+            .hostname
+            .clone()
+            .unwrap_or_else(|| spec::short_id(&id).to_string());
+        let default = [NetworkRequest::new(self.networks.default_network_name())];
+        let requests = if spec.networks.is_empty() {
+            &default[..]
+        } else {
+            &spec.networks[..]
+        };
+        let mut networks = BTreeMap::new();
+        let mut resolved = Vec::new();
+        for request in requests {
+            let net = self.networks.inspect(&request.network)?;
+            let options =
+                self.network_options(&id, spec.hostname.as_deref(), request, &networks)?;
+            networks.insert(net.name.clone(), options);
+            resolved.push(net);
+        }
+        let record = ContainerRecord {
+            id,
+            name: spec.name.clone(),
+            hostname,
+            network_mode: String::from("bridge"),
+            port_mappings,
+            networks: networks.clone(),
+            dns_servers: spec.dns_servers.clone(),
+            dns_search: spec.dns_search.clone(),
+            add_hosts: spec.add_hosts.clone(),
+            ..ContainerRecord::default()
+        };
+        let tx = self.state.begin()?;
+        // Static IPs are checked by a trial allocation undone in the same transaction:
+        // the same rules as at setup (inside a subnet, not the gateway, not taken).
+        for net in resolved.iter().filter(|n| n.requires_ipam()) {
+            if let Some(per) = networks.get(&net.name).filter(|p| !p.static_ips.is_empty()) {
+                tx.allocate_ips(net, &record.id, &per.interface_name, &per.static_ips)?;
+                tx.release_ips(net, &record.id)?;
+            }
+        }
+        tx.put_container(&record)?;
+        tx.commit()?;
+        tracing::debug!(container = %record.name, id = %record.id, "container recorded");
+        Ok(record)
+    }
+
+    /// The container's options on one network: interface name (lowest free `ethN` unless
+    /// given), aliases plus podman's extra ones.
+    fn network_options(
+        &self,
+        id: &str,
+        explicit_hostname: Option<&str>,
+        request: &NetworkRequest,
+        existing: &BTreeMap<String, PerNetworkOptions>,
+    ) -> Result<PerNetworkOptions, Error> {
+        let interface_name = match &request.interface_name {
+            Some(name) => name.clone(),
+            None => spec::free_interface_name(existing)
+                .ok_or_else(|| RuntimeError::NoFreeInterface(id.to_string()))?,
+        };
+        let mut aliases = request.aliases.clone();
+        aliases.extend(spec::extra_aliases(id, explicit_hostname));
+        Ok(PerNetworkOptions {
+            static_ips: request.static_ips.clone(),
+            aliases,
+            interface_name,
+            static_mac: request.static_mac.clone(),
+        })
+    }
+
+    /// The backend options for `record` on the given networks (each with its options).
+    fn backend_options<'a>(
+        &self,
+        record: &ContainerRecord,
+        networks: impl IntoIterator<Item = (&'a Network, PerNetworkOptions)>,
+    ) -> Result<NetworkOptions, Error> {
+        let mut options = NetworkOptions::new(&record.id, &record.name);
+        options.port_mappings = record.port_mappings.clone();
+        for (net, per) in networks {
+            options.add_network(&net.name, net, per)?;
+        }
+        Ok(options)
+    }
+
+    /// Looks up every network of the record (a network removed since is an error naming it).
+    fn record_networks(&self, record: &ContainerRecord) -> Result<Vec<Network>, Error> {
+        record
+            .networks
+            .keys()
+            .map(|name| self.networks.inspect(name).map_err(Error::from))
+            .collect()
+    }
+}

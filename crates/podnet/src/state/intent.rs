@@ -94,14 +94,19 @@ pub(crate) fn put(conn: &Connection, intent: &Intent) -> Result<(), StateError> 
 }
 
 pub(crate) fn delete(conn: &Connection, container_id: &str) -> Result<(), StateError> {
-    conn.execute("DELETE FROM intents WHERE container_id = ?1", [container_id])
-        .map_err(|e| io_err(container_id, e))?;
+    conn.execute(
+        "DELETE FROM intents WHERE container_id = ?1",
+        [container_id],
+    )
+    .map_err(|e| io_err(container_id, e))?;
     Ok(())
 }
 
 pub(crate) fn list(conn: &Connection) -> Result<Vec<Intent>, StateError> {
     let mut stmt = conn
-        .prepare_cached("SELECT container_id, kind, netns_path, options FROM intents ORDER BY container_id")
+        .prepare_cached(
+            "SELECT container_id, kind, netns_path, options FROM intents ORDER BY container_id",
+        )
         .map_err(|e| io_err("*", e))?;
     let rows = stmt
         .query_map([], |r| {

@@ -60,7 +60,8 @@ use crate::Network;
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Schema migrations; entry `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE containers (
         id TEXT PRIMARY KEY NOT NULL,
         name TEXT NOT NULL UNIQUE,
@@ -93,7 +94,9 @@ const MIGRATIONS: &[&str] = &["
         last_ip BLOB NOT NULL,
         PRIMARY KEY (network_id, subnet)
     ) WITHOUT ROWID;
-", intent::MIGRATION];
+",
+    intent::MIGRATION,
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -1,0 +1,105 @@
+//! Errors of the container network flows.
+
+use std::path::PathBuf;
+
+/// A flow failed; each variant names the container or network it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// No container record has this name, ID or ID prefix.
+    #[error("no container with name or ID {0:?}")]
+    NoSuchContainer(String),
+    /// A container name is taken or not valid.
+    #[error("invalid container name {name:?}: {why}")]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// The published ports of a container are invalid or conflict.
+    #[error("invalid port mappings for container {container}")]
+    Ports {
+        /// The container name.
+        container: String,
+        /// What portmap found.
+        #[source]
+        source: portmap::Error,
+    },
+    /// The container is already connected to the network and running.
+    #[error("container {container} is already connected to network {network}")]
+    AlreadyConnected {
+        /// The container name.
+        container: String,
+        /// The network name.
+        network: String,
+    },
+    /// The container is not connected to the network.
+    #[error("container {container} is not connected to network {network}")]
+    NotConnected {
+        /// The container name.
+        container: String,
+        /// The network name.
+        network: String,
+    },
+    /// The operation needs a running container.
+    #[error("container {0} is not running")]
+    NotRunning(String),
+    /// The operation needs a stopped container.
+    #[error("container {0} is running: stop it first or use force")]
+    Running(String),
+    /// No free `ethN` name is left.
+    #[error("container {0} has no free interface name")]
+    NoFreeInterface(String),
+    /// A netns operation failed.
+    #[error("network namespace of container {container}")]
+    Netns {
+        /// The container name.
+        container: String,
+        /// The cause.
+        #[source]
+        source: netns::Error,
+    },
+    /// Writing the container's hosts or resolv.conf failed.
+    #[error("{file} of container {container}")]
+    EtcFile {
+        /// The container name.
+        container: String,
+        /// `hosts` or `resolv.conf`.
+        file: &'static str,
+        /// The cause.
+        #[source]
+        source: etchosts::Error,
+    },
+    /// Building the inspect output failed.
+    #[error("inspect of container {container}")]
+    Inspect {
+        /// The container name.
+        container: String,
+        /// The cause.
+        #[source]
+        source: netstatus::Error,
+    },
+    /// A file or directory of the runtime could not be used.
+    #[error("{path}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A best-effort flow (teardown, disconnect, reload) finished with errors.
+    #[error("{flow} of container {container} finished with {} error(s): {}", .errors.len(), join(.errors))]
+    Incomplete {
+        /// The flow.
+        flow: &'static str,
+        /// The container name.
+        container: String,
+        /// Every error met, in order.
+        errors: Vec<String>,
+    },
+}
+
+fn join(errors: &[String]) -> String {
+    errors.join("; ")
+}

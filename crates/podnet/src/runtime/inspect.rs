@@ -1,0 +1,52 @@
+//! `inspect`: the container's `NetworkSettings`, as `podman inspect` prints them.
+
+use std::collections::BTreeMap;
+
+use netstatus::{network_settings, Attachment, InspectNetworkSettings, NetnsState, SettingsInput};
+
+use super::{Runtime, RuntimeError};
+use crate::backend::Backend;
+use crate::Error;
+
+impl<B: Backend> Runtime<B> {
+    /// The container's network settings (podman's `getContainerNetworkInfo`): ports,
+    /// sandbox key, per-network addresses, and the container-wide ones when it is on the
+    /// default network only.
+    pub fn inspect(&self, name_or_id: &str) -> Result<InspectNetworkSettings, Error> {
+        let record = self.container(name_or_id)?;
+        let attachments: Vec<Attachment> = record
+            .networks
+            .iter()
+            .map(|(name, per)| Attachment {
+                name: name.clone(),
+                id: self.networks.inspect(name).ok().map(|n| n.id),
+                aliases: per.aliases.clone(),
+            })
+            .collect();
+        let netns_path = record
+            .netns_path
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned());
+        let netns = match (&netns_path, record.running) {
+            (Some(path), true) => NetnsState::Own(path),
+            _ => NetnsState::Down,
+        };
+        let exposed = BTreeMap::new();
+        let default_network = self.networks.default_network_name();
+        let settings = network_settings(&SettingsInput {
+            netns,
+            network_mode: &record.network_mode,
+            network_mode_id: None,
+            networks: &attachments,
+            status: &record.network_status,
+            default_network,
+            port_mappings: &record.port_mappings,
+            exposed: &exposed,
+        })
+        .map_err(|source| RuntimeError::Inspect {
+            container: record.name.clone(),
+            source,
+        })?;
+        Ok(settings)
+    }
+}

@@ -1,0 +1,254 @@
+//! `setup` (start), `teardown` (stop) and `remove`: a container's whole network life.
+
+use std::path::{Path, PathBuf};
+
+use super::{failpoint, files, FlowLock, Runtime, RuntimeError};
+use crate::backend::{Backend, NetworkOptions};
+use crate::state::{Intent, IntentKind};
+use crate::{ContainerRecord, Error, Network};
+
+impl<B: Backend> Runtime<B> {
+    /// Sets up a recorded container's network (libpod's `configureNetNS`): a new pinned
+    /// netns, leases, the backend on every network, hosts and resolv.conf, then the record.
+    /// Any failure undoes every earlier step. A running container is returned unchanged.
+    pub fn setup(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
+        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let mut record = self.container(name_or_id)?;
+        if record.running {
+            return Ok(record);
+        }
+        let nets = self.record_networks(&record)?;
+        let ns = self.create_netns(&record)?;
+        failpoint::hit("setup:netns-created");
+
+        let options = match self.lease_and_intend(&record, &nets, ns.as_path(), IntentKind::Setup) {
+            Ok(options) => options,
+            Err(e) => {
+                self.remove_netns_logged(&record, ns.as_path());
+                return Err(e);
+            }
+        };
+        failpoint::hit("setup:intent-committed");
+
+        let status = match self.backend.setup(ns.as_path(), &options) {
+            Ok(status) => status,
+            Err(e) => {
+                self.undo_setup(&record, &nets, ns.as_path(), &options, false);
+                return Err(e.into());
+            }
+        };
+        failpoint::hit("setup:backend-done");
+
+        record.netns_path = Some(ns.as_path().to_path_buf());
+        let bridge = |name: &str| {
+            nets.iter()
+                .any(|n| n.name == name && n.driver == crate::BRIDGE_DRIVER)
+        };
+        let written = files::write_new(&self.config, &record, &status, bridge);
+        let (hosts, resolv) = match written {
+            Ok(paths) => paths,
+            Err(e) => {
+                self.undo_setup(&record, &nets, ns.as_path(), &options, true);
+                return Err(e.into());
+            }
+        };
+        record.running = true;
+        record.network_status = status;
+        record.hosts_path = Some(hosts);
+        record.resolv_conf_path = Some(resolv);
+        let committed = self.state.begin().and_then(|tx| {
+            tx.put_container(&record)?;
+            tx.delete_intent(&record.id)?;
+            tx.commit()
+        });
+        if let Err(e) = committed {
+            self.undo_setup(&record, &nets, ns.as_path(), &options, true);
+            return Err(e.into());
+        }
+        tracing::debug!(container = %record.name, netns = %ns.as_path().display(), "network set up");
+        Ok(record)
+    }
+
+    /// A fresh netns pin for the container, `podnet-<short id>-<random>`.
+    pub(super) fn create_netns(&self, record: &ContainerRecord) -> Result<PathBuf, Error> {
+        let suffix: u32 = rand::random();
+        let name = format!("podnet-{}-{suffix:08x}", super::spec::short_id(&record.id));
+        Ok(self
+            .namespaces
+            .create(&self.config.netns_dir, &name, &record.name)?)
+    }
+
+    /// Allocates the leases of `nets` and commits them with an intent naming the exact
+    /// backend options, so a crash after this point can be undone by `reconcile`.
+    pub(super) fn lease_and_intend(
+        &self,
+        record: &ContainerRecord,
+        nets: &[Network],
+        netns: &Path,
+        kind: IntentKind,
+    ) -> Result<NetworkOptions, Error> {
+        let tx = self.state.begin()?;
+        let mut per_net = Vec::with_capacity(nets.len());
+        for net in nets {
+            let mut per = record.networks.get(&net.name).cloned().unwrap_or_default();
+            if net.requires_ipam() {
+                let leased =
+                    tx.allocate_ips(net, &record.id, &per.interface_name, &per.static_ips)?;
+                per.static_ips = leased.iter().map(|n| n.addr()).collect();
+            }
+            per_net.push((net, per));
+        }
+        let options = self.backend_options(record, per_net)?;
+        tx.put_intent(&Intent {
+            container_id: record.id.clone(),
+            kind,
+            netns_path: netns.to_path_buf(),
+            options: options.clone(),
+        })?;
+        tx.commit()?;
+        Ok(options)
+    }
+
+    /// Undoes a failed setup: backend (if it ran), leases and intent, netns. Each failure
+    /// is logged; the caller returns the original error.
+    fn undo_setup(
+        &self,
+        record: &ContainerRecord,
+        nets: &[Network],
+        netns: &Path,
+        options: &NetworkOptions,
+        backend_ran: bool,
+    ) {
+        if backend_ran {
+            if let Err(e) = self.backend.teardown(netns, options) {
+                tracing::warn!(container = %record.name, error = %e, "undo: backend teardown failed");
+            }
+        }
+        self.release_intent(record, nets);
+        self.remove_netns_logged(record, netns);
+    }
+
+    /// Releases the leases of `nets` and deletes the container's intent, logged on failure.
+    pub(super) fn release_intent(&self, record: &ContainerRecord, nets: &[Network]) {
+        let released = self.state.begin().and_then(|tx| {
+            for net in nets {
+                tx.release_ips(net, &record.id)?;
+            }
+            tx.delete_intent(&record.id)?;
+            tx.commit()
+        });
+        if let Err(e) = released {
+            tracing::warn!(container = %record.name, error = %e, "undo: releasing leases failed");
+        }
+    }
+
+    fn remove_netns_logged(&self, record: &ContainerRecord, netns: &Path) {
+        if let Err(e) = self.namespaces.remove(netns, &record.name) {
+            tracing::warn!(container = %record.name, netns = %netns.display(), error = %e, "undo: netns removal failed");
+        }
+    }
+
+    /// Tears down a running container's network (libpod's `teardownNetwork` + netns
+    /// cleanup): backend on every network, netns, leases; the record is kept, marked
+    /// stopped. Best effort: goes on after failures and returns them all at the end.
+    pub fn teardown(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
+        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let mut record = self.container(name_or_id)?;
+        let errors = self.teardown_unlocked(&mut record);
+        if errors.is_empty() {
+            Ok(record)
+        } else {
+            Err(RuntimeError::Incomplete {
+                flow: "teardown",
+                container: record.name.clone(),
+                errors,
+            }
+            .into())
+        }
+    }
+
+    /// The teardown steps, for callers that hold the flow lock already.
+    pub(super) fn teardown_unlocked(&self, record: &mut ContainerRecord) -> Vec<String> {
+        let mut errors = Vec::new();
+        if !record.running {
+            return errors;
+        }
+        if let Some(ns) = record.netns_path.clone() {
+            let nets: Vec<Network> = record
+                .networks
+                .keys()
+                .filter_map(|name| match self.networks.inspect(name) {
+                    Ok(net) => Some(net),
+                    Err(e) => {
+                        errors.push(format!("network {name}: {e}"));
+                        None
+                    }
+                })
+                .collect();
+            let per = nets.iter().map(|n| (n, record.networks[&n.name].clone()));
+            if !nets.is_empty() && self.namespaces.is_alive(&ns) {
+                match self.backend_options(record, per) {
+                    Ok(options) => {
+                        if let Err(e) = self.backend.teardown(&ns, &options) {
+                            errors.push(format!("backend: {e}"));
+                        }
+                    }
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            failpoint::hit("teardown:backend-done");
+            if let Err(e) = self.namespaces.remove(&ns, &record.name) {
+                errors.push(e.to_string());
+            }
+        }
+        record.running = false;
+        record.netns_path = None;
+        record.network_status.clear();
+        let saved = self.state.begin().and_then(|tx| {
+            tx.release_all_ips(&record.id)?;
+            tx.put_container(record)?;
+            tx.commit()
+        });
+        if let Err(e) = saved {
+            errors.push(format!("state: {e}"));
+        }
+        errors
+    }
+
+    /// Removes a container's record, leases and files (`podman rm`). A running container
+    /// needs `force`, which tears it down first.
+    pub fn remove(&self, name_or_id: &str, force: bool) -> Result<(), Error> {
+        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let mut record = self.container(name_or_id)?;
+        if record.running && !force {
+            return Err(RuntimeError::Running(record.name).into());
+        }
+        let mut errors = self.teardown_unlocked(&mut record);
+        let deleted = self.state.begin().and_then(|tx| {
+            tx.release_all_ips(&record.id)?;
+            tx.delete_intent(&record.id)?;
+            tx.delete_container(&record.id)?;
+            tx.commit()
+        });
+        if let Err(e) = deleted {
+            errors.push(format!("state: {e}"));
+        }
+        let dir = files::container_dir(&self.config, &record.id);
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                errors.push(format!("{}: {e}", dir.display()))
+            }
+            _ => {}
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(RuntimeError::Incomplete {
+                flow: "remove",
+                container: record.name,
+                errors,
+            }
+            .into())
+        }
+    }
+}

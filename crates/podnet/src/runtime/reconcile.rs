@@ -1,0 +1,193 @@
+//! `reconcile`: bring database, namespaces, leases and backend back in line after a crash.
+//!
+//! What a crash can leave, by the step it interrupted, and what is done about it:
+//!
+//! | left behind                                   | repair                                   |
+//! |-----------------------------------------------|------------------------------------------|
+//! | a `podnet-*` pin no record or intent names    | removed (no backend work was done yet)   |
+//! | a setup or connect intent                     | backend torn down with its exact options, its leases released unless the record has the network, the netns removed for a setup |
+//! | a reload intent                               | the reload is redone (the container was connected and stays so) |
+//! | a record marked running whose netns is gone   | torn down and marked stopped             |
+//! | a lease of a container without a record       | released                                 |
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use super::{FlowLock, Runtime};
+use crate::backend::Backend;
+use crate::state::{Intent, IntentKind};
+use crate::Error;
+
+/// What [`Runtime::reconcile`] repaired.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReconcileReport {
+    /// Interrupted setups and connects undone, by container ID.
+    pub intents_undone: Vec<String>,
+    /// Interrupted reloads redone, by container ID.
+    pub reloads_redone: Vec<String>,
+    /// Netns pins removed.
+    pub netns_removed: Vec<PathBuf>,
+    /// Containers found running without a netns, now stopped.
+    pub containers_stopped: Vec<String>,
+    /// Leases released because no container holds them.
+    pub leases_released: usize,
+    /// Problems met on the way (each repair is attempted regardless).
+    pub errors: Vec<String>,
+}
+
+impl<B: Backend> Runtime<B> {
+    /// Repairs what a crash (kill -9 at any point of any flow) left behind. Idempotent.
+    pub fn reconcile(&self) -> Result<ReconcileReport, Error> {
+        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let mut report = ReconcileReport::default();
+        for intent in self.state.list_intents()? {
+            self.repair_intent(&intent, &mut report);
+        }
+        self.stop_orphaned_running(&mut report)?;
+        self.remove_stray_pins(&mut report)?;
+        self.release_stray_leases(&mut report)?;
+        Ok(report)
+    }
+
+    fn repair_intent(&self, intent: &Intent, report: &mut ReconcileReport) {
+        let record = match self.state.get_container(&intent.container_id) {
+            Ok(r) => r.filter(|r| r.id == intent.container_id),
+            Err(e) => {
+                report.errors.push(e.to_string());
+                return;
+            }
+        };
+        if intent.kind == IntentKind::Reload {
+            if let Some(mut record) = record.clone().filter(|r| r.running) {
+                match self.reapply(&record, &intent.netns_path, &intent.options) {
+                    Ok(status) => {
+                        record.network_status = status;
+                        let saved = self.state.begin().and_then(|tx| {
+                            tx.put_container(&record)?;
+                            tx.delete_intent(&record.id)?;
+                            tx.commit()
+                        });
+                        match saved {
+                            Ok(()) => report.reloads_redone.push(record.id.clone()),
+                            Err(e) => report.errors.push(e.to_string()),
+                        }
+                    }
+                    Err(e) => report
+                        .errors
+                        .push(format!("redo reload of {}: {e}", record.name)),
+                }
+                return;
+            }
+        }
+        if self.namespaces.is_alive(&intent.netns_path) {
+            if let Err(e) = self.backend.teardown(&intent.netns_path, &intent.options) {
+                tracing::debug!(container = %intent.container_id, error = %e, "reconcile: teardown of an interrupted setup");
+            }
+        }
+        let connected: BTreeSet<&String> = record
+            .as_ref()
+            .map(|r| r.network_status.keys().collect())
+            .unwrap_or_default();
+        let nets: Vec<crate::Network> = intent
+            .options
+            .networks
+            .keys()
+            .filter(|name| !connected.contains(name))
+            .filter_map(|name| self.networks.inspect(name).ok())
+            .collect();
+        let released = self.state.begin().and_then(|tx| {
+            for net in &nets {
+                tx.release_ips(net, &intent.container_id)?;
+            }
+            tx.delete_intent(&intent.container_id)?;
+            tx.commit()
+        });
+        if let Err(e) = released {
+            report.errors.push(e.to_string());
+            return;
+        }
+        let still_used = record
+            .as_ref()
+            .is_some_and(|r| r.running && r.netns_path.as_ref() == Some(&intent.netns_path));
+        if intent.kind == IntentKind::Setup && !still_used {
+            match self
+                .namespaces
+                .remove(&intent.netns_path, &intent.container_id)
+            {
+                Ok(()) => report.netns_removed.push(intent.netns_path.clone()),
+                Err(e) => report.errors.push(e.to_string()),
+            }
+        }
+        report.intents_undone.push(intent.container_id.clone());
+    }
+
+    fn stop_orphaned_running(&self, report: &mut ReconcileReport) -> Result<(), Error> {
+        for mut record in self.state.list_containers()? {
+            let alive = record
+                .netns_path
+                .as_ref()
+                .is_some_and(|p| self.namespaces.is_alive(p));
+            if record.running && !alive {
+                let errors = self.teardown_unlocked(&mut record);
+                report.errors.extend(errors);
+                report.containers_stopped.push(record.id.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_stray_pins(&self, report: &mut ReconcileReport) -> Result<(), Error> {
+        let known: BTreeSet<PathBuf> = self
+            .state
+            .list_containers()?
+            .into_iter()
+            .filter_map(|r| r.netns_path)
+            .chain(self.state.list_intents()?.into_iter().map(|i| i.netns_path))
+            .collect();
+        let Ok(entries) = std::fs::read_dir(&self.config.netns_dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let ours = entry.file_name().to_string_lossy().starts_with("podnet-");
+            if ours && !known.contains(&path) {
+                match self.namespaces.remove(&path, "-") {
+                    Ok(()) => report.netns_removed.push(path),
+                    Err(e) => report.errors.push(e.to_string()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn release_stray_leases(&self, report: &mut ReconcileReport) -> Result<(), Error> {
+        let holders: BTreeSet<String> = self
+            .state
+            .list_containers()?
+            .into_iter()
+            .map(|r| r.id)
+            .chain(
+                self.state
+                    .list_intents()?
+                    .into_iter()
+                    .map(|i| i.container_id),
+            )
+            .collect();
+        let stray: BTreeSet<String> = self
+            .state
+            .list_leases()?
+            .into_iter()
+            .filter(|l| !holders.contains(&l.container_id))
+            .map(|l| l.container_id)
+            .collect();
+        if stray.is_empty() {
+            return Ok(());
+        }
+        let tx = self.state.begin()?;
+        for id in &stray {
+            report.leases_released += tx.release_all_ips(id)?.len();
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

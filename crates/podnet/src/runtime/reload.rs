@@ -1,0 +1,78 @@
+//! `reload`: re-apply a running container's network after a firewall flush.
+
+use std::path::Path;
+
+use super::{failpoint, FlowLock, Runtime, RuntimeError};
+use crate::backend::{Backend, NetworkOptions};
+use crate::state::{Intent, IntentKind};
+use crate::{ContainerRecord, Error};
+
+impl<B: Backend> Runtime<B> {
+    /// Tears the container's networks down (errors only logged: after a flush the rules
+    /// are gone already) and sets them up again with the same interface names, MAC
+    /// addresses and IPs as before (libpod's `reloadContainerNetwork`). The addresses are
+    /// the container's own leases, so IPAM is not asked again and no static IP can be
+    /// "already allocated" (the failure podman 4.3 shows rootless).
+    pub fn reload(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
+        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let mut record = self.container(name_or_id)?;
+        let ns = match (&record.netns_path, record.running) {
+            (Some(ns), true) => ns.clone(),
+            _ => return Err(RuntimeError::NotRunning(record.name).into()),
+        };
+        if record.networks.is_empty() {
+            return Ok(record);
+        }
+        let options = self.reload_options(&record)?;
+        let tx = self.state.begin()?;
+        tx.put_intent(&Intent {
+            container_id: record.id.clone(),
+            kind: IntentKind::Reload,
+            netns_path: ns.clone(),
+            options: options.clone(),
+        })?;
+        tx.commit()?;
+        let status = self.reapply(&record, &ns, &options)?;
+        record.network_status = status;
+        let tx = self.state.begin()?;
+        tx.put_container(&record)?;
+        tx.delete_intent(&record.id)?;
+        tx.commit()?;
+        Ok(record)
+    }
+
+    /// The backend options that recreate exactly what the last setup produced.
+    pub(super) fn reload_options(&self, record: &ContainerRecord) -> Result<NetworkOptions, Error> {
+        let nets = self.record_networks(record)?;
+        let per_net = nets.iter().map(|net| {
+            let mut per = record.networks.get(&net.name).cloned().unwrap_or_default();
+            if let Some((name, iface)) = record
+                .network_status
+                .get(&net.name)
+                .and_then(|s| s.interfaces.iter().next())
+            {
+                per.interface_name = name.clone();
+                if !iface.mac_address.is_empty() {
+                    per.static_mac = Some(iface.mac_address.clone());
+                }
+                per.static_ips = iface.subnets.iter().map(|a| a.ipnet.addr()).collect();
+            }
+            (net, per)
+        });
+        self.backend_options(record, per_net)
+    }
+
+    /// Teardown (logged) then setup with `options`.
+    pub(super) fn reapply(
+        &self,
+        record: &ContainerRecord,
+        ns: &Path,
+        options: &NetworkOptions,
+    ) -> Result<std::collections::BTreeMap<String, crate::StatusBlock>, Error> {
+        if let Err(e) = self.backend.teardown(ns, options) {
+            tracing::debug!(container = %record.name, error = %e, "reload: teardown before setup failed (expected after a flush)");
+        }
+        failpoint::hit("reload:torn-down");
+        Ok(self.backend.setup(ns, options)?)
+    }
+}

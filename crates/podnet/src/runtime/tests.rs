@@ -1,0 +1,361 @@
+//! Unit tests of the flows' ordering and rollback, with the recording fake backend and
+//! plain files for namespace pins (no root). Real namespaces and netavark are the proof
+//! that the flows work: see `tests/flows.rs`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use tempfile::TempDir;
+
+use super::*;
+use crate::backend::testing::{BackendCall, FakeBackend};
+use crate::Network;
+
+struct Fixture {
+    dir: TempDir,
+    rt: Runtime<FakeBackend>,
+}
+
+fn fixture_with(backend: FakeBackend) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RuntimeConfig::under(dir.path());
+    config.base_hosts = None;
+    let resolv = dir.path().join("host-resolv.conf");
+    std::fs::write(&resolv, "nameserver 192.0.2.53\n").unwrap();
+    config.resolv_sources.resolv_conf = resolv;
+    config.resolv_sources.etc_netns = dir.path().join("etc-netns");
+    let proc_net = dir.path().join("proc-net");
+    std::fs::create_dir_all(&proc_net).unwrap();
+    for f in ["route", "ipv6_route", "dev"] {
+        std::fs::write(proc_net.join(f), "").unwrap();
+    }
+    let store = crate::NetworkStore::new(&config.networks_dir).with_proc_net_dir(&proc_net);
+    let rt = Runtime::new(config, backend)
+        .unwrap()
+        .with_network_store(store)
+        .with_plain_file_namespaces();
+    rt.networks()
+        .create(Network {
+            name: "front".into(),
+            ..Network::default()
+        })
+        .unwrap();
+    rt.networks()
+        .create(Network {
+            name: "back".into(),
+            dns_enabled: true,
+            ..Network::default()
+        })
+        .unwrap();
+    Fixture { dir, rt }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(FakeBackend::new())
+}
+
+fn spec(name: &str, networks: &[&str]) -> ContainerSpec {
+    ContainerSpec {
+        name: name.into(),
+        networks: networks.iter().map(|n| NetworkRequest::new(*n)).collect(),
+        ..ContainerSpec::default()
+    }
+}
+
+fn pins(f: &Fixture) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&f.rt.config().netns_dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn leased(f: &Fixture) -> Vec<IpAddr> {
+    f.rt.state()
+        .list_leases()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.ip)
+        .collect()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn create_rejects_bad_input_and_records_nothing() {
+    let f = fixture();
+    let bad_name = f.rt.create(&spec("-bad", &["front"])).unwrap_err();
+    assert!(bad_name.to_string().contains("-bad"), "{bad_name}");
+    let unknown = f.rt.create(&spec("c1", &["nope"])).unwrap_err();
+    assert!(unknown.to_string().contains("nope"), "{unknown}");
+    let mut ports = spec("c1", &["front"]);
+    ports.ports = vec![
+        portmap::parse_publish("8080:80").unwrap(),
+        portmap::parse_publish("8080:81").unwrap(),
+    ];
+    let conflict = f.rt.create(&ports).unwrap_err();
+    assert!(format!("{conflict:?}").contains("8080"), "{conflict:?}");
+    let mut outside = spec("c1", &["front"]);
+    outside.networks[0].static_ips = vec!["192.0.2.9".parse().unwrap()];
+    let err = f.rt.create(&outside).unwrap_err();
+    assert!(err.to_string().contains("192.0.2.9"), "{err}");
+    assert!(f.rt.containers().unwrap().is_empty());
+    assert!(leased(&f).is_empty());
+
+    f.rt.create(&spec("c1", &["front"])).unwrap();
+    let dup = f.rt.create(&spec("c1", &["front"])).unwrap_err();
+    assert!(dup.to_string().contains("c1"), "{dup}");
+    assert_eq!(f.rt.containers().unwrap().len(), 1);
+}
+
+#[test]
+fn create_defaults_to_the_default_network_with_short_id_alias() {
+    let f = fixture();
+    let c = f.rt.create(&spec("solo", &[])).unwrap();
+    let per = &c.networks["podman"];
+    assert_eq!(per.interface_name, "eth0");
+    assert_eq!(per.aliases, vec![c.id[..12].to_string()]);
+    assert_eq!(c.hostname, c.id[..12]);
+}
+
+#[test]
+fn setup_leases_calls_backend_writes_files_then_records() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front", "back"])).unwrap();
+    let c = f.rt.setup("web").unwrap();
+    assert!(c.running);
+    let calls = f.rt.backend().calls();
+    assert_eq!(calls.len(), 1);
+    let BackendCall::Setup { netns, options } = &calls[0] else {
+        panic!("expected setup, got {calls:?}")
+    };
+    assert_eq!(Some(netns), c.netns_path.as_ref());
+    // interfaces in the order the networks were asked for
+    assert_eq!(options.networks["front"].interface_name, "eth0");
+    assert_eq!(options.networks["back"].interface_name, "eth1");
+    // the first free address of each subnet (gateway .1 excluded) went to the backend
+    let front = f.rt.networks().inspect("front").unwrap();
+    let first: IpAddr = match front.subnets[0].subnet {
+        ipnet::IpNet::V4(n) => IpAddr::V4((u32::from(n.network()) + 2).into()),
+        ipnet::IpNet::V6(_) => unreachable!(),
+    };
+    assert_eq!(options.networks["front"].static_ips, vec![first]);
+    assert_eq!(leased(&f).len(), 2);
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
+    let hosts = read(c.hosts_path.as_ref().unwrap());
+    assert!(
+        hosts.contains(&format!("{first}\t{} web\n", c.hostname)),
+        "{hosts}"
+    );
+    let resolv = read(c.resolv_conf_path.as_ref().unwrap());
+    assert!(resolv.contains("nameserver 192.0.2.53"), "{resolv}");
+    assert_eq!(pins(&f).len(), 1);
+}
+
+#[test]
+fn failed_backend_setup_leaves_nothing() {
+    let f = fixture_with(FakeBackend::new().fail_at(1));
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let err = f.rt.setup("web").unwrap_err();
+    assert!(err.to_string().contains("setup"), "{err}");
+    let c = f.rt.container("web").unwrap();
+    assert!(!c.running && c.netns_path.is_none());
+    assert!(leased(&f).is_empty());
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
+    assert!(pins(&f).is_empty(), "{:?}", pins(&f));
+}
+
+#[test]
+fn connect_running_adds_one_network_hosts_line_and_lease() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let before = f.rt.setup("web").unwrap();
+    let after = f.rt.connect("web", &NetworkRequest::new("back")).unwrap();
+    let calls = f.rt.backend().calls();
+    let BackendCall::Setup { options, .. } = &calls[1] else {
+        panic!("{calls:?}")
+    };
+    assert_eq!(options.networks.keys().collect::<Vec<_>>(), ["back"]);
+    assert_eq!(options.networks["back"].interface_name, "eth1");
+    assert!(options.networks["back"]
+        .aliases
+        .contains(&after.id[..12].to_string()));
+    assert_eq!(after.network_status.len(), 2);
+    let new_ip = options.networks["back"].static_ips[0];
+    let hosts = read(after.hosts_path.as_ref().unwrap());
+    assert!(hosts.contains(&format!("{new_ip}\t")), "{hosts}");
+    assert_eq!(leased(&f).len(), 2);
+    // already connected and running: an error, and nothing changes
+    let again =
+        f.rt.connect("web", &NetworkRequest::new("back"))
+            .unwrap_err();
+    assert!(again.to_string().contains("already connected"), "{again}");
+    assert_eq!(f.rt.backend().calls().len(), 2);
+    assert_eq!(before.netns_path, after.netns_path);
+}
+
+#[test]
+fn connect_stopped_is_recorded_and_repeat_is_a_no_op() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let c = f.rt.connect("web", &NetworkRequest::new("back")).unwrap();
+    assert_eq!(c.networks.len(), 2);
+    let again = f.rt.connect("web", &NetworkRequest::new("back")).unwrap();
+    assert_eq!(again, c);
+    assert!(f.rt.backend().calls().is_empty());
+    assert!(leased(&f).is_empty());
+}
+
+#[test]
+fn failed_connect_releases_lease_and_keeps_record() {
+    let f = fixture_with(FakeBackend::new().fail_at(2));
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let before = f.rt.setup("web").unwrap();
+    f.rt.connect("web", &NetworkRequest::new("back"))
+        .unwrap_err();
+    assert_eq!(f.rt.container("web").unwrap(), before);
+    assert_eq!(leased(&f).len(), 1);
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
+}
+
+#[test]
+fn disconnect_running_tears_down_releases_and_edits_hosts() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front", "back"])).unwrap();
+    let c = f.rt.setup("web").unwrap();
+    let back_ip = c.network_status["back"].interfaces["eth1"].subnets[0]
+        .ipnet
+        .addr();
+    let hosts_path = c.hosts_path.clone().unwrap();
+    assert!(read(&hosts_path).contains(&back_ip.to_string()));
+    let c = f.rt.disconnect("web", "back").unwrap();
+    assert_eq!(c.networks.keys().collect::<Vec<_>>(), ["front"]);
+    assert!(!read(&hosts_path).contains(&back_ip.to_string()));
+    assert_eq!(leased(&f).len(), 1);
+    let calls = f.rt.backend().calls();
+    assert!(
+        matches!(&calls[1], BackendCall::Teardown { options, .. } if options.networks.len() == 1)
+    );
+    let err = f.rt.disconnect("web", "back").unwrap_err();
+    assert!(err.to_string().contains("not connected"), "{err}");
+}
+
+#[test]
+fn failed_disconnect_changes_nothing() {
+    let f = fixture_with(FakeBackend::new().fail_at(2));
+    f.rt.create(&spec("web", &["front", "back"])).unwrap();
+    let before = f.rt.setup("web").unwrap();
+    f.rt.disconnect("web", "back").unwrap_err();
+    assert_eq!(f.rt.container("web").unwrap(), before);
+    assert_eq!(leased(&f).len(), 2);
+}
+
+#[test]
+fn reload_reuses_interface_mac_and_ips_without_new_leases() {
+    let f = fixture();
+    let mut s = spec("web", &["front"]);
+    s.networks[0].static_mac = None;
+    f.rt.create(&s).unwrap();
+    let c = f.rt.setup("web").unwrap();
+    let leases = leased(&f);
+    let r = f.rt.reload("web").unwrap();
+    assert_eq!(r.network_status, c.network_status);
+    assert_eq!(leased(&f), leases);
+    let calls = f.rt.backend().calls();
+    assert!(matches!(calls[1], BackendCall::Teardown { .. }));
+    let BackendCall::Setup { options, .. } = &calls[2] else {
+        panic!("{calls:?}")
+    };
+    let iface = &c.network_status["front"].interfaces["eth0"];
+    assert_eq!(
+        options.networks["front"].static_mac.as_deref(),
+        Some(iface.mac_address.as_str())
+    );
+    assert_eq!(
+        options.networks["front"].static_ips,
+        vec![iface.subnets[0].ipnet.addr()]
+    );
+}
+
+#[test]
+fn teardown_releases_everything_but_keeps_the_record_and_files() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let c = f.rt.setup("web").unwrap();
+    let inode = std::fs::metadata(c.hosts_path.as_ref().unwrap()).map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.ino()
+    });
+    let t = f.rt.teardown("web").unwrap();
+    assert!(!t.running && t.netns_path.is_none() && t.network_status.is_empty());
+    assert!(leased(&f).is_empty());
+    assert!(pins(&f).is_empty());
+    // a second start rewrites the same files in place
+    let again = f.rt.setup("web").unwrap();
+    let inode2 = std::fs::metadata(again.hosts_path.as_ref().unwrap()).map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.ino()
+    });
+    assert_eq!(inode.unwrap(), inode2.unwrap());
+    f.rt.remove("web", false).unwrap_err();
+    f.rt.remove("web", true).unwrap();
+    assert!(f.rt.containers().unwrap().is_empty());
+    assert!(leased(&f).is_empty() && pins(&f).is_empty());
+    assert!(!f.dir.path().join("containers").join(&again.id).exists());
+}
+
+#[test]
+fn reconcile_undoes_an_interrupted_setup() {
+    let f = fixture();
+    let c = f.rt.create(&spec("web", &["front"])).unwrap();
+    // what a crash right after the intent's commit leaves: a pin, a lease, an intent
+    let pin = f.rt.create_netns(&c).unwrap();
+    let nets = f.rt.record_networks(&c).unwrap();
+    f.rt.lease_and_intend(&c, &nets, &pin, crate::IntentKind::Setup)
+        .unwrap();
+    // and a stray pin from a crash before the intent
+    let stray = f.rt.create_netns(&c).unwrap();
+    assert_eq!(leased(&f).len(), 1);
+    let report = f.rt.reconcile().unwrap();
+    assert_eq!(report.intents_undone, vec![c.id.clone()]);
+    assert!(report.netns_removed.contains(&pin) && report.netns_removed.contains(&stray));
+    assert!(leased(&f).is_empty());
+    assert!(pins(&f).is_empty());
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
+    let calls = f.rt.backend().calls();
+    assert!(
+        matches!(&calls[..], [BackendCall::Teardown { .. }]),
+        "{calls:?}"
+    );
+    // idempotent
+    assert_eq!(f.rt.reconcile().unwrap(), ReconcileReport::default());
+    // and the container can start normally afterwards
+    assert!(f.rt.setup("web").unwrap().running);
+}
+
+#[test]
+fn inspect_shows_podman_network_settings() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let down = f.rt.inspect("web").unwrap();
+    let json = serde_json::to_value(&down).unwrap();
+    assert_eq!(json["Networks"]["front"]["IPAddress"], "");
+    let c = f.rt.setup("web").unwrap();
+    let up = serde_json::to_value(f.rt.inspect("web").unwrap()).unwrap();
+    let ip = c.network_status["front"].interfaces["eth0"].subnets[0]
+        .ipnet
+        .addr();
+    assert_eq!(up["Networks"]["front"]["IPAddress"], ip.to_string());
+    assert_eq!(
+        up["SandboxKey"],
+        c.netns_path.unwrap().to_string_lossy().as_ref()
+    );
+}
