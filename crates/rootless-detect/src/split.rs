@@ -36,6 +36,19 @@ pub fn maybe_split_mappings(requested: &[IdMapping], available: &[IdMapping]) ->
         })
         .collect();
     ranges.sort_unstable();
+    // Make them disjoint (a real map never overlaps, but the input is not
+    // checked): drop ranges inside an earlier one, trim partial overlaps.
+    // Each remaining range stays inside one original range.
+    let mut disjoint: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        let start = disjoint
+            .last()
+            .map_or(start, |&(_, prev_end)| start.max(prev_end));
+        if start < end {
+            disjoint.push((start, end));
+        }
+    }
+    let ranges = disjoint;
 
     let mut out = SplitMappings::default();
     for req in requested {
@@ -133,6 +146,14 @@ mod tests {
         let got = maybe_split_mappings(&requested, &avail);
         assert_eq!(avail, before);
         assert_eq!(got.mappings, requested);
+    }
+
+    #[test]
+    fn overlapping_available_ranges_are_tolerated() {
+        let avail = [m(98, 0, 30), m(99, 0, 1), m(120, 0, 20)];
+        let got = maybe_split_mappings(&[m(0, 115, 30)], &avail);
+        assert_eq!(got.mappings, vec![m(0, 115, 13), m(13, 128, 12)]);
+        assert_eq!(got.unmapped, vec![m(25, 140, 5)]);
     }
 
     #[test]
