@@ -565,3 +565,144 @@ fn concurrent_teardown_of_the_last_two_members_leaves_nothing() {
     assert!(!netns.exists());
     assert!(ns.lock().unwrap().members().unwrap().is_empty());
 }
+
+const NETAVARK: &str = "/usr/lib/podman/netavark";
+
+/// netavark's JSON options for container `id` on a bridge network `10.89.<octet>.0/24`
+/// (bridge `pntrl<octet>`) with the given static address.
+fn netavark_options(id: &str, name: &str, octet: u8, host: u8, dns: bool) -> String {
+    serde_json::json!({
+        "container_id": id,
+        "container_name": name,
+        "networks": {
+            "pntrl": {"interface_name": "eth0", "static_ips": [format!("10.89.{octet}.{host}")]}
+        },
+        "network_info": {
+            "pntrl": {
+                "name": "pntrl",
+                "id": format!("{:064x}", u64::from(octet)),
+                "driver": "bridge",
+                "network_interface": format!("pntrl{octet}"),
+                "subnets": [{"subnet": format!("10.89.{octet}.0/24"), "gateway": format!("10.89.{octet}.1")}],
+                "ipv6_enabled": false,
+                "internal": false,
+                "dns_enabled": dns,
+                "ipam_options": {"driver": "host-local"}
+            }
+        }
+    })
+    .to_string()
+}
+
+/// Runs `netavark --config DIR --rootless=true COMMAND NETNS` inside the rootless netns.
+/// Output goes to files, not pipes: an aardvark-dns started by netavark would hold a pipe.
+fn run_netavark(
+    ns: &RootlessNetNs,
+    dir: &Path,
+    command: &str,
+    netns: &Path,
+    options: &str,
+) -> String {
+    let input = dir.join("netavark-in.json");
+    let output = dir.join("netavark-out.json");
+    std::fs::write(&input, options).unwrap();
+    let locked = ns.lock().unwrap();
+    let mut cmd = locked.command(NETAVARK).unwrap();
+    let status = cmd
+        .arg("--config")
+        .arg(dir.join("netavark"))
+        .args(["--rootless=true", command])
+        .arg(netns)
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(std::fs::File::create(&output).unwrap())
+        .stderr(std::fs::File::create(dir.join("netavark-err.log")).unwrap())
+        .status()
+        .unwrap();
+    let out = std::fs::read_to_string(&output).unwrap();
+    let err = std::fs::read_to_string(dir.join("netavark-err.log")).unwrap();
+    assert!(
+        status.success(),
+        "netavark {command}: {status}: {out} {err}"
+    );
+    out
+}
+
+/// The default IPv4 gateway of the netns pinned at `netns`.
+fn default_gateway(netns: &Path) -> Ipv4Addr {
+    let ns = std::fs::File::open(netns).unwrap();
+    std::thread::spawn(move || {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let routes = std::fs::read_to_string("/proc/thread-self/net/route").unwrap();
+        routes
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f.get(1) == Some(&"00000000"))
+            .and_then(|f| u32::from_str_radix(f[2], 16).ok())
+            .map(|raw| Ipv4Addr::from(u32::from_be(raw)))
+            .unwrap()
+    })
+    .join()
+    .unwrap()
+}
+
+/// Connects from inside `netns` to `addr` and returns what the server said.
+fn connect_from(netns: &Path, addr: SocketAddr) -> std::io::Result<String> {
+    let ns = std::fs::File::open(netns)?;
+    std::thread::spawn(move || {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+        let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply)?;
+        Ok(reply)
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn container_behind_netavark_in_the_rootless_netns_reaches_host_loopback() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("container_behind_netavark_in_the_rootless_netns_reaches_host_loopback")
+    else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    let port = loopback_server();
+    let ns = RootlessNetNs::new(config(&dir));
+    let id = "c0ffee01";
+    let rootless = ns.join(id).unwrap();
+    let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-c1").unwrap();
+    let options = netavark_options(id, "pntrl-c1", 77, 2, false);
+    let out = run_netavark(&ns, &dir, "setup", container.path(), &options);
+    assert!(out.contains("10.89.77.2"), "{out}");
+
+    // container -> bridge in the rootless netns -> NAT -> pasta -> host loopback.
+    let gw = default_gateway(&rootless);
+    assert_eq!(
+        default_gateway(container.path()),
+        Ipv4Addr::new(10, 89, 77, 1)
+    );
+    let reply = connect_from(container.path(), SocketAddr::from((gw, port))).unwrap();
+    assert!(reply.starts_with("pong"), "{reply}");
+
+    // netavark's own files went to the private /run, not the user's namespace.
+    assert!(
+        !Path::new("/run/xtables.lock").exists() || dir.join("state/run/xtables.lock").exists()
+    );
+
+    run_netavark(&ns, &dir, "teardown", container.path(), &options);
+    container.remove().unwrap();
+    assert!(ns.leave(id).unwrap());
+    assert!(!rootless.exists());
+}
