@@ -1,6 +1,8 @@
 //! Conversion between the legacy one-port form and ranges: podman's
 //! `ocicniPortsToNetTypesPorts` ([`merge_ranges`]) and its inverse ([`expand`]).
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Invalid};
 use crate::types::{OciCniPortMapping, PortMapping};
 
@@ -19,46 +21,68 @@ use crate::types::{OciCniPortMapping, PortMapping};
 /// possible with all of 0..=65535), where podman's `uint16` range would wrap to 0.
 /// O(n log n).
 pub fn merge_ranges(mut ports: Vec<OciCniPortMapping>) -> Vec<PortMapping> {
-    ports.sort_unstable_by(|a, b| {
-        (
-            a.host_ip.as_str(),
-            a.protocol.as_str(),
-            a.host_port,
-            a.container_port,
-        )
-            .cmp(&(
-                b.host_ip.as_str(),
-                b.protocol.as_str(),
-                b.host_port,
-                b.container_port,
-            ))
-    });
+    let order = sorted_order(&ports);
     let mut out: Vec<PortMapping> = Vec::with_capacity(ports.len());
-    let mut iter = ports.into_iter();
-    let Some(first) = iter.next() else {
-        return out;
-    };
-    let mut current = single(first);
-    for port in iter {
-        let next_host = u32::from(current.host_port) + u32::from(current.range);
-        let next_container = u32::from(current.container_port) + u32::from(current.range);
-        if port.host_ip == current.host_ip
-            && port.protocol == current.protocol
-            && u32::from(port.host_port) == next_host
-            && u32::from(port.container_port) == next_container
-            && current.range < u16::MAX
-        {
-            current.range += 1;
-        } else {
-            out.push(std::mem::replace(&mut current, single(port)));
+    // The (IP, protocol) rank of the mapping being grown, and the mapping.
+    let mut current: Option<(usize, PortMapping)> = None;
+    for (group, host_port, container_port, index) in order {
+        if let Some((cur_group, cur)) = current.as_mut() {
+            let next_host = u32::from(cur.host_port) + u32::from(cur.range);
+            let next_container = u32::from(cur.container_port) + u32::from(cur.range);
+            if group == *cur_group
+                && u32::from(host_port) == next_host
+                && u32::from(container_port) == next_container
+                && cur.range < u16::MAX
+            {
+                cur.range += 1;
+                continue;
+            }
+        }
+        // Move the strings out; the emptied slot is never read again.
+        let port = ports.get_mut(index).map(std::mem::take).unwrap_or_default();
+        if let Some((_, done)) = current.replace((group, single(port))) {
+            out.push(done);
         }
     }
-    out.push(current);
+    out.extend(current.map(|(_, last)| last));
     tracing::debug!(
         mappings = out.len(),
         "merged legacy port mappings into ranges"
     );
     out
+}
+
+/// `(group, host port, container port, index)` of each of `ports`, in
+/// podman's order: host IP, protocol (strings compared bytewise), host port,
+/// container port. `group` ranks the (IP, protocol) pair; each distinct pair
+/// is ranked once, so the sort compares integers only.
+fn sorted_order(ports: &[OciCniPortMapping]) -> Vec<(usize, u16, u16, usize)> {
+    let mut first_seen: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let group: Vec<usize> = ports
+        .iter()
+        .map(|p| {
+            let pair = (p.host_ip.as_str(), p.protocol.as_str());
+            *first_seen.entry(pair).or_insert_with(|| {
+                pairs.push(pair);
+                pairs.len() - 1
+            })
+        })
+        .collect();
+    let mut by_name: Vec<usize> = (0..pairs.len()).collect();
+    by_name.sort_unstable_by_key(|&i| pairs[i]);
+    let mut rank = vec![0usize; pairs.len()];
+    for (r, &i) in by_name.iter().enumerate() {
+        rank[i] = r;
+    }
+    let mut order: Vec<(usize, u16, u16, usize)> = ports
+        .iter()
+        .zip(group)
+        .enumerate()
+        .map(|(index, (p, g))| (rank[g], p.host_port, p.container_port, index))
+        .collect();
+    order.sort_unstable();
+    order
 }
 
 fn single(port: OciCniPortMapping) -> PortMapping {

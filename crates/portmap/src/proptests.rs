@@ -197,6 +197,22 @@ proptest! {
     }
 
     #[test]
+    fn merge_ranges_matches_podmans_algorithm(
+        input in prop::collection::vec((0..3usize, 0..3usize, 0u16..30, 0u16..30), 0..60)
+    ) {
+        let legacy: Vec<OciCniPortMapping> = input
+            .iter()
+            .map(|&(ip, proto, host, ctr)| OciCniPortMapping {
+                host_port: host,
+                container_port: ctr,
+                protocol: ["tcp", "udp", "sctp"][proto].to_owned(),
+                host_ip: ["", "10.0.0.1", "::1"][ip].to_owned(),
+            })
+            .collect();
+        prop_assert_eq!(merge_ranges(legacy.clone()), podman_merge(legacy));
+    }
+
+    #[test]
     fn display_parses_back(m in mapping()) {
         // parse_publish writes the canonical single-mapping form, so compare with that.
         prop_assume!(m.host_ip != "::" && m.host_ip != "0:0::1" && m.host_ip != "0.0.0.0");
@@ -207,4 +223,38 @@ proptest! {
         };
         prop_assert_eq!(parse_publish(&shown.to_string()).unwrap(), shown);
     }
+}
+
+/// podman's ocicniPortsToNetTypesPorts, transcribed literally (comparison
+/// sort on the strings, then one pass) as the oracle for `merge_ranges`.
+fn podman_merge(mut ports: Vec<OciCniPortMapping>) -> Vec<PortMapping> {
+    ports.sort_by(|a, b| {
+        a.host_ip
+            .cmp(&b.host_ip)
+            .then(a.protocol.cmp(&b.protocol))
+            .then(a.host_port.cmp(&b.host_port))
+            .then(a.container_port.cmp(&b.container_port))
+    });
+    let mut out: Vec<PortMapping> = Vec::new();
+    for p in ports {
+        if let Some(cur) = out.last_mut() {
+            if p.host_ip == cur.host_ip
+                && p.protocol == cur.protocol
+                && i32::from(p.host_port) - i32::from(cur.range) == i32::from(cur.host_port)
+                && i32::from(p.container_port) - i32::from(cur.range)
+                    == i32::from(cur.container_port)
+            {
+                cur.range += 1;
+                continue;
+            }
+        }
+        out.push(PortMapping {
+            host_ip: p.host_ip,
+            container_port: p.container_port,
+            host_port: p.host_port,
+            range: 1,
+            protocol: p.protocol,
+        });
+    }
+    out
 }
