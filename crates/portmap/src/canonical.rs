@@ -57,7 +57,7 @@ impl Seg {
 /// - **Merged**: within one host IP and protocol, ranges that overlap or touch
 ///   and keep the same host-to-container offset become one; exact duplicates
 ///   vanish. Mappings with host port 0 (pick later) merge when their
-///   container ranges overlap or touch, as podman's `ParsePortMapping` does.
+///   container ranges overlap, as in podman's `ParsePortMapping`.
 /// - **Conflicts rejected**: one host IP, protocol and host port sent to two
 ///   container ports is [`Error::Conflict`] naming both input mappings. The
 ///   same holds between a mapping on every address (`""`) and one on a
@@ -78,8 +78,10 @@ pub fn canonicalize(mappings: &[PortMapping]) -> Result<Vec<PortMapping>, Error>
             continue;
         };
         if cur.host == 0 && seg.host == 0 {
-            // Not chosen yet: merge on container ports alone.
-            if u32::from(seg.ctr) <= u32::from(cur.ctr_end) + 1 {
+            // Not chosen yet: merge overlapping container ranges only, as
+            // podman does (touching ones would force one contiguous block
+            // of host ports where two separate picks would do).
+            if seg.ctr <= cur.ctr_end {
                 if seg.ctr_end > cur.ctr_end {
                     cur.ctr_end = seg.ctr_end;
                     cur.src = seg.src;
@@ -329,6 +331,7 @@ mod tests {
         let got = canonicalize(&[
             pm("", 0, 80, 2, "tcp"),
             pm("", 0, 81, 3, "tcp"),
+            pm("", 0, 84, 1, "tcp"),
             pm("", 0, 90, 1, "tcp"),
             pm("", 80, 80, 1, "tcp"),
         ])
@@ -337,6 +340,7 @@ mod tests {
             got,
             vec![
                 pm("", 0, 80, 4, "tcp"),
+                pm("", 0, 84, 1, "tcp"),
                 pm("", 0, 90, 1, "tcp"),
                 pm("", 80, 80, 1, "tcp"),
             ]

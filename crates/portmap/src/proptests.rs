@@ -120,7 +120,7 @@ proptest! {
                     if a.host_ip == b.host_ip && a.protocol == b.protocol {
                         let a_end = u32::from(a.container_port) + u32::from(a.range);
                         let touches = if a.host_port == 0 {
-                            b.host_port == 0 && u32::from(b.container_port) <= a_end
+                            b.host_port == 0 && u32::from(b.container_port) < a_end
                         } else {
                             i32::from(a.container_port) - i32::from(a.host_port)
                                 == i32::from(b.container_port) - i32::from(b.host_port)
