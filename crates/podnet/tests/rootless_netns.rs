@@ -606,12 +606,17 @@ fn run_netavark(
     let input = dir.join("netavark-in.json");
     let output = dir.join("netavark-out.json");
     std::fs::write(&input, options).unwrap();
+    std::fs::create_dir_all(dir.join("netavark")).unwrap();
     let locked = ns.lock().unwrap();
     let mut cmd = locked.command(NETAVARK).unwrap();
     let status = cmd
         .arg("--config")
         .arg(dir.join("netavark"))
-        .args(["--rootless=true", command])
+        .args([
+            "--rootless=true",
+            "--aardvark-binary=/usr/lib/podman/aardvark-dns",
+            command,
+        ])
         .arg(netns)
         .stdin(std::fs::File::open(&input).unwrap())
         .stdout(std::fs::File::create(&output).unwrap())
@@ -705,4 +710,81 @@ fn container_behind_netavark_in_the_rootless_netns_reaches_host_loopback() {
     container.remove().unwrap();
     assert!(ns.leave(id).unwrap());
     assert!(!rootless.exists());
+}
+
+/// Asks the DNS server at `server` (from inside `netns`) for the A record of `name`.
+fn resolve_a(netns: &Path, server: Ipv4Addr, name: &str) -> Option<Ipv4Addr> {
+    let ns = std::fs::File::open(netns).unwrap();
+    let mut query = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.split('.') {
+        query.push(label.len() as u8);
+        query.extend_from_slice(label.as_bytes());
+    }
+    query.extend_from_slice(&[0, 0, 1, 0, 1]);
+    std::thread::spawn(move || {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).ok()?;
+        let sock = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+        sock.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        for _ in 0..10 {
+            sock.send_to(&query, (server, 53)).ok()?;
+            let mut buf = [0u8; 512];
+            if let Ok(n) = sock.recv(&mut buf) {
+                let answers = u16::from_be_bytes([buf[6], buf[7]]);
+                // The last answer's RDATA: an A record ends the message with 4 bytes.
+                return (answers > 0 && n >= 4)
+                    .then(|| Ipv4Addr::new(buf[n - 4], buf[n - 3], buf[n - 2], buf[n - 1]));
+            }
+        }
+        None
+    })
+    .join()
+    .unwrap()
+}
+
+/// A listener inside `netns` on port 8080 answering "hello from <tag>".
+fn listen_in(netns: &Path, tag: &'static str) {
+    let ns = std::fs::File::open(netns).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 8080)).unwrap();
+        tx.send(()).unwrap();
+        for mut conn in listener.incoming().flatten() {
+            let _ = writeln!(conn, "hello from {tag}");
+        }
+    });
+    rx.recv().unwrap();
+}
+
+#[test]
+fn two_rootless_containers_reach_each_other_by_name() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("two_rootless_containers_reach_each_other_by_name") else {
+        return;
+    };
+    let ns = RootlessNetNs::new(config(&dir));
+    let pins = dir.join("ctr-pins");
+    let mut containers = Vec::new();
+    for (id, name, host) in [("d00d0001", "pntrl-a", 2u8), ("d00d0002", "pntrl-b", 3)] {
+        ns.join(id).unwrap();
+        let netns = netns::NetNs::create_in(&pins, name).unwrap();
+        let options = netavark_options(id, name, 78, host, true);
+        run_netavark(&ns, &dir, "setup", netns.path(), &options);
+        containers.push((id, netns, options));
+    }
+    listen_in(containers[1].1.path(), "b");
+    let gw = Ipv4Addr::new(10, 89, 78, 1);
+    let b = resolve_a(containers[0].1.path(), gw, "pntrl-b");
+    assert_eq!(b, Some(Ipv4Addr::new(10, 89, 78, 3)));
+    let reply = connect_from(containers[0].1.path(), SocketAddr::from((b.unwrap(), 8080))).unwrap();
+    assert_eq!(reply, "hello from b\n");
+
+    for (id, netns, options) in containers {
+        run_netavark(&ns, &dir, "teardown", netns.path(), &options);
+        netns.remove().unwrap();
+        ns.leave(id).unwrap();
+    }
+    assert!(ns.lock().unwrap().status().is_none());
 }
