@@ -1,0 +1,130 @@
+//! `backend_roundtrip`: one container set up and torn down on one bridge
+//! network, through podnet's `Netavark` (`podnet`) and by running the
+//! netavark binary directly with the same JSON (`peer_netavark`).
+//!
+//! Needs root and netavark; otherwise it says why and measures nothing. Runs
+//! inside a throwaway "host" network namespace (`pntnvb-<pid>-h`), so the
+//! machine's own interfaces and firewall are untouched.
+#![allow(clippy::unwrap_used)]
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode};
+use nix::sched::{setns, CloneFlags};
+use podnet::{find_helper_binary, Backend, Netavark, NetworkOptions, PerNetworkOptions};
+
+struct Netns(String);
+
+impl Netns {
+    fn new(name: String) -> Self {
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip netns add {name}");
+        Command::new("ip")
+            .args(["-n", &name, "link", "set", "lo", "up"])
+            .status()
+            .unwrap();
+        Netns(name)
+    }
+    fn path(&self) -> PathBuf {
+        Path::new("/run/netns").join(&self.0)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn peer(binary: &Path, config: &Path, command: &str, netns: &Path, input: &[u8]) {
+    let mut child = Command::new(binary)
+        .arg("--config")
+        .arg(config)
+        .args(["--rootless=false", "--aardvark-binary=", command])
+        .arg(netns)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "netavark {command}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn main() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("backend bench SKIPPED: needs root");
+        return;
+    }
+    let binary = match find_helper_binary("netavark", None) {
+        Ok(b) => b,
+        Err(err) => {
+            eprintln!("backend bench SKIPPED: {err}");
+            return;
+        }
+    };
+    let pid = std::process::id();
+    let host = Netns::new(format!("pntnvb-{pid}-h"));
+    let container = Netns::new(format!("pntnvb-{pid}-c"));
+    let config = tempfile::tempdir().unwrap();
+    let config_dir = config.path().join("networks");
+    let network = serde_json::json!({
+        "name": "pntnvb", "id": format!("{:0>64}", pid), "driver": "bridge",
+        "network_interface": format!("pntnvb{pid}"),
+        "subnets": [{"subnet": "10.89.249.0/24", "gateway": "10.89.249.1"}],
+        "ipv6_enabled": false, "internal": false, "dns_enabled": false,
+        "ipam_options": {"driver": "host-local"}
+    });
+    let mut opts = NetworkOptions::new(format!("{:0>64}", "b1"), "pntnvb-c");
+    let per = PerNetworkOptions {
+        static_ips: vec!["10.89.249.2".parse().unwrap()],
+        interface_name: "eth0".into(),
+        ..Default::default()
+    };
+    opts.add_network("pntnvb", &network, per).unwrap();
+    let input = serde_json::to_vec(&opts).unwrap();
+    let nv = Netavark::with_binaries(&binary, None, &config_dir);
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let netns = container.path();
+    let host_ns = File::open(host.path()).unwrap();
+
+    std::thread::spawn(move || {
+        setns(&host_ns, CloneFlags::CLONE_NEWNET).unwrap();
+        let mut c = Criterion::default()
+            .sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(4))
+            .configure_from_args();
+        let mut group = c.benchmark_group("backend_roundtrip");
+        group.sampling_mode(SamplingMode::Flat);
+        group.bench_function("podnet", |b| {
+            b.iter(|| {
+                nv.setup(&netns, &opts).unwrap();
+                nv.teardown(&netns, &opts).unwrap();
+            })
+        });
+        group.bench_function("peer_netavark", |b| {
+            b.iter(|| {
+                peer(&binary, &config_dir, "setup", &netns, &input);
+                peer(&binary, &config_dir, "teardown", &netns, &input);
+            })
+        });
+        group.finish();
+        c.final_summary();
+    })
+    .join()
+    .unwrap();
+}
