@@ -122,7 +122,6 @@ pub(crate) fn pin_file_in(dir: &Path, name: Option<&str>) -> Result<PinUndo, Err
 fn new_netns_onto(pin: &Path) -> Result<OwnedFd, Error> {
     let thread_pin = pin.to_path_buf();
     let handle = std::thread::Builder::new()
-        .name("netns-create".into())
         .stack_size(CREATE_STACK)
         .spawn(move || -> Result<OwnedFd, Error> {
             let pin = thread_pin;

@@ -13,9 +13,13 @@
 //! sweep never sees a half-made pin as stale and two creators never bind the directory
 //! onto itself twice. No extra lock file is needed (it would show up in `ip netns list`).
 
+use std::ffi::CString;
 use std::fs::{DirBuilder, File};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use fs2::FileExt;
 use nix::errno::Errno;
@@ -62,15 +66,63 @@ pub(crate) fn lock(dir: &Path) -> Result<DirLock, Error> {
     Ok(DirLock { _dir: file })
 }
 
-/// Locks `dir` and makes sure it is a mount point with shared propagation.
+/// Directories this process has seen as shared mounts: (path as given, canonical path,
+/// mount id). A later creation that finds the same mount id at the same path (one `statx`)
+/// skips reading `/proc/self/mountinfo`; anything else takes the full check again.
+static SHARED_DIRS: Mutex<Vec<(PathBuf, PathBuf, u64)>> = Mutex::new(Vec::new());
+
+/// The mount id of `path` (opened fd or path) when it is the root of its mount.
+fn mount_root_id(fd: Option<&File>, path: &Path) -> Option<u64> {
+    let (dirfd, c_path, flags) = match fd {
+        Some(f) => (f.as_raw_fd(), CString::default(), libc::AT_EMPTY_PATH),
+        None => (
+            libc::AT_FDCWD,
+            CString::new(path.as_os_str().as_bytes()).ok()?,
+            0,
+        ),
+    };
+    let mut buf = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: `c_path` is a valid NUL-terminated string, `buf` is a writable statx buffer
+    // of the right size, and `dirfd` is an open fd or AT_FDCWD.
+    let rc = unsafe {
+        libc::statx(
+            dirfd,
+            c_path.as_ptr(),
+            flags | libc::AT_STATX_SYNC_AS_STAT,
+            libc::STATX_MNT_ID,
+            buf.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statx succeeded and filled the buffer (it was zeroed before, too).
+    let st = unsafe { buf.assume_init() };
+    let is_root = st.stx_attributes_mask & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
+        && st.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0;
+    (is_root && st.stx_mask & libc::STATX_MNT_ID != 0).then_some(st.stx_mnt_id)
+}
+
+/// Locks `dir` and makes sure it is a mount point with shared propagation; returns the
+/// lock and the canonical directory path.
 pub(crate) fn prepare(dir: &Path) -> Result<(DirLock, PathBuf), Error> {
     let guard = lock(dir)?;
-    let dir = std::fs::canonicalize(dir).map_err(|source| Error::PinDir {
+    let id = mount_root_id(Some(&guard._dir), dir);
+    if let (Some(id), Ok(known)) = (id, SHARED_DIRS.lock()) {
+        if let Some((_, canonical, _)) = known.iter().find(|(p, _, i)| p == dir && *i == id) {
+            return Ok((guard, canonical.clone()));
+        }
+    }
+    let canonical = std::fs::canonicalize(dir).map_err(|source| Error::PinDir {
         dir: dir.to_path_buf(),
         source,
     })?;
-    ensure_shared(&dir)?;
-    Ok((guard, dir))
+    ensure_shared(&canonical)?;
+    if let (Some(id), Ok(mut known)) = (mount_root_id(None, &canonical), SHARED_DIRS.lock()) {
+        known.retain(|(p, _, _)| p != dir);
+        known.push((dir.to_path_buf(), canonical.clone(), id));
+    }
+    Ok((guard, canonical))
 }
 
 fn map_mount_err(dir: &Path, op: &'static str, e: Errno) -> Error {
