@@ -14,7 +14,7 @@ use crate::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetnsState<'a> {
     /// The container has its own network namespace pinned at this path
-    /// (podman's `state.NetNS`).
+    /// (podman's `state.NetNS`); an empty path counts as [`NetnsState::Down`].
     Own(&'a str),
     /// No namespace of its own and none joined: the container is not running
     /// (networks are listed without addresses).
