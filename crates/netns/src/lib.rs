@@ -27,7 +27,7 @@
 //! // ip netns add red                 (with /tmp/pins in place of /run/netns)
 //! let red = NetNs::create_in("/tmp/pins", "red")?;
 //! // ip netns exec blue ...           (for Rust code: runs on a thread that dies after)
-//! let links = blue.run_in(|| std::fs::read_dir("/proc/thread-self/net/dev_snmp6").map(|d| d.count()))?;
+//! let dev = blue.run_in(|| std::fs::read_to_string("/proc/thread-self/net/dev"))?;
 //! // ip netns exec blue ip link show  (setns between fork and exec)
 //! let status = blue.command("ip")?.args(["link", "show"]).status();
 //! let status2 = Command::new("ip").netns(&red)?.args(["addr"]).status();
@@ -41,7 +41,7 @@
 //! // ip netns del blue / ip netns del red
 //! blue.remove()?;
 //! netns::remove("/tmp/pins/red")?;
-//! # let _ = (anon, links, status, status2, again, live, swept);
+//! # let _ = (anon, dev, status, status2, again, live, swept);
 //! # Ok(()) }
 //! ```
 //!

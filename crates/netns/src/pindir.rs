@@ -17,7 +17,7 @@ use std::ffi::CString;
 use std::fs::{DirBuilder, File};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -35,7 +35,13 @@ pub(crate) struct DirLock {
 
 /// Opens `dir` (creating it 0755 when missing) and locks it exclusively.
 pub(crate) fn lock(dir: &Path) -> Result<DirLock, Error> {
-    let file = match File::open(dir) {
+    let open_dir = |dir: &Path| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(dir)
+    };
+    let file = match open_dir(dir) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             DirBuilder::new()
@@ -46,7 +52,7 @@ pub(crate) fn lock(dir: &Path) -> Result<DirLock, Error> {
                     dir: dir.to_path_buf(),
                     source,
                 })?;
-            File::open(dir).map_err(|source| Error::PinDir {
+            open_dir(dir).map_err(|source| Error::PinDir {
                 dir: dir.to_path_buf(),
                 source,
             })?

@@ -80,6 +80,13 @@ fn unmount_all(path: &Path) -> Result<(), Error> {
         match umount2(path, MntFlags::MNT_DETACH) {
             Ok(()) => tracing::debug!(path = %path.display(), "detached pin mount"),
             Err(Errno::EINVAL | Errno::ENOENT) => return Ok(()), // not (or no longer) a mount
+            Err(source @ Errno::EPERM) => {
+                return Err(Error::NotPermitted {
+                    op: "unmount the pin",
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
             Err(source) => {
                 return Err(Error::Unmount {
                     path: path.to_path_buf(),
@@ -130,7 +137,14 @@ pub fn remove(path: impl AsRef<Path>) -> Result<(), Error> {
             }
         }
     }
-    let holders = Holders(mountinfo::find_holders(path, ns_ino));
+    // mountinfo shows canonical paths: resolve the directory part of what we were given
+    let shown = match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => std::fs::canonicalize(parent)
+            .map(|p| p.join(name))
+            .unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    };
+    let holders = Holders(mountinfo::find_holders(&shown, ns_ino));
     tracing::warn!(path = %path.display(), %holders, "pin still busy");
     Err(Error::Busy {
         path: path.to_path_buf(),

@@ -98,10 +98,31 @@ impl Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        // closing the pipe lets a waiting child exit; SIGKILL covers every other state
+        // closing the pipe lets a waiting child exit; SIGKILL covers every other state.
+        // Both the signal and the wait go through the pidfd, so they can never reach
+        // another process that reused the PID.
         self.to_child = None;
-        let _ = kill(self.pid, Signal::SIGKILL);
-        let _ = waitpid(self.pid, None);
+        let fd = self.pidfd.as_raw_fd();
+        // SAFETY: pidfd_send_signal with a pidfd we own, a signal number, no siginfo.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd,
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+        // SAFETY: waitid(P_PIDFD) on a pidfd we own, into a writable siginfo buffer.
+        unsafe {
+            libc::waitid(
+                libc::P_PIDFD,
+                fd as libc::id_t,
+                info.as_mut_ptr(),
+                libc::WEXITED | libc::__WALL,
+            )
+        };
     }
 }
 

@@ -71,7 +71,17 @@ fn pins_propagate_to_a_copied_mount_namespace() {
             .args(["--mount", "--propagation", "unchanged", "sleep", "30"])
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        // wait until the peer runs `sleep`: its mount namespace copy exists by then
+        let comm = format!("/proc/{}/comm", peer.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_to_string(&comm).unwrap().trim() != "sleep" {
+            assert!(std::time::Instant::now() < deadline, "peer never started");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_ne!(
+            std::fs::read_link(format!("/proc/{}/ns/mnt", peer.id())).unwrap(),
+            std::fs::read_link("/proc/self/ns/mnt").unwrap()
+        );
         let peer_info = format!("/proc/{}/mountinfo", peer.id());
         let ns = NetNs::create_in(dir, "late").unwrap();
         let ino = fd_inode(&ns);
@@ -341,4 +351,48 @@ fn busy_pin_is_reported_with_its_holders() {
         ns.remove().unwrap();
         assert!(names(dir).is_empty());
     });
+}
+
+#[test]
+fn concurrent_creators_bind_the_dir_once_and_never_clash() {
+    in_private_mount_ns(
+        "concurrent_creators_bind_the_dir_once_and_never_clash",
+        |dir| {
+            let made: Vec<NetNs> = std::thread::scope(|s| {
+                let workers: Vec<_> = (0..6)
+                    .map(|w| {
+                        s.spawn(move || {
+                            (0..10)
+                                .map(|i| match i % 2 {
+                                    0 => NetNs::create_random_in(dir).unwrap(),
+                                    _ => NetNs::create_in(dir, &format!("w{w}-{i}")).unwrap(),
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().unwrap())
+                    .collect()
+            });
+            assert_eq!(made.len(), 60);
+            assert_eq!(names(dir).len(), 60, "60 distinct pins");
+            let at = mounts_at(&std::fs::canonicalize(dir).unwrap());
+            assert_eq!(
+                at.len(),
+                1,
+                "the directory was bound onto itself once: {at:?}"
+            );
+            let mut inodes: Vec<u64> = made.iter().map(fd_inode).collect();
+            inodes.sort();
+            inodes.dedup();
+            assert_eq!(inodes.len(), 60, "60 distinct namespaces");
+            for ns in made {
+                ns.remove().unwrap();
+            }
+            assert!(names(dir).is_empty());
+            assert!(common::mounts_under(dir).is_empty());
+        },
+    );
 }
