@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{failpoint, files, spec, FlowLock, NetworkRequest, Runtime, RuntimeError};
 use crate::backend::Backend;
-use crate::state::IntentKind;
+use crate::state::{Intent, IntentKind};
 use crate::{ContainerRecord, Error};
 
 impl<B: Backend> Runtime<B> {
@@ -109,27 +109,29 @@ impl<B: Backend> Runtime<B> {
             }
             .into());
         }
-        let mut errors = Vec::new();
-        let mut removed = BTreeMap::new();
         if record.running {
             if let Some(ns) = record.netns_path.clone() {
-                let per = record.networks[&net.name].clone();
-                let options = self.backend_options(&record, [(&net, per)])?;
-                self.backend.teardown(&ns, &options)?;
+                let options = self.applied_options(&record, std::slice::from_ref(&net))?;
+                let tx = self.state.begin()?;
+                tx.put_intent(&Intent {
+                    container_id: record.id.clone(),
+                    kind: IntentKind::Disconnect,
+                    netns_path: ns.clone(),
+                    options: options.clone(),
+                })?;
+                tx.commit()?;
+                if let Err(e) = self.backend.teardown(&ns, &options) {
+                    // nothing changed: the rules are still there and the record says so
+                    let _ = self.state.begin().and_then(|tx| {
+                        tx.delete_intent(&record.id)?;
+                        tx.commit()
+                    });
+                    return Err(e.into());
+                }
                 failpoint::hit("disconnect:backend-done");
             }
-            if let Some(status) = record.network_status.remove(&net.name) {
-                removed.insert(net.name.clone(), status);
-            }
         }
-        record.networks.remove(&net.name);
-        let tx = self.state.begin()?;
-        tx.release_ips(&net, &record.id)?;
-        tx.put_container(&record)?;
-        tx.commit()?;
-        if record.running {
-            errors.extend(files::remove_network(&record, &removed));
-        }
+        let errors = self.finish_disconnect(&mut record, &net)?;
         if errors.is_empty() {
             Ok(record)
         } else {
@@ -140,5 +142,29 @@ impl<B: Backend> Runtime<B> {
             }
             .into())
         }
+    }
+
+    /// The part of a disconnect after the backend let go of the network: leases, record
+    /// and intent in one transaction, then hosts and resolv.conf (their errors returned).
+    pub(super) fn finish_disconnect(
+        &self,
+        record: &mut ContainerRecord,
+        net: &crate::Network,
+    ) -> Result<Vec<String>, Error> {
+        let mut removed = BTreeMap::new();
+        if let Some(status) = record.network_status.remove(&net.name) {
+            removed.insert(net.name.clone(), status);
+        }
+        record.networks.remove(&net.name);
+        let tx = self.state.begin()?;
+        tx.release_ips(net, &record.id)?;
+        tx.put_container(record)?;
+        tx.delete_intent(&record.id)?;
+        tx.commit()?;
+        Ok(if record.running {
+            files::remove_network(record, &removed)
+        } else {
+            Vec::new()
+        })
     }
 }

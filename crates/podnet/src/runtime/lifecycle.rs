@@ -185,10 +185,23 @@ impl<B: Backend> Runtime<B> {
                     }
                 })
                 .collect();
-            let per = nets.iter().map(|n| (n, record.networks[&n.name].clone()));
             if !nets.is_empty() && self.namespaces.is_alive(&ns) {
-                match self.backend_options(record, per) {
+                match self.applied_options(record, &nets) {
                     Ok(options) => {
+                        // a crash from here on is finished forward by reconcile
+                        let intent = Intent {
+                            container_id: record.id.clone(),
+                            kind: IntentKind::Teardown,
+                            netns_path: ns.clone(),
+                            options: options.clone(),
+                        };
+                        let noted = self.state.begin().and_then(|tx| {
+                            tx.put_intent(&intent)?;
+                            tx.commit()
+                        });
+                        if let Err(e) = noted {
+                            errors.push(format!("state: {e}"));
+                        }
                         if let Err(e) = self.backend.teardown(&ns, &options) {
                             errors.push(format!("backend: {e}"));
                         }
@@ -197,6 +210,15 @@ impl<B: Backend> Runtime<B> {
                 }
             }
             failpoint::hit("teardown:backend-done");
+        }
+        errors.extend(self.teardown_after_backend(record));
+        errors
+    }
+
+    /// The teardown steps after the backend: netns, leases, record, intent.
+    pub(super) fn teardown_after_backend(&self, record: &mut ContainerRecord) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Some(ns) = record.netns_path.clone() {
             if let Err(e) = self.namespaces.remove(&ns, &record.name) {
                 errors.push(e.to_string());
             }
@@ -207,6 +229,7 @@ impl<B: Backend> Runtime<B> {
         let saved = self.state.begin().and_then(|tx| {
             tx.release_all_ips(&record.id)?;
             tx.put_container(record)?;
+            tx.delete_intent(&record.id)?;
             tx.commit()
         });
         if let Err(e) = saved {

@@ -222,6 +222,32 @@ impl<B: Backend> Runtime<B> {
         Ok(options)
     }
 
+    /// The options describing what the backend holds for `record` on `nets`: its options
+    /// with the interface name, MAC and addresses the last setup reported (netavark needs
+    /// the addresses to find the port forwarding rules it must remove).
+    fn applied_options(
+        &self,
+        record: &ContainerRecord,
+        nets: &[Network],
+    ) -> Result<NetworkOptions, Error> {
+        let per_net = nets.iter().map(|net| {
+            let mut per = record.networks.get(&net.name).cloned().unwrap_or_default();
+            if let Some((name, iface)) = record
+                .network_status
+                .get(&net.name)
+                .and_then(|s| s.interfaces.iter().next())
+            {
+                per.interface_name = name.clone();
+                if !iface.mac_address.is_empty() {
+                    per.static_mac = Some(iface.mac_address.clone());
+                }
+                per.static_ips = iface.subnets.iter().map(|a| a.ipnet.addr()).collect();
+            }
+            (net, per)
+        });
+        self.backend_options(record, per_net)
+    }
+
     /// Looks up every network of the record (a network removed since is an error naming it).
     fn record_networks(&self, record: &ContainerRecord) -> Result<Vec<Network>, Error> {
         record

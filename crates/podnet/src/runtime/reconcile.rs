@@ -7,6 +7,7 @@
 //! | a `podnet-*` pin no record or intent names    | removed (no backend work was done yet)   |
 //! | a setup or connect intent                     | backend torn down with its exact options, its leases released unless the record has the network, the netns removed for a setup |
 //! | a reload intent                               | the reload is redone (the container was connected and stays so) |
+//! | a teardown or disconnect intent               | finished: backend teardown again (idempotent), then the flow's remaining steps |
 //! | a record marked running whose netns is gone   | torn down and marked stopped             |
 //! | a lease of a container without a record       | released                                 |
 
@@ -23,6 +24,8 @@ use crate::Error;
 pub struct ReconcileReport {
     /// Interrupted setups and connects undone, by container ID.
     pub intents_undone: Vec<String>,
+    /// Interrupted teardowns and disconnects finished, by container ID.
+    pub intents_finished: Vec<String>,
     /// Interrupted reloads redone, by container ID.
     pub reloads_redone: Vec<String>,
     /// Netns pins removed.
@@ -79,6 +82,10 @@ impl<B: Backend> Runtime<B> {
                 return;
             }
         }
+        if matches!(intent.kind, IntentKind::Teardown | IntentKind::Disconnect) {
+            self.finish_forward(intent, record, report);
+            return;
+        }
         if self.namespaces.is_alive(&intent.netns_path) {
             if let Err(e) = self.backend.teardown(&intent.netns_path, &intent.options) {
                 tracing::debug!(container = %intent.container_id, error = %e, "reconcile: teardown of an interrupted setup");
@@ -119,6 +126,56 @@ impl<B: Backend> Runtime<B> {
             }
         }
         report.intents_undone.push(intent.container_id.clone());
+    }
+
+    /// A teardown or disconnect that was killed after it started: the backend work is
+    /// redone (idempotent, errors only logged) and the flow's remaining steps run.
+    fn finish_forward(
+        &self,
+        intent: &Intent,
+        record: Option<crate::ContainerRecord>,
+        report: &mut ReconcileReport,
+    ) {
+        if self.namespaces.is_alive(&intent.netns_path) {
+            if let Err(e) = self.backend.teardown(&intent.netns_path, &intent.options) {
+                tracing::debug!(container = %intent.container_id, error = %e, "reconcile: teardown redone");
+            }
+        }
+        let Some(mut record) = record else {
+            if intent.kind == IntentKind::Teardown {
+                if let Err(e) = self
+                    .namespaces
+                    .remove(&intent.netns_path, &intent.container_id)
+                {
+                    report.errors.push(e.to_string());
+                }
+            }
+            let dropped = self.state.begin().and_then(|tx| {
+                tx.delete_intent(&intent.container_id)?;
+                tx.commit()
+            });
+            if let Err(e) = dropped {
+                report.errors.push(e.to_string());
+            }
+            return;
+        };
+        if intent.kind == IntentKind::Teardown {
+            // the backend is done; the rest of the teardown must not run it again
+            let errors = self.teardown_after_backend(&mut record);
+            report.errors.extend(errors);
+            report.containers_stopped.push(record.id.clone());
+        } else {
+            for name in intent.options.networks.keys() {
+                match self.networks.inspect(name) {
+                    Ok(net) => match self.finish_disconnect(&mut record, &net) {
+                        Ok(errors) => report.errors.extend(errors),
+                        Err(e) => report.errors.push(e.to_string()),
+                    },
+                    Err(e) => report.errors.push(e.to_string()),
+                }
+            }
+        }
+        report.intents_finished.push(intent.container_id.clone());
     }
 
     fn stop_orphaned_running(&self, report: &mut ReconcileReport) -> Result<(), Error> {

@@ -44,22 +44,7 @@ impl<B: Backend> Runtime<B> {
     /// The backend options that recreate exactly what the last setup produced.
     pub(super) fn reload_options(&self, record: &ContainerRecord) -> Result<NetworkOptions, Error> {
         let nets = self.record_networks(record)?;
-        let per_net = nets.iter().map(|net| {
-            let mut per = record.networks.get(&net.name).cloned().unwrap_or_default();
-            if let Some((name, iface)) = record
-                .network_status
-                .get(&net.name)
-                .and_then(|s| s.interfaces.iter().next())
-            {
-                per.interface_name = name.clone();
-                if !iface.mac_address.is_empty() {
-                    per.static_mac = Some(iface.mac_address.clone());
-                }
-                per.static_ips = iface.subnets.iter().map(|a| a.ipnet.addr()).collect();
-            }
-            (net, per)
-        });
-        self.backend_options(record, per_net)
+        self.applied_options(record, &nets)
     }
 
     /// Teardown (logged) then setup with `options`.

@@ -6,7 +6,7 @@
 //! ```text
 //! intents                                    at most one per container
 //!   container_id TEXT PRIMARY KEY
-//!   kind TEXT                                setup | connect | reload
+//!   kind TEXT                                setup | connect | reload | teardown | disconnect
 //!   netns_path TEXT                          the namespace the backend works in
 //!   options TEXT                             JSON: the exact backend options
 //! ```
@@ -37,6 +37,10 @@ pub enum IntentKind {
     Connect,
     /// Teardown and setup again with the same addresses.
     Reload,
+    /// A container's whole teardown (finished forward by reconcile).
+    Teardown,
+    /// One network less on a running container (finished forward by reconcile).
+    Disconnect,
 }
 
 impl IntentKind {
@@ -45,6 +49,8 @@ impl IntentKind {
             IntentKind::Setup => "setup",
             IntentKind::Connect => "connect",
             IntentKind::Reload => "reload",
+            IntentKind::Teardown => "teardown",
+            IntentKind::Disconnect => "disconnect",
         }
     }
 
@@ -53,6 +59,8 @@ impl IntentKind {
             "setup" => Some(IntentKind::Setup),
             "connect" => Some(IntentKind::Connect),
             "reload" => Some(IntentKind::Reload),
+            "teardown" => Some(IntentKind::Teardown),
+            "disconnect" => Some(IntentKind::Disconnect),
             _ => None,
         }
     }

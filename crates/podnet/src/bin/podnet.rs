@@ -1,3 +1,0 @@
-//! The `podnet` command line (a thin layer over the library).
-
-fn main() {}

@@ -1,0 +1,181 @@
+//! The command line's shape (clap).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// podnet: podman's container network layer.
+#[derive(Debug, Parser)]
+#[command(name = "podnet", version)]
+pub struct Cli {
+    /// Keep networks, state, netns pins and container files under this directory.
+    #[arg(long, global = true, env = "PODNET_ROOT")]
+    pub root: Option<PathBuf>,
+    /// Log filter (`warn`, `debug`, `podnet=trace`...); default `$RUST_LOG` or `warn`.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Record a container's network configuration.
+    Create(CreateArgs),
+    /// Set up a container's network (netns, addresses, interfaces, hosts, resolv.conf).
+    Start {
+        /// Container name or ID.
+        container: String,
+    },
+    /// Tear down a container's network (the record is kept).
+    Stop {
+        /// Container name or ID.
+        container: String,
+    },
+    /// Remove a container's record and files.
+    Rm {
+        /// Container name or ID.
+        container: String,
+        /// Stop it first if it is running.
+        #[arg(long, short)]
+        force: bool,
+    },
+    /// Connect a container to a network (`podman network connect NETWORK CONTAINER`).
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect {
+        /// Network name or ID.
+        network: String,
+        /// Container name or ID.
+        container: String,
+    },
+    /// Re-apply running containers' networks (after a firewall flush).
+    Reload {
+        /// Every running container.
+        #[arg(long, short)]
+        all: bool,
+        /// Container names or IDs.
+        containers: Vec<String>,
+    },
+    /// A container's `NetworkSettings`, as `podman inspect` prints them.
+    Inspect {
+        /// Container name or ID.
+        container: String,
+    },
+    /// List containers.
+    Ps,
+    /// Run a command in the container's network namespace, with its hosts and resolv.conf.
+    Exec {
+        /// Container name or ID.
+        container: String,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Repair what a crash left behind (leases, namespaces, backend rules).
+    Reconcile,
+}
+
+/// `podnet network ...`
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network (podman's format and defaults).
+    Create(NetworkCreateArgs),
+    /// List networks.
+    Ls,
+    /// Show networks.
+    Inspect {
+        /// Network names or IDs.
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+    /// Remove networks.
+    Rm {
+        /// Network names or IDs.
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+}
+
+/// `podnet network create`.
+#[derive(Debug, Args)]
+pub struct NetworkCreateArgs {
+    /// Network name; `podmanN` when omitted.
+    pub name: Option<String>,
+    /// Subnets (CIDR); a free one from the pool when none.
+    #[arg(long)]
+    pub subnet: Vec<ipnet::IpNet>,
+    /// Gateways, one per subnet, in order.
+    #[arg(long)]
+    pub gateway: Vec<IpAddr>,
+    /// Also an IPv6 subnet.
+    #[arg(long)]
+    pub ipv6: bool,
+    /// No route out of the network.
+    #[arg(long)]
+    pub internal: bool,
+    /// No aardvark-dns on this network.
+    #[arg(long)]
+    pub disable_dns: bool,
+    /// Bridge interface name.
+    #[arg(long)]
+    pub interface_name: Option<String>,
+    /// Labels, `key=value`.
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Driver options, `key=value` (`mtu`, `isolate`, ...).
+    #[arg(long, short)]
+    pub opt: Vec<String>,
+}
+
+/// `podnet create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Container name.
+    pub name: String,
+    /// Networks, `NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]`; the default when none.
+    #[arg(long)]
+    pub network: Vec<String>,
+    /// Published ports, `[ip:][hostPort:]containerPort[/proto]`.
+    #[arg(long, short)]
+    pub publish: Vec<String>,
+    /// Hostname.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Extra hosts entries, `name:ip`.
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// DNS servers.
+    #[arg(long)]
+    pub dns: Vec<IpAddr>,
+    /// DNS search domains.
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+}
+
+/// `podnet connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Network name or ID.
+    pub network: String,
+    /// Container name or ID.
+    pub container: String,
+    /// Static IP addresses.
+    #[arg(long)]
+    pub ip: Vec<IpAddr>,
+    /// DNS aliases.
+    #[arg(long)]
+    pub alias: Vec<String>,
+    /// Static MAC address.
+    #[arg(long)]
+    pub mac_address: Option<String>,
+    /// Interface name in the container.
+    #[arg(long)]
+    pub interface_name: Option<String>,
+}

@@ -1,0 +1,56 @@
+//! The `podnet` command line: a thin layer over the library's [`podnet::Runtime`].
+//!
+//! Every command prints JSON on success and one `podnet: error: ...` line (with the causes)
+//! on failure, exit code 125 like podman. `--root DIR` keeps everything (networks, state,
+//! pins, container files, netavark's config) under DIR, apart from podman's files.
+
+mod args;
+mod exec;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Before any thread starts: an unprivileged user runs the rest inside its user namespace.
+    match podnet::reexec_in_user_namespace() {
+        Ok(podnet::Reexec::NotNeeded) => {}
+        Ok(podnet::Reexec::Exited(status)) => {
+            let code = podnet::Reexec::exit_code(&status);
+            return ExitCode::from(u8::try_from(code).unwrap_or(125));
+        }
+        Err(e) => return fail(&e),
+    }
+    let cli = args::Cli::parse();
+    init_logging(cli.log_level.as_deref());
+    match run::run(cli) {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
+}
+
+fn init_logging(level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match level {
+        Some(level) => EnvFilter::new(level),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Prints the error and its causes on one line.
+fn fail(error: &dyn std::error::Error) -> ExitCode {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    eprintln!("podnet: error: {line}");
+    ExitCode::from(125)
+}

@@ -1,0 +1,342 @@
+//! Each command, run against a [`Runtime`] with the netavark backend.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use podnet::{
+    ContainerSpec, Error, Netavark, Network, NetworkRequest, Runtime, RuntimeConfig, Subnet,
+    ROOTFUL_CONFIG_DIR,
+};
+
+use crate::args::{Cli, Command, ConnectArgs, CreateArgs, NetworkCommand, NetworkCreateArgs};
+
+/// A command's failure: the library's error, or bad command-line input.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The library failed.
+    #[error(transparent)]
+    Podnet(#[from] Error),
+    /// An argument is malformed; names it.
+    #[error("invalid {what} {value:?}: {why}")]
+    Argument {
+        /// Which option.
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// JSON output failed.
+    #[error("printing JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// `exec` could not run its command.
+    #[error("exec {command:?} in container {container}")]
+    Exec {
+        /// The container.
+        container: String,
+        /// The command.
+        command: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn open(root: Option<&PathBuf>) -> Result<Runtime<Netavark>, Error> {
+    let (config, netavark_config) = match root {
+        Some(root) => (RuntimeConfig::under(root), root.join("netavark")),
+        None => (RuntimeConfig::system()?, PathBuf::from(ROOTFUL_CONFIG_DIR)),
+    };
+    let backend = Netavark::new(netavark_config)?;
+    Runtime::new(config, backend)
+}
+
+fn print<T: serde::Serialize>(value: &T) -> Result<ExitCode, CliError> {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value)?;
+    // a closed pipe (`podnet inspect x | head`) is not an error of ours
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let rt = open(cli.root.as_ref())?;
+    match cli.command {
+        Command::Network(cmd) => network(&rt, cmd),
+        Command::Create(args) => {
+            let record = rt.create(&container_spec(args)?)?;
+            print(&summary(&record))
+        }
+        Command::Start { container } => print(&summary(&rt.setup(&container)?)),
+        Command::Stop { container } => print(&summary(&rt.teardown(&container)?)),
+        Command::Rm { container, force } => {
+            rt.remove(&container, force)?;
+            print(&serde_json::json!({ "removed": container }))
+        }
+        Command::Connect(args) => {
+            let request = connect_request(args.network.clone(), &args);
+            print(&summary(&rt.connect(&args.container, &request)?))
+        }
+        Command::Disconnect { network, container } => {
+            print(&summary(&rt.disconnect(&container, &network)?))
+        }
+        Command::Reload { all, containers } => {
+            let names: Vec<String> = if all {
+                rt.containers()?
+                    .into_iter()
+                    .filter(|c| c.running)
+                    .map(|c| c.name)
+                    .collect()
+            } else {
+                containers
+            };
+            let mut reloaded = Vec::new();
+            for name in &names {
+                reloaded.push(summary(&rt.reload(name)?));
+            }
+            print(&reloaded)
+        }
+        Command::Inspect { container } => {
+            let record = rt.container(&container)?;
+            let settings = rt.inspect(&record.id)?;
+            print(&serde_json::json!([{
+                "Id": record.id,
+                "Name": record.name,
+                "NetworkSettings": settings,
+            }]))
+        }
+        Command::Ps => {
+            let list: Vec<_> = rt.containers()?.iter().map(summary).collect();
+            print(&list)
+        }
+        Command::Exec { container, command } => {
+            let record = rt.container(&container)?;
+            crate::exec::exec(&record, &command)
+        }
+        Command::Reconcile => print(&rt.reconcile()?),
+    }
+}
+
+fn network(rt: &Runtime<Netavark>, cmd: NetworkCommand) -> Result<ExitCode, CliError> {
+    let store = rt.networks();
+    match cmd {
+        NetworkCommand::Create(args) => {
+            let net = store
+                .create(network_definition(args)?)
+                .map_err(Error::from)?;
+            print(&net)
+        }
+        NetworkCommand::Ls => print(&store.list().map_err(Error::from)?),
+        NetworkCommand::Inspect { networks } => {
+            let found = networks
+                .iter()
+                .map(|n| store.inspect(n))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Error::from)?;
+            print(&found)
+        }
+        NetworkCommand::Rm { networks } => {
+            let mut removed = Vec::new();
+            for name in &networks {
+                let used_by: Vec<String> = rt
+                    .containers()?
+                    .into_iter()
+                    .filter(|c| c.networks.contains_key(name))
+                    .map(|c| c.name)
+                    .collect();
+                if !used_by.is_empty() {
+                    return Err(CliError::Argument {
+                        what: "network",
+                        value: name.clone(),
+                        why: format!("used by containers {used_by:?}"),
+                    });
+                }
+                let net = store.remove(name).map_err(Error::from)?;
+                rt.state()
+                    .begin()
+                    .and_then(|tx| {
+                        tx.forget_network(&net.id)?;
+                        tx.commit()
+                    })
+                    .map_err(Error::from)?;
+                removed.push(net.name);
+            }
+            print(&removed)
+        }
+    }
+}
+
+fn key_values(what: &'static str, items: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(CliError::Argument {
+                what,
+                value: kv.clone(),
+                why: "expected key=value".into(),
+            }),
+        })
+        .collect()
+}
+
+fn network_definition(args: NetworkCreateArgs) -> Result<Network, CliError> {
+    if args.gateway.len() > args.subnet.len() {
+        return Err(CliError::Argument {
+            what: "--gateway",
+            value: format!("{:?}", args.gateway),
+            why: "more gateways than subnets".into(),
+        });
+    }
+    let subnets = args
+        .subnet
+        .iter()
+        .enumerate()
+        .map(|(i, net)| {
+            let mut subnet = Subnet::new(*net);
+            subnet.gateway = args.gateway.get(i).copied();
+            subnet
+        })
+        .collect();
+    Ok(Network {
+        name: args.name.unwrap_or_default(),
+        network_interface: args.interface_name.unwrap_or_default(),
+        subnets,
+        ipv6_enabled: args.ipv6,
+        internal: args.internal,
+        dns_enabled: !args.disable_dns,
+        labels: key_values("--label", &args.label)?,
+        options: key_values("--opt", &args.opt)?,
+        ..Network::default()
+    })
+}
+
+/// `NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]`, podman's `--network` syntax.
+fn network_request(spec: &str) -> Result<NetworkRequest, CliError> {
+    let (name, opts) = spec.split_once(':').unwrap_or((spec, ""));
+    let mut request = NetworkRequest::new(name);
+    let bad = |why: &str| CliError::Argument {
+        what: "--network",
+        value: spec.to_string(),
+        why: why.to_string(),
+    };
+    for opt in opts.split(',').filter(|o| !o.is_empty()) {
+        let (key, value) = opt
+            .split_once('=')
+            .ok_or_else(|| bad("options are key=value"))?;
+        match key {
+            "ip" | "ip6" => request
+                .static_ips
+                .push(value.parse().map_err(|_| bad("ip= is not an IP address"))?),
+            "alias" => request.aliases.push(value.to_string()),
+            "mac" => request.static_mac = Some(value.to_string()),
+            "interface_name" => request.interface_name = Some(value.to_string()),
+            _ => return Err(bad("unknown option (ip, alias, mac, interface_name)")),
+        }
+    }
+    Ok(request)
+}
+
+fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
+    let networks = args
+        .network
+        .iter()
+        .map(|n| network_request(n))
+        .collect::<Result<_, _>>()?;
+    let ports = args
+        .publish
+        .iter()
+        .map(|p| {
+            portmap::parse_publish(p).map_err(|e| CliError::Argument {
+                what: "--publish",
+                value: p.clone(),
+                why: e.to_string(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ContainerSpec {
+        name: args.name,
+        hostname: args.hostname,
+        networks,
+        ports,
+        add_hosts: args.add_host,
+        dns_servers: args.dns,
+        dns_search: args.dns_search,
+    })
+}
+
+fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
+    NetworkRequest {
+        network,
+        static_ips: args.ip.clone(),
+        aliases: args.alias.clone(),
+        interface_name: args.interface_name.clone(),
+        static_mac: args.mac_address.clone(),
+    }
+}
+
+/// What the container commands print: the record without its bulky status.
+fn summary(record: &podnet::ContainerRecord) -> serde_json::Value {
+    let addresses: BTreeMap<&String, Vec<String>> = record
+        .network_status
+        .iter()
+        .map(|(net, status)| {
+            let ips = status
+                .interfaces
+                .iter()
+                .flat_map(|(ifname, i)| {
+                    i.subnets
+                        .iter()
+                        .map(move |a| format!("{ifname} {}", a.ipnet))
+                })
+                .collect();
+            (net, ips)
+        })
+        .collect();
+    serde_json::json!({
+        "Id": record.id,
+        "Name": record.name,
+        "Hostname": record.hostname,
+        "Running": record.running,
+        "Networks": record.networks.keys().collect::<Vec<_>>(),
+        "Addresses": addresses,
+        "Ports": record.port_mappings,
+        "NetNS": record.netns_path,
+        "HostsFile": record.hosts_path,
+        "ResolvConf": record.resolv_conf_path,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_option_syntax() {
+        let r = network_request("front:ip=10.89.0.9,alias=db,mac=02:00:00:00:00:01").unwrap();
+        assert_eq!(r.network, "front");
+        assert_eq!(
+            r.static_ips,
+            vec!["10.89.0.9".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert_eq!(r.aliases, vec!["db"]);
+        assert_eq!(r.static_mac.as_deref(), Some("02:00:00:00:00:01"));
+        let err = network_request("front:ip=nope").unwrap_err().to_string();
+        assert!(err.contains("front:ip=nope"), "{err}");
+        let err = network_request("front:speed=9").unwrap_err().to_string();
+        assert!(err.contains("unknown option"), "{err}");
+    }
+
+    #[test]
+    fn key_value_errors_name_the_item() {
+        let err = key_values("--label", &["novalue".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--label") && err.contains("novalue"), "{err}");
+        let ok = key_values("--opt", &["mtu=1400".into()]).unwrap();
+        assert_eq!(ok["mtu"], "1400");
+    }
+}

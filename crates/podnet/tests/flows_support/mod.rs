@@ -1,0 +1,223 @@
+//! A fake host for the flow tests: a throwaway network namespace standing for the machine
+//! (bridges, veths, firewall rules and aardvark-dns all land in it, never on the real host)
+//! and a temporary `--root` directory for podnet's files, both removed on drop.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The podnet binary under test.
+pub const PODNET: &str = env!("CARGO_BIN_EXE_podnet");
+
+/// False (after saying why) when the flows cannot run here; a panic in CI.
+pub fn can_run(test: &str) -> bool {
+    let missing = [
+        (
+            "/usr/lib/podman/netavark",
+            "netavark (apt-get install netavark)",
+        ),
+        (
+            "/usr/lib/podman/aardvark-dns",
+            "aardvark-dns (apt-get install aardvark-dns)",
+        ),
+        ("/usr/bin/nsenter", "nsenter (util-linux)"),
+        ("/bin/busybox", "busybox (apt-get install busybox-static)"),
+    ]
+    .iter()
+    .find(|(p, _)| !Path::new(p).exists())
+    .map(|(_, what)| format!("needs {what}"));
+    let reason = if !nix::unistd::geteuid().is_root() {
+        Some("needs root".to_string())
+    } else {
+        missing
+    };
+    match reason {
+        None => true,
+        Some(reason) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: cannot run in CI: {reason}")
+        }
+        Some(reason) => {
+            eprintln!("SKIPPED {test}: {reason}");
+            false
+        }
+    }
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// The fake host: its netns and podnet's root directory.
+pub struct Host {
+    pub netns: String,
+    pub root: tempfile::TempDir,
+}
+
+impl Host {
+    pub fn new() -> Host {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let netns = format!("pntfl-{}-{n}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &netns]).output();
+        sh(&["ip", "netns", "add", &netns]);
+        sh(&["ip", "-n", &netns, "link", "set", "lo", "up"]);
+        let root = tempfile::Builder::new().prefix("pntfl").tempdir().unwrap();
+        Host { netns, root }
+    }
+
+    pub fn netns_path(&self) -> PathBuf {
+        PathBuf::from("/run/netns").join(&self.netns)
+    }
+
+    /// A command that runs in the fake host's netns (mount namespace unchanged, so the
+    /// pins podnet makes stay visible).
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net={}", self.netns_path().display()))
+            .arg("--")
+            .arg(program);
+        c
+    }
+
+    /// `podnet --root ROOT args...` in the fake host, with extra environment.
+    pub fn podnet_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = self.command(PODNET);
+        c.arg("--root").arg(self.root.path()).args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.stdin(Stdio::null()).output().unwrap()
+    }
+
+    pub fn podnet_out(&self, args: &[&str]) -> Output {
+        self.podnet_env(args, &[])
+    }
+
+    /// `podnet` that must succeed; returns stdout.
+    pub fn podnet(&self, args: &[&str]) -> String {
+        let out = self.podnet_out(args);
+        assert!(
+            out.status.success(),
+            "podnet {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `podnet` that must fail; returns stderr.
+    pub fn podnet_err(&self, args: &[&str]) -> String {
+        let out = self.podnet_out(args);
+        assert!(
+            !out.status.success(),
+            "podnet {args:?} should have failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn podnet_json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.podnet(args)).unwrap()
+    }
+
+    /// Runs a program in the fake host and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut c = self.command(args[0]);
+        c.args(&args[1..]).stdin(Stdio::null());
+        c.output().unwrap()
+    }
+
+    /// Runs a program in the fake host that must succeed; returns stdout.
+    pub fn sh(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Interfaces of the fake host, by name.
+    pub fn links(&self) -> Vec<String> {
+        self.sh(&["ip", "-o", "link", "show"])
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n).to_string())
+            .collect()
+    }
+
+    /// The fake host's iptables rules (all tables).
+    pub fn firewall(&self) -> String {
+        self.sh(&["iptables-save"])
+    }
+
+    /// Files in podnet's netns pin directory.
+    pub fn pins(&self) -> Vec<String> {
+        std::fs::read_dir(self.root.path().join("netns"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Leases podnet holds, read from its database by the CLI's `ps` (addresses).
+    pub fn state_db(&self) -> PathBuf {
+        self.root.path().join("state.db")
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        // stop whatever is still running so no pin or aardvark outlives the test
+        if let Ok(out) = Command::new("nsenter")
+            .arg(format!("--net={}", self.netns_path().display()))
+            .arg("--")
+            .arg(PODNET)
+            .arg("--root")
+            .arg(self.root.path())
+            .arg("ps")
+            .output()
+        {
+            if let Ok(list) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+                for c in list.as_array().into_iter().flatten() {
+                    if let Some(name) = c["Name"].as_str() {
+                        let _ = self.podnet_out(&["rm", "-f", name]);
+                    }
+                }
+            }
+        }
+        kill_aardvark(self.root.path());
+        let pins = self.root.path().join("netns");
+        for pin in self.pins() {
+            let _ = nix::mount::umount2(&pins.join(&pin), nix::mount::MntFlags::MNT_DETACH);
+        }
+        let _ = nix::mount::umount2(&pins, nix::mount::MntFlags::MNT_DETACH);
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .output();
+    }
+}
+
+/// aardvark-dns started for this root (netavark keeps its pid under the config dir).
+fn kill_aardvark(root: &Path) {
+    let pid_file = root.join("netavark/aardvark-dns/aardvark.pid");
+    if let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+    {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+    }
+}
+
+/// Runs a command on the real host that must succeed.
+pub fn sh(args: &[&str]) -> String {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
