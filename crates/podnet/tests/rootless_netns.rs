@@ -14,8 +14,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use podnet::{
-    in_user_namespace, reexec_in_user_namespace, Reexec, RootlessNetHelper, RootlessNetNs,
-    RootlessNetNsConfig, UserNamespace, USERNS_ENV,
+    in_user_namespace, reexec_in_user_namespace, run_port_forwarder, PortForward, Reexec,
+    RootlessNetHelper, RootlessNetNs, RootlessNetNsConfig, UserNamespace, USERNS_ENV,
 };
 
 const DIR_ENV: &str = "PODNET_TEST_ROOTLESS_DIR";
@@ -787,4 +787,116 @@ fn two_rootless_containers_reach_each_other_by_name() {
         ns.leave(id).unwrap();
     }
     assert!(ns.lock().unwrap().status().is_none());
+}
+
+/// The port forwarder entry point, when this binary is started as one (as the CLI's
+/// hidden subcommand would be); otherwise checks that a forwarder without its spec
+/// refuses to start.
+#[test]
+fn port_forwarder_main() {
+    if std::env::var_os(podnet::PORT_FORWARDER_ENV).is_some() {
+        let err = run_port_forwarder().unwrap_err();
+        panic!("port forwarder failed: {err}");
+    }
+    let err = run_port_forwarder().unwrap_err().to_string();
+    assert!(err.contains("_PODNET_PORT_FORWARDER"), "{err}");
+}
+
+fn forwarder_command() -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "port_forwarder_main",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    cmd
+}
+
+/// A free port on the host's loopback.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn ask(addr: SocketAddr) -> std::io::Result<String> {
+    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply)?;
+    Ok(reply)
+}
+
+#[test]
+fn published_ports_reach_containers_and_change_independently() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("published_ports_reach_containers_and_change_independently") else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    let ns = RootlessNetNs::new(config(&dir));
+    let pins = dir.join("ctr-pins");
+    let mut containers = Vec::new();
+    for (id, name, host, tag) in [
+        ("beef0001", "pntrl-p1", 2u8, "p1"),
+        ("beef0002", "pntrl-p2", 3, "p2"),
+    ] {
+        ns.join(id).unwrap();
+        let netns = netns::NetNs::create_in(&pins, name).unwrap();
+        let options = netavark_options(id, name, 79, host, false);
+        run_netavark(&ns, &dir, "setup", netns.path(), &options);
+        listen_in(netns.path(), tag);
+        containers.push((id, netns, options, host));
+    }
+    let port_of = |host: u8, host_port: u16| PortForward {
+        host_ip: Ipv4Addr::LOCALHOST.into(),
+        host_port,
+        container_ip: Ipv4Addr::new(10, 89, 79, host).into(),
+        container_port: 8080,
+    };
+    let (p1, p2) = (free_port(), free_port());
+    let f1 = ns
+        .lock()
+        .unwrap()
+        .forward_ports("beef0001", forwarder_command(), &[port_of(2, p1)])
+        .unwrap()
+        .unwrap();
+    let f2 = ns
+        .lock()
+        .unwrap()
+        .forward_ports("beef0002", forwarder_command(), &[port_of(3, p2)])
+        .unwrap()
+        .unwrap();
+    let on = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    assert_eq!(ask(on(p1)).unwrap(), "hello from p1\n");
+    assert_eq!(ask(on(p2)).unwrap(), "hello from p2\n");
+
+    // Unpublishing p1 leaves p2's forwarder (same process) working.
+    assert!(ns.lock().unwrap().unforward_ports("beef0001").unwrap());
+    assert!(wait_dead(f1));
+    assert!(ask(on(p1)).is_err(), "port {p1} still published");
+    assert_eq!(ns.lock().unwrap().forwarder_pid("beef0002"), Some(f2));
+    assert_eq!(ask(on(p2)).unwrap(), "hello from p2\n");
+
+    // Teardown of the last member stops the remaining forwarder with everything else.
+    for (id, netns, options, _) in containers {
+        run_netavark(&ns, &dir, "teardown", netns.path(), &options);
+        netns.remove().unwrap();
+        ns.leave(id).unwrap();
+    }
+    assert!(wait_dead(f2));
+    assert!(ask(on(p2)).is_err());
+    assert!(!dir.join("state/ports").exists());
 }

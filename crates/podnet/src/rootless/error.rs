@@ -181,4 +181,21 @@ pub enum RootlessError {
         #[source]
         source: std::io::Error,
     },
+    /// A port forwarder process could not set itself up.
+    #[error("port forwarder cannot {action}")]
+    Forwarder {
+        /// What it was doing.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A container's port forwarder did not start.
+    #[error("port forwarder for container {container_id} did not start: {detail}")]
+    ForwarderStart {
+        /// The container.
+        container_id: String,
+        /// Exit status and log.
+        detail: String,
+    },
 }

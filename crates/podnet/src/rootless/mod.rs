@@ -4,18 +4,21 @@
 //! outbound connectivity.
 
 mod error;
+mod forwarder;
 mod helper;
 mod holder;
 mod ids;
 mod members;
 mod mounts;
 mod pin;
+mod ports;
 mod process;
 mod reexec;
 mod resolv;
 mod rootless_netns;
 
 pub use error::RootlessError;
+pub use forwarder::{run_port_forwarder, PortForward, PORT_FORWARDER_ENV};
 pub use helper::RootlessNetHelper;
 pub use holder::{in_user_namespace, UserNamespace, USERNS_ENV};
 pub use reexec::{reexec_in_user_namespace, Reexec};

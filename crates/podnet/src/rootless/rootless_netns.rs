@@ -22,10 +22,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::error::RootlessError;
+use super::forwarder::PortForward;
 use super::helper::{self, RootlessNetHelper};
 use super::holder::{create_private_dir, in_user_namespace, lock, LockGuard};
 use super::process::{write_atomic, ProcessRecord};
-use super::{ids, members, mounts, pin, resolv};
+use super::{ids, members, mounts, pin, ports, resolv};
 
 /// Where and how the rootless netns is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -258,6 +259,39 @@ impl RootlessNetNsLock<'_> {
         Ok(cmd)
     }
 
+    /// Publishes `ports` of `container_id`: (re)starts that container's own forwarder
+    /// process (`forwarder` is a command whose program calls
+    /// [`run_port_forwarder`](super::run_port_forwarder), e.g. the CLI's hidden
+    /// subcommand) listening on the host and forwarding into this netns. Other
+    /// containers' forwarders are not touched. An empty list stops the forwarder.
+    /// Returns the forwarder's pid.
+    pub fn forward_ports(
+        &mut self,
+        container_id: &str,
+        forwarder: Command,
+        ports: &[PortForward],
+    ) -> Result<Option<u32>, RootlessError> {
+        let config = self.config();
+        let record = ports::start(
+            &config.dir,
+            container_id,
+            &config.pin_path(),
+            forwarder,
+            ports,
+        )?;
+        Ok(record.map(|r| r.pid))
+    }
+
+    /// Stops `container_id`'s port forwarder; false if none was running.
+    pub fn unforward_ports(&mut self, container_id: &str) -> Result<bool, RootlessError> {
+        ports::stop(&self.config().dir, container_id)
+    }
+
+    /// The pid of `container_id`'s live port forwarder.
+    pub fn forwarder_pid(&self, container_id: &str) -> Option<u32> {
+        ports::live(&self.config().dir, container_id).map(|r| r.pid)
+    }
+
     /// The container ids using the netns.
     pub fn members(&self) -> Result<BTreeSet<String>, RootlessError> {
         members::read(&self.file("members"))
@@ -288,6 +322,7 @@ impl RootlessNetNsLock<'_> {
             tracing::debug!(pid = live.pid(), "stopping rootless netns helper");
             note(live.terminate(Duration::from_secs(2)));
         }
+        note(ports::stop_all(&config.dir));
         note(pin::remove(&config.pin_path()));
         for name in [
             "helper",
