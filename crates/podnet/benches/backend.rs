@@ -4,48 +4,45 @@
 //!
 //! Needs root and netavark; otherwise it says why and measures nothing. Runs
 //! inside a throwaway "host" network namespace (`pntnvb-<pid>-h`), so the
-//! machine's own interfaces and firewall are untouched.
+//! machine's own interfaces and firewall are untouched; both variants enter
+//! it the same way (`setns` in the child between fork and exec).
 #![allow(clippy::unwrap_used)]
 
-use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
-use nix::sched::{setns, CloneFlags};
+use netns::NetNs;
 use podnet::{find_helper_binary, Backend, Netavark, NetworkOptions, PerNetworkOptions};
 
-struct Netns(String);
+/// A namespace pinned in /run/netns, removed on drop.
+struct Pinned(Arc<NetNs>);
 
-impl Netns {
-    fn new(name: String) -> Self {
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
+impl Pinned {
+    fn new(name: &str) -> Self {
+        let ns = NetNs::create_named(name).unwrap();
+        ns.command("ip")
             .unwrap()
-            .success();
-        assert!(ok, "ip netns add {name}");
-        Command::new("ip")
-            .args(["-n", &name, "link", "set", "lo", "up"])
+            .args(["link", "set", "lo", "up"])
             .status()
             .unwrap();
-        Netns(name)
-    }
-    fn path(&self) -> PathBuf {
-        Path::new("/run/netns").join(&self.0)
+        Pinned(Arc::new(ns))
     }
 }
 
-impl Drop for Netns {
+impl Drop for Pinned {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        let _ = netns::remove(self.0.path());
     }
 }
 
-fn peer(binary: &Path, config: &Path, command: &str, netns: &Path, input: &[u8]) {
-    let mut child = Command::new(binary)
+fn peer(host: &NetNs, binary: &Path, config: &Path, command: &str, netns: &Path, input: &[u8]) {
+    let mut child = host
+        .command(binary)
+        .unwrap()
         .arg("--config")
         .arg(config)
         .args(["--rootless=false", "--aardvark-binary=", command])
@@ -77,8 +74,8 @@ fn main() {
         }
     };
     let pid = std::process::id();
-    let host = Netns::new(format!("pntnvb-{pid}-h"));
-    let container = Netns::new(format!("pntnvb-{pid}-c"));
+    let host = Pinned::new(&format!("pntnvb-{pid}-h"));
+    let container = Pinned::new(&format!("pntnvb-{pid}-c"));
     let config = tempfile::tempdir().unwrap();
     let config_dir = config.path().join("networks");
     let network = serde_json::json!({
@@ -96,13 +93,11 @@ fn main() {
     };
     opts.add_network("pntnvb", &network, per).unwrap();
     let input = serde_json::to_vec(&opts).unwrap();
-    let nv = Netavark::with_binaries(&binary, None, &config_dir);
+    let nv = Netavark::with_binaries(&binary, None, &config_dir).host_netns(host.0.clone());
     std::fs::create_dir_all(&config_dir).unwrap();
-    let netns = container.path();
-    let host_ns = File::open(host.path()).unwrap();
+    let netns = container.0.path();
 
-    std::thread::spawn(move || {
-        setns(&host_ns, CloneFlags::CLONE_NEWNET).unwrap();
+    {
         let mut c = Criterion::default()
             .sample_size(10)
             .warm_up_time(Duration::from_secs(1))
@@ -112,19 +107,17 @@ fn main() {
         group.sampling_mode(SamplingMode::Flat);
         group.bench_function("podnet", |b| {
             b.iter(|| {
-                nv.setup(&netns, &opts).unwrap();
-                nv.teardown(&netns, &opts).unwrap();
+                nv.setup(netns, &opts).unwrap();
+                nv.teardown(netns, &opts).unwrap();
             })
         });
         group.bench_function("peer_netavark", |b| {
             b.iter(|| {
-                peer(&binary, &config_dir, "setup", &netns, &input);
-                peer(&binary, &config_dir, "teardown", &netns, &input);
+                peer(&host.0, &binary, &config_dir, "setup", netns, &input);
+                peer(&host.0, &binary, &config_dir, "teardown", netns, &input);
             })
         });
         group.finish();
         c.final_summary();
-    })
-    .join()
-    .unwrap();
+    }
 }

@@ -44,7 +44,7 @@ fn two_containers_ping_publish_and_teardown_clean() {
     let a = Netns::new(format!("pntnv-{pid}-a"));
     let b = Netns::new(format!("pntnv-{pid}-b"));
     let config = tempfile::tempdir().unwrap();
-    let nv = netavark(&config, false);
+    let nv = netavark(&config, false, &host);
     let bridge = format!("pntnv{pid}");
     let network = bridge_network("pntnv", &bridge, "10.89.251.0/24", "10.89.251.1", false);
 
@@ -58,14 +58,8 @@ fn two_containers_ping_publish_and_teardown_clean() {
     });
     let opts_b = container("b2", "pntnv-b", "pntnv", &network, "10.89.251.11");
 
-    let (a_path, b_path) = (a.path(), b.path());
-    let (nv2, oa, ob) = (nv.clone(), opts_a.clone(), opts_b.clone());
-    let (status_a, status_b) = host.run_in(move || {
-        (
-            nv2.setup(&a_path, &oa).unwrap(),
-            nv2.setup(&b_path, &ob).unwrap(),
-        )
-    });
+    let status_a = nv.setup(&a.path(), &opts_a).unwrap();
+    let status_b = nv.setup(&b.path(), &opts_b).unwrap();
 
     let eth0 = &status_a["pntnv"].interfaces["eth0"];
     assert_eq!(eth0.subnets.len(), 1);
@@ -121,11 +115,8 @@ fn two_containers_ping_publish_and_teardown_clean() {
     let rules = host.exec(&["iptables-save"]);
     assert!(String::from_utf8_lossy(&rules.stdout).contains("10.89.251.10:8080"));
 
-    let (a_path, b_path) = (a.path(), b.path());
-    host.run_in(move || {
-        nv.teardown(&a_path, &opts_a).unwrap();
-        nv.teardown(&b_path, &opts_b).unwrap();
-    });
+    nv.teardown(&a.path(), &opts_a).unwrap();
+    nv.teardown(&b.path(), &opts_b).unwrap();
     let link = host.exec(&["ip", "link", "show", &bridge]);
     assert!(!link.status.success(), "bridge {bridge} still there");
     let links = run(&["ip", "-n", &host.name, "-o", "link"]);
@@ -144,7 +135,7 @@ fn unknown_driver_gives_netavarks_message() {
     let host = Netns::new(format!("pntnv-{pid}-eh"));
     let c = Netns::new(format!("pntnv-{pid}-ec"));
     let config = tempfile::tempdir().unwrap();
-    let nv = netavark(&config, false);
+    let nv = netavark(&config, false, &host);
     let mut network = bridge_network(
         "pntnv-bad",
         &format!("pntnve{pid}"),
@@ -154,8 +145,7 @@ fn unknown_driver_gives_netavarks_message() {
     );
     network["driver"] = "nosuchdriver".into();
     let opts = container("e3", "pntnv-e", "pntnv-bad", &network, "10.89.250.5");
-    let path = c.path();
-    let err = host.run_in(move || nv.setup(&path, &opts).unwrap_err());
+    let err = nv.setup(&c.path(), &opts).unwrap_err();
     match &err {
         BackendError::Netavark {
             command,

@@ -14,7 +14,7 @@ mod netavark_support;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use netavark_support::{bridge_network, can_run, netavark, Netns};
@@ -108,8 +108,17 @@ fn container(id: &str, name: &str, network: &serde_json::Value, ip: &str) -> Net
 }
 
 /// Runs the netavark binary itself (no stale pid check), as a control.
-fn raw_netavark(nv: &Netavark, command: &str, netns: &Path, opts: &NetworkOptions) -> bool {
-    let mut child = Command::new(nv.binary())
+fn raw_netavark(
+    host: &Netns,
+    nv: &Netavark,
+    command: &str,
+    netns: &Path,
+    opts: &NetworkOptions,
+) -> bool {
+    let mut child = host
+        .ns
+        .command(nv.binary())
+        .unwrap()
         .arg("--config")
         .arg(nv.config_dir())
         .arg("--rootless=false")
@@ -144,7 +153,7 @@ fn zombie_aardvark_is_replaced_and_dns_keeps_working() {
     let a = Netns::new(format!("pntnd-{me}-a"));
     let b = Netns::new(format!("pntnd-{me}-b"));
     let config = tempfile::tempdir().unwrap();
-    let nv = netavark(&config, true);
+    let nv = netavark(&config, true, &host);
     let network = bridge_network(
         "pntnd",
         &format!("pntnd{me}"),
@@ -158,8 +167,7 @@ fn zombie_aardvark_is_replaced_and_dns_keeps_working() {
 
     // The config dir does not exist yet: Netavark creates it (netavark 1.4 fails otherwise).
     assert!(!nv.config_dir().exists());
-    let (nv1, oa, ap) = (nv.clone(), opts_a.clone(), a.path());
-    let status = host.run_in(move || nv1.setup(&ap, &oa).unwrap());
+    let status = nv.setup(&a.path(), &opts_a).unwrap();
     assert_eq!(
         status["pntnd"].dns_server_ips,
         ["10.89.252.1".parse::<std::net::IpAddr>().unwrap()]
@@ -190,13 +198,12 @@ fn zombie_aardvark_is_replaced_and_dns_keeps_working() {
     );
 
     // Control: netavark alone believes the zombie runs and DNS is dead for B.
-    let (nv2, ob, bp, bn) = (nv.clone(), opts_b.clone(), b.path(), b.name.clone());
-    let (ok, answer) = host.run_in(move || {
-        let ok = raw_netavark(&nv2, "setup", &bp, &ob);
-        let answer = eventually(&bn, "pntnd-a", 2, |a| a.contains("10.89.252.10"));
-        assert!(raw_netavark(&nv2, "teardown", &bp, &ob));
+    let (ok, answer) = {
+        let ok = raw_netavark(&host, &nv, "setup", &b.path(), &opts_b);
+        let answer = eventually(&b.name, "pntnd-a", 2, |a| a.contains("10.89.252.10"));
+        assert!(raw_netavark(&host, &nv, "teardown", &b.path(), &opts_b));
         (ok, answer)
-    });
+    };
     assert!(ok, "raw netavark setup succeeded");
     assert!(answer.is_err(), "raw netavark left DNS dead");
     assert_eq!(
@@ -206,8 +213,7 @@ fn zombie_aardvark_is_replaced_and_dns_keeps_working() {
     );
 
     // Through Netavark: stale pid file removed, fresh server, names resolve.
-    let (nv3, ob, bp) = (nv.clone(), opts_b.clone(), b.path());
-    host.run_in(move || nv3.setup(&bp, &ob).unwrap());
+    nv.setup(&b.path(), &opts_b).unwrap();
     let second = aardvark_pid(&nv);
     reaper.0.push(second);
     assert_ne!(second, first);
@@ -218,16 +224,14 @@ fn zombie_aardvark_is_replaced_and_dns_keeps_working() {
     eventually(&b.name, "pntnd-a", 5, |a| a.contains("10.89.252.10")).expect("A resolves from B");
     eventually(&a.name, "pntnd-b", 5, |a| a.contains("10.89.252.11")).expect("B resolves from A");
 
-    let (nv4, bp) = (nv.clone(), b.path());
-    host.run_in(move || nv4.teardown(&bp, &opts_b).unwrap());
+    nv.teardown(&b.path(), &opts_b).unwrap();
     let entries = std::fs::read_to_string(nv.config_dir().join("aardvark-dns/pntnd")).unwrap();
     assert!(
         entries.contains("10.89.252.10") && !entries.contains("10.89.252.11"),
         "{entries}"
     );
     eventually(&a.name, "pntnd-a", 10, |a| a.contains("10.89.252.10")).expect("A still resolves");
-    let ap = a.path();
-    host.run_in(move || nv.teardown(&ap, &opts_a).unwrap());
+    nv.teardown(&a.path(), &opts_a).unwrap();
     let rules = String::from_utf8_lossy(&host.exec(&["iptables-save"]).stdout).into_owned();
     assert!(!rules.contains("10.89.252"), "rules left:\n{rules}");
 }

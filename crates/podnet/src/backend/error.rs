@@ -50,6 +50,15 @@ pub enum BackendError {
         #[source]
         source: std::io::Error,
     },
+    /// The namespace netavark should run in could not be prepared for the child.
+    #[error("run netavark in host network namespace {path}")]
+    HostNetns {
+        /// The namespace's path.
+        path: PathBuf,
+        /// The underlying failure.
+        #[source]
+        source: netns::Error,
+    },
     /// The backend process could not be prepared or started, or its output not read.
     #[error("run {binary} {command}")]
     Spawn {

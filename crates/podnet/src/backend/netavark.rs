@@ -6,7 +6,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
+use netns::{CommandExt, NetNs};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use serde::Deserialize;
 use tracing::level_filters::LevelFilter;
@@ -32,6 +34,7 @@ pub struct Netavark {
     rootless: bool,
     dns_port: Option<u16>,
     log_level: Option<String>,
+    host_netns: Option<Arc<NetNs>>,
     proc_root: PathBuf,
 }
 
@@ -73,6 +76,7 @@ impl Netavark {
             rootless: false,
             dns_port: None,
             log_level: None,
+            host_netns: None,
             proc_root: PathBuf::from("/proc"),
         }
     }
@@ -93,6 +97,15 @@ impl Netavark {
     /// `info`, `debug` or `trace`. Unset, it follows the current `tracing` level.
     pub fn log_level(mut self, level: impl Into<String>) -> Self {
         self.log_level = Some(level.into());
+        self
+    }
+
+    /// Runs netavark inside `netns`, which then plays the host: bridges,
+    /// veth host ends, firewall rules and aardvark-dns live there (the
+    /// rootless network namespace, or a test's throwaway host). The switch
+    /// happens in the child between fork and exec; no thread of ours moves.
+    pub fn host_netns(mut self, netns: Arc<NetNs>) -> Self {
+        self.host_netns = Some(netns);
         self
     }
 
@@ -183,6 +196,12 @@ impl Netavark {
         }
         if let Some(port) = self.dns_port {
             cmd.env("NETAVARK_DNS_PORT", port.to_string());
+        }
+        if let Some(host) = &self.host_netns {
+            cmd.netns(host).map_err(|source| BackendError::HostNetns {
+                path: host.path().to_path_buf(),
+                source,
+            })?;
         }
         tracing::debug!(binary = %self.binary.display(), command, netns = %netns.display(), container_id = %options.container_id, "running netavark");
         let status = cmd.status().map_err(spawn_err)?;

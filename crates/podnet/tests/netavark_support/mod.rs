@@ -2,11 +2,11 @@
 //! its loud skip, throwaway network namespaces, and running code inside one.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 
-use nix::sched::{setns, CloneFlags};
+use netns::NetNs;
 use podnet::{find_helper_binary, Netavark};
 use serde_json::{json, Value};
 
@@ -34,8 +34,9 @@ pub fn can_run(test: &str) -> bool {
     }
 }
 
-/// A `Netavark` on the machine's binaries with a throwaway config directory.
-pub fn netavark(config: &tempfile::TempDir, dns: bool) -> Netavark {
+/// A `Netavark` on the machine's binaries with a throwaway config directory,
+/// running netavark inside `host`.
+pub fn netavark(config: &tempfile::TempDir, dns: bool, host: &Netns) -> Netavark {
     let binary = find_helper_binary("netavark", None).unwrap();
     let aardvark = if dns {
         Some(find_helper_binary("aardvark-dns", None).unwrap())
@@ -43,35 +44,34 @@ pub fn netavark(config: &tempfile::TempDir, dns: bool) -> Netavark {
         None
     };
     Netavark::with_binaries(binary, aardvark, config.path().join("networks"))
+        .host_netns(host.ns.clone())
 }
 
-/// A named network namespace made with `ip netns add`, deleted on drop.
+/// A named network namespace pinned in /run/netns (the netns crate), removed on drop.
 pub struct Netns {
     pub name: String,
+    pub ns: Arc<NetNs>,
 }
 
 impl Netns {
     pub fn new(name: String) -> Self {
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        run(&["ip", "netns", "add", &name]);
-        run(&["ip", "-n", &name, "link", "set", "lo", "up"]);
-        Netns { name }
+        let _ = netns::remove(Path::new("/run/netns").join(&name));
+        let ns = Arc::new(NetNs::create_named(&name).unwrap());
+        ns.command("ip")
+            .unwrap()
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .unwrap();
+        Netns { name, ns }
     }
 
     pub fn path(&self) -> PathBuf {
-        PathBuf::from("/run/netns").join(&self.name)
+        self.ns.path().to_path_buf()
     }
 
-    /// Runs `f` on a fresh thread that entered this namespace; processes it
-    /// spawns (netavark) live in it too.
-    pub fn run_in<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let file = File::open(self.path()).unwrap();
-        std::thread::spawn(move || {
-            setns(&file, CloneFlags::CLONE_NEWNET).unwrap();
-            f()
-        })
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    /// Runs `f` on a throwaway thread inside this namespace.
+    pub fn run_in<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        self.ns.run_in(f).unwrap()
     }
 
     /// `ip netns exec NAME args...`
@@ -84,17 +84,8 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let out = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-        if let Ok(out) = out {
-            if !out.status.success() {
-                eprintln!(
-                    "cleanup: ip netns del {}: {}",
-                    self.name,
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
+        if let Err(err) = netns::remove(self.ns.path()) {
+            eprintln!("cleanup: remove netns {}: {err}", self.name);
         }
     }
 }
