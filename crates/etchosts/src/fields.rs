@@ -53,8 +53,13 @@ pub(crate) fn go_fields(s: &[u8]) -> Vec<&[u8]> {
     let mut start: Option<usize> = None;
     let mut i = 0;
     while i < s.len() {
-        let (c, width) = decode(s, i);
-        let space = c.is_some_and(char::is_whitespace);
+        let b = s[i];
+        let (space, width) = if b < 0x80 {
+            (matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' '), 1)
+        } else {
+            let (c, width) = decode(s, i);
+            (c.is_some_and(char::is_whitespace), width)
+        };
         match (space, start) {
             (true, Some(st)) => {
                 out.push(&s[st..i]);

@@ -64,32 +64,25 @@ pub fn render(params: &HostsParams) -> Result<Vec<u8>, Error> {
     };
     let container = check(&params.container_ips)?;
 
-    let mut out = Vec::with_capacity(base.as_ref().map_or(0, Vec::len) + 256);
-    let mut taken: HashSet<&[u8]> = HashSet::new();
-    let user = extra
-        .iter()
-        .map(|(ip, names)| {
-            (
-                ip.as_bytes(),
-                names.iter().map(|n| n.as_bytes()).collect::<Vec<_>>(),
-            )
-        })
-        .chain(base_lines.into_iter().map(|l| (l.ip, l.names)));
-    for (ip, names) in user {
-        taken.extend(names.iter().copied());
-        parse::format_line(&mut out, ip, names);
-    }
-
     let hci = params.host_containers_internal_ip.map(|ip| ip.to_string());
-    let mut special: Vec<(&str, Vec<&str>)> =
+    let mut wanted: Vec<(&str, Vec<&str>)> =
         vec![("127.0.0.1", vec!["localhost"]), ("::1", vec!["localhost"])];
     if let Some(ip) = &hci {
-        special.push((ip, vec![HOST_CONTAINERS_INTERNAL, HOST_DOCKER_INTERNAL]));
+        wanted.push((ip, vec![HOST_CONTAINERS_INTERNAL, HOST_DOCKER_INTERNAL]));
     }
-    let wanted = special
-        .into_iter()
-        .chain(container.iter().map(|c| (c.ip.as_str(), c.names.clone())));
-    append_free(&mut out, wanted, &taken);
+    wanted.extend(container.iter().map(|c| (c.ip.as_str(), c.names.clone())));
+    let mut taken = Taken::new(&wanted);
+
+    let mut out = Vec::with_capacity(base.as_ref().map_or(0, Vec::len) + 256);
+    for (ip, names) in &extra {
+        taken.saw(names.iter().map(|n| n.as_bytes()));
+        parse::format_line(&mut out, ip.as_bytes(), names.iter().map(|n| n.as_bytes()));
+    }
+    for l in &base_lines {
+        taken.saw(l.names.iter().copied());
+        parse::format_line(&mut out, l.ip, l.names.iter().copied());
+    }
+    append_free(&mut out, &wanted, &taken);
     Ok(out)
 }
 
@@ -102,14 +95,16 @@ pub fn add(path: impl AsRef<Path>, entries: &[HostEntry]) -> Result<(), Error> {
     let mut content = file.read()?;
     let before = content.len();
     let appended = {
-        let lines = parse::parse(&content, path)?;
-        let taken: HashSet<&[u8]> = lines.iter().flat_map(|l| l.names.iter().copied()).collect();
+        let wanted: Vec<(&str, Vec<&str>)> = entries
+            .iter()
+            .map(|c| (c.ip.as_str(), c.names.clone()))
+            .collect();
+        let mut taken = Taken::new(&wanted);
+        for l in parse::parse(&content, path)? {
+            taken.saw(l.names.iter().copied());
+        }
         let mut appended = Vec::new();
-        append_free(
-            &mut appended,
-            entries.iter().map(|c| (c.ip.as_str(), c.names.clone())),
-            &taken,
-        );
+        append_free(&mut appended, &wanted, &taken);
         appended
     };
     content.extend_from_slice(&appended);
@@ -192,12 +187,56 @@ fn matches(line: &parse::Line<'_>, entries: &[Checked<'_>]) -> bool {
     })
 }
 
-/// Writes each entry with the names not in `taken`; an entry left without names is skipped.
-fn append_free<'a>(
-    out: &mut Vec<u8>,
-    entries: impl Iterator<Item = (&'a str, Vec<&'a str>)>,
-    taken: &HashSet<&[u8]>,
-) {
+/// Which of the names we may write are already used by a line of the file. Only those
+/// few names are tracked, so the file's own names are compared, not all hashed.
+struct Taken<'w> {
+    wanted: HashSet<&'w [u8]>,
+    small: Vec<&'w [u8]>,
+    seen: HashSet<&'w [u8]>,
+}
+
+impl<'w> Taken<'w> {
+    const LINEAR_MAX: usize = 16;
+
+    fn new(entries: &[(&'w str, Vec<&'w str>)]) -> Self {
+        let wanted: HashSet<&[u8]> = entries
+            .iter()
+            .flat_map(|(_, names)| names.iter().map(|n| n.as_bytes()))
+            .collect();
+        let small = if wanted.len() <= Self::LINEAR_MAX {
+            wanted.iter().copied().collect()
+        } else {
+            Vec::new()
+        };
+        Self {
+            wanted,
+            small,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Records the names of one existing line.
+    fn saw<'n>(&mut self, names: impl IntoIterator<Item = &'n [u8]>) {
+        for name in names {
+            let hit = if self.wanted.len() <= Self::LINEAR_MAX {
+                self.small.iter().find(|w| **w == name).copied()
+            } else {
+                self.wanted.get(name).copied()
+            };
+            if let Some(w) = hit {
+                self.seen.insert(w);
+            }
+        }
+    }
+
+    fn contains(&self, name: &[u8]) -> bool {
+        self.seen.contains(name)
+    }
+}
+
+/// Writes each entry with the names no existing line uses; an entry left without names
+/// is skipped. Names written here do not count as taken (as in containers/common).
+fn append_free(out: &mut Vec<u8>, entries: &[(&str, Vec<&str>)], taken: &Taken<'_>) {
     for (ip, names) in entries {
         let free: Vec<&[u8]> = names
             .iter()

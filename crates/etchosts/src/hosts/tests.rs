@@ -218,3 +218,22 @@ fn edits_of_a_missing_file_fail_and_name_it() {
     let err = add(&p, &[]).err().unwrap();
     assert!(err.to_string().contains("nope"), "{err}");
 }
+
+#[test]
+fn many_container_names_use_the_hashed_lookup_too() {
+    let ips: Vec<HostEntry> = (0..20)
+        .map(|i| {
+            HostEntry::new(
+                ip(&format!("10.88.0.{}", i + 1)),
+                [format!("c{i}"), format!("d{i}")],
+            )
+        })
+        .collect();
+    let got = render_with("1.1.1.1 c3 d7\n", &[], ips, None).unwrap();
+    assert!(
+        got.starts_with("1.1.1.1\tc3 d7\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.88.0.1\tc0 d0\n")
+    );
+    assert!(got.contains("10.88.0.4\td3\n"), "{got}");
+    assert!(got.contains("10.88.0.8\tc7\n"), "{got}");
+    assert_eq!(got.lines().count(), 23);
+}
