@@ -900,3 +900,94 @@ fn published_ports_reach_containers_and_change_independently() {
     assert!(ask(on(p2)).is_err());
     assert!(!dir.join("state/ports").exists());
 }
+
+#[test]
+fn reload_after_the_rootless_firewall_is_flushed_restores_everything() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("reload_after_the_rootless_firewall_is_flushed_restores_everything")
+    else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    let host_port = loopback_server();
+    let ns = RootlessNetNs::new(config(&dir));
+    let id = "f1a50001";
+    let rootless = ns.join(id).unwrap();
+    let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-r1").unwrap();
+    let options = netavark_options(id, "pntrl-r1", 81, 2, false);
+    run_netavark(&ns, &dir, "setup", container.path(), &options);
+    listen_in(container.path(), "r1");
+    let published = free_port();
+    let forward = [PortForward {
+        host_ip: Ipv4Addr::LOCALHOST.into(),
+        host_port: published,
+        container_ip: Ipv4Addr::new(10, 89, 81, 2).into(),
+        container_port: 8080,
+    }];
+    let forwarder = ns
+        .lock()
+        .unwrap()
+        .forward_ports(id, forwarder_command(), &forward)
+        .unwrap()
+        .unwrap();
+    let on = SocketAddr::from((Ipv4Addr::LOCALHOST, published));
+    let gw = SocketAddr::from((default_gateway(&rootless), host_port));
+
+    // Flush every firewall rule of the rootless netns (what `nft flush ruleset` or a
+    // firewalld reload inside it would do).
+    let run_in_rootless = |args: &[&str]| {
+        let locked = ns.lock().unwrap();
+        let out = locked.command("nft").unwrap().args(args).output().unwrap();
+        assert!(out.status.success(), "nft {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run_in_rootless(&["list", "ruleset"]).contains("NETAVARK"));
+    run_in_rootless(&["flush", "ruleset"]);
+    assert!(!run_in_rootless(&["list", "ruleset"]).contains("NETAVARK"));
+
+    // Reload, as podman does it: teardown (errors ignored), setup with the same static
+    // address (podman 4.3 fails here with "requested ip address ... is already
+    // allocated"), then the ports again.
+    let _ = {
+        let locked = ns.lock().unwrap();
+        let mut cmd = locked.command(NETAVARK).unwrap();
+        std::fs::write(dir.join("netavark-in.json"), &options).unwrap();
+        cmd.arg("--config")
+            .arg(dir.join("netavark"))
+            .args(["--rootless=true", "teardown"])
+            .arg(container.path())
+            .stdin(std::fs::File::open(dir.join("netavark-in.json")).unwrap())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+    };
+    let out = run_netavark(&ns, &dir, "setup", container.path(), &options);
+    assert!(out.contains("10.89.81.2"), "{out}");
+    assert!(run_in_rootless(&["list", "ruleset"]).contains("NETAVARK"));
+    let again = ns
+        .lock()
+        .unwrap()
+        .forward_ports(id, forwarder_command(), &forward)
+        .unwrap()
+        .unwrap();
+    assert!(wait_dead(forwarder));
+    assert_ne!(again, forwarder);
+    assert_eq!(ask(on).unwrap(), "hello from r1\n");
+    assert!(connect_from(container.path(), gw)
+        .unwrap()
+        .starts_with("pong"));
+
+    run_netavark(&ns, &dir, "teardown", container.path(), &options);
+    container.remove().unwrap();
+    assert!(ns.leave(id).unwrap());
+    assert!(wait_dead(again));
+}

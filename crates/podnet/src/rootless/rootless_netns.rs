@@ -197,6 +197,8 @@ impl RootlessNetNsLock<'_> {
             );
             stale.terminate(Duration::from_secs(2))?;
         }
+        // Forwarders would still hold the vanished namespace open and forward into it.
+        ports::stop_all(&config.dir)?;
         create_private_dir(&config.pin_dir)?;
         pin::remove(&netns)?;
         tracing::debug!(netns = %netns.display(), "creating rootless netns");
