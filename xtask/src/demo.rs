@@ -2,7 +2,11 @@
 //!
 //! Part 1 shows the leaf crates on their own: what rootless-detect sees here, `-p` specs
 //! parsed and merged, and a netavark result captured on this machine kind turned into
-//! `podman inspect` JSON. Part 2 drives the `podnet` CLI through a container's network life.
+//! `podman inspect` JSON. Part 2 drives the `podnet` CLI through two containers' network
+//! life with the real netavark: names resolved by aardvark-dns, a published port reached from
+//! the host, a second network connected and disconnected, a reload after a firewall flush,
+//! inspect output, and a complete clean-up. Part 2 runs in a network namespace standing in for
+//! the host (`podnet-demo`), so flushing "the host's" firewall never touches yours.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +19,113 @@ const CAPTURED_SETUP: &str = include_str!("../../crates/netstatus/tests/data/set
 pub fn run() -> Result<(), String> {
     crate::setup::run(&crate::setup::Wanted { peers: false })?;
     leaf_crates()?;
+    if !crate::is_root() {
+        return Err(
+            "part 2 needs root (namespaces, bridges, firewall rules): run `sudo cargo xtask demo`"
+                .into(),
+        );
+    }
+    let mut build = crate::cmd::cargo();
+    build.args(["build", "--quiet", "-p", "podnet", "--bin", "podnet"]);
+    crate::cmd::run(build)?;
+    let demo = crate::demo_host::DemoHost::new()?;
+    let result = flows(&demo);
+    let cleanup = demo.clean_up();
+    result.and(cleanup)
+}
+
+fn flows(demo: &crate::demo_host::DemoHost) -> Result<(), String> {
+    heading("podnet: a network and two containers (in the demo host netns `podnet-demo`)");
+    demo.podnet(
+        &["network", "create", "--subnet", "10.89.10.0/24", "demo-net"],
+        12,
+    )?;
+    demo.podnet(
+        &[
+            "create",
+            "web",
+            "--network",
+            "demo-net",
+            "-p",
+            "127.0.0.1:8080:80",
+        ],
+        3,
+    )?;
+    demo.podnet(&["create", "client", "--network", "demo-net"], 3)?;
+    demo.podnet(&["start", "web"], 8)?;
+    demo.podnet(&["start", "client"], 8)?;
+
+    heading("names resolve through aardvark-dns: client pings web");
+    demo.podnet(
+        &[
+            "exec", "client", "--", "busybox", "ping", "-c", "1", "-W", "2", "web",
+        ],
+        0,
+    )?;
+
+    heading("a published port reached from the host: 127.0.0.1:8080 -> web:80");
+    let listener = demo.listen("web", 80, "hello from web")?;
+    demo.host(&["busybox", "nc", "-w", "2", "127.0.0.1", "8080"])?;
+    drop(listener);
+
+    heading("a second network, connected and disconnected");
+    demo.podnet(
+        &[
+            "network",
+            "create",
+            "--subnet",
+            "10.89.11.0/24",
+            "demo-net2",
+        ],
+        0,
+    )?;
+    demo.podnet(&["connect", "demo-net2", "client"], 9)?;
+    demo.podnet(
+        &["exec", "client", "--", "ip", "-o", "-4", "addr", "show"],
+        0,
+    )?;
+    demo.podnet(
+        &[
+            "exec",
+            "client",
+            "--",
+            "cat",
+            "/etc/hosts",
+            "/etc/resolv.conf",
+        ],
+        0,
+    )?;
+    demo.podnet(&["disconnect", "demo-net2", "client"], 6)?;
+    demo.podnet(
+        &["exec", "client", "--", "ip", "-o", "-4", "addr", "show"],
+        0,
+    )?;
+
+    heading("reload after a firewall flush restores the published port");
+    demo.host(&["iptables", "-F"])?;
+    demo.host(&["iptables", "-t", "nat", "-F"])?;
+    let listener = demo.listen("web", 80, "hello again")?;
+    let refused = demo.host(&["busybox", "nc", "-w", "1", "127.0.0.1", "8080"]);
+    println!(
+        "(after the flush: {})",
+        if refused.is_err() {
+            "unreachable, as expected"
+        } else {
+            "still reachable?!"
+        }
+    );
+    demo.podnet(&["reload", "--all"], 7)?;
+    demo.host(&["busybox", "nc", "-w", "2", "127.0.0.1", "8080"])?;
+    drop(listener);
+
+    heading("inspect: podman's NetworkSettings");
+    demo.podnet(&["inspect", "web"], 0)?;
+
+    heading("clean-up");
+    demo.podnet(&["rm", "--force", "web"], 0)?;
+    demo.podnet(&["rm", "--force", "client"], 0)?;
+    demo.podnet(&["network", "rm", "demo-net", "demo-net2"], 0)?;
+    demo.host(&["ip", "-o", "link", "show"])?;
     Ok(())
 }
 

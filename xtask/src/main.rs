@@ -9,6 +9,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod demo;
+mod demo_host;
 mod integration;
 mod setup;
 mod tidy;
