@@ -1,6 +1,46 @@
-//! podnet: podman's libpod network layer as a library.
+//! podnet: podman's libpod network layer as a library, and the `podnet` CLI on top of it.
 //!
-//! TODO(integrator): crate doc with example, written once the flows land.
+//! It composes the leaf crates into libpod's container network flows:
+//!
+//! - [`NetworkStore`]: network definitions in podman's own JSON files (a network made by
+//!   `podman network create` works unchanged, and podman can use ours);
+//! - [`StateStore`]: one SQLite database with a record per container and the IP leases of
+//!   every network (podman's IPAM: podnet picks the addresses, netavark gets them as static
+//!   IPs); every flow's writes are transactions, and an [`Intent`] committed before the
+//!   backend runs lets [`Runtime::reconcile`] repair a `kill -9` at any point;
+//! - [`Backend`] and [`Netavark`]: the real netavark binary and its JSON protocol;
+//! - [`Runtime`]: `create`, `setup`, `teardown`, `remove`, `connect`, `disconnect`, `reload`,
+//!   `inspect` and `reconcile`, each validating first, applying, and undoing what it applied
+//!   when a later step fails; hosts and resolv.conf follow every change (through `etchosts`,
+//!   in place, locked);
+//! - [`RootlessNetNs`] and [`reexec_in_user_namespace`]: rootless networking (the user's
+//!   namespaces held by a pause process, a shared network namespace with pasta or
+//!   slirp4netns for outbound traffic and port forwarding).
+//!
+//! Requires: Linux; root for the rootful flows (namespaces, bridges, firewall rules), or an
+//! unprivileged user with subuid/subgid ranges, `newuidmap` and pasta or slirp4netns for the
+//! rootless ones; netavark and aardvark-dns (Debian packages `netavark`, `aardvark-dns`).
+//!
+//! ```no_run
+//! use podnet::{ContainerSpec, Netavark, NetworkRequest, Runtime, RuntimeConfig};
+//!
+//! # fn main() -> Result<(), podnet::Error> {
+//! // podman's files and directories; `RuntimeConfig::under(dir)` keeps everything in `dir`
+//! let rt = Runtime::new(RuntimeConfig::system()?, Netavark::new("/run/containers/networks")?)?;
+//! rt.create(&ContainerSpec {
+//!     name: "web".into(),
+//!     networks: vec![NetworkRequest::new("podman")],
+//!     ports: vec![portmap::parse_publish("127.0.0.1:8080:80").expect("valid spec")],
+//!     ..ContainerSpec::default()
+//! })?;
+//! let web = rt.setup("web")?; // podman start: netns, addresses, veth, DNAT, hosts, resolv.conf
+//! println!("{:?}", web.netns_path);
+//! println!("{}", serde_json::to_string_pretty(&rt.inspect("web")?).unwrap_or_default());
+//! rt.teardown("web")?; // podman stop
+//! rt.remove("web", false)?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod backend;
 mod error;
