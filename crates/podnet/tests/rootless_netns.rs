@@ -152,18 +152,19 @@ fn inside(name: &str) -> Option<PathBuf> {
     None
 }
 
-/// The user's first subordinate uid range, read from /etc/subuid by this test.
+/// The user's lowest subordinate uid range, read from /etc/subuid by this test.
 fn first_subuid_range() -> (u32, u32) {
     let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
         .unwrap()
         .unwrap();
+    let uid = user.uid.to_string();
     let text = std::fs::read_to_string("/etc/subuid").unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(&format!("{}:", user.name)))
-        .unwrap();
-    let f: Vec<&str> = line.split(':').collect();
-    (f[1].parse().unwrap(), f[2].parse().unwrap())
+    text.lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .filter(|f| f.len() == 3 && (f[0] == user.name || f[0] == uid))
+        .map(|f| (f[1].parse().unwrap(), f[2].parse().unwrap()))
+        .min()
+        .unwrap()
 }
 
 #[test]

@@ -179,3 +179,64 @@ pub(crate) fn enter(
 pub(crate) fn resolv_path(dir: &Path) -> PathBuf {
     dir.join("resolv.conf")
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn targets(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| s.target.to_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn plan_binds_run_last_and_rebases_resolv_conf_under_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        let etc = tmp.path().join("etc");
+        std::fs::create_dir_all(&etc).unwrap();
+        let resolv = etc.join("resolv.conf");
+        // A stub resolver file under /run that this machine does not have.
+        std::os::unix::fs::symlink("/run/pntrl-absent/stub-resolv.conf", &resolv).unwrap();
+        let steps = plan(&Layout {
+            dir: &dir,
+            runtime_dir: Path::new("/run/user/4242"),
+            resolv_conf: &resolv,
+        })
+        .unwrap();
+        let t = targets(&steps);
+        let run = dir.join("run");
+        assert_eq!(t.first().unwrap(), "/");
+        assert_eq!(steps[0].flags, MsFlags::MS_REC | MsFlags::MS_SLAVE);
+        assert_eq!(t[1], run.join("user/4242").to_str().unwrap());
+        let rebased = run.join("pntrl-absent/stub-resolv.conf");
+        assert!(t.contains(&rebased.to_str().unwrap().to_string()), "{t:?}");
+        assert!(rebased.is_file(), "mount target not created");
+        assert_eq!(&t[t.len() - 2..], ["/var", "/run"]);
+        assert!(steps.last().unwrap().flags.contains(MsFlags::MS_REC));
+        assert_eq!(
+            std::fs::read_link(dir.join("var/run")).unwrap(),
+            Path::new("/run")
+        );
+    }
+
+    #[test]
+    fn plan_binds_a_plain_resolv_conf_in_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let resolv = tmp.path().join("resolv.conf");
+        std::fs::write(&resolv, "nameserver 192.0.2.53\n").unwrap();
+        let steps = plan(&Layout {
+            dir: &tmp.path().join("state"),
+            runtime_dir: Path::new("/home/u/rt"),
+            resolv_conf: &resolv,
+        })
+        .unwrap();
+        let t = targets(&steps);
+        assert!(t.contains(&resolv.to_str().unwrap().to_string()), "{t:?}");
+        // A runtime dir outside /run needs no bind: it stays reachable.
+        assert!(!t.iter().any(|x| x.contains("/home/u/rt")), "{t:?}");
+    }
+}
