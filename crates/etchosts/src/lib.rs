@@ -49,6 +49,11 @@
 //! 7. removes the journal. A crash anywhere leaves either no journal (the file is
 //!    untouched, or complete) or a complete journal that the next call copies over.
 //!
+//! `new` on a missing target creates it complete instead: the content goes to a temp
+//! file beside it (`.NAME.etchosts-new.PID.N`), is fsync'd and hard-linked into place,
+//! so no one ever sees a new file empty; if another writer created it first, the call
+//! falls back to the locked in-place rewrite above.
+//!
 //! # Differences from containers/common
 //!
 //! Output is byte-for-byte the same for the same inputs, except:

@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg};
@@ -135,6 +136,69 @@ impl LockedFile {
         self.file.set_len(content.len() as u64).map_err(err)?;
         self.file.sync_all().map_err(err)
     }
+}
+
+/// Gives the file at `path` exactly `content`: a missing file is created complete (written
+/// to a temp file, fsync'd, then hard-linked into place, so nobody ever sees it empty);
+/// an existing one is locked and rewritten in place (unless it already holds `content`).
+pub(crate) fn write_whole(path: &Path, content: &[u8]) -> Result<(), Error> {
+    if let Err(e) = std::fs::symlink_metadata(path) {
+        if e.kind() == io::ErrorKind::NotFound && create_complete(path, content)? {
+            tracing::debug!(path = %path.display(), "file created complete");
+            return Ok(());
+        }
+    }
+    let mut file = LockedFile::open(path, true)?;
+    if file.read()? != content {
+        file.replace(content)?;
+    }
+    Ok(())
+}
+
+/// Creates `path` with `content` if it does not exist; `false` when someone else did.
+fn create_complete(path: &Path, content: &[u8]) -> Result<bool, Error> {
+    let err = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    name.push(format!(".etchosts-new.{}.{seq}", std::process::id()));
+    let tmp = dir.join(name);
+    let f = match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+    {
+        Ok(f) => f,
+        // A leftover of a crashed process that had our pid: not ours to remove.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(err(e)),
+    };
+    let made = (|| -> io::Result<bool> {
+        f.write_all_at(content, 0)?;
+        f.sync_all()?;
+        match std::fs::hard_link(&tmp, path) {
+            Ok(()) => {
+                File::open(dir)?.sync_all()?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    })();
+    if let Err(e) = std::fs::remove_file(&tmp) {
+        tracing::warn!(tmp = %tmp.display(), error = %e, "cannot remove temp file");
+    }
+    made.map_err(err)
 }
 
 fn open_regular(path: &Path, create: bool) -> Result<File, Error> {

@@ -170,3 +170,32 @@ fn over_long_line_in_target_is_named() {
     assert!(matches!(err, Error::LineTooLong { line: 2, .. }), "{err}");
     assert_eq!(fs::read(&path).unwrap(), content);
 }
+
+#[test]
+fn racing_creators_all_succeed_and_leave_one_complete_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hosts");
+    let params = Arc::new(hosts::HostsParams {
+        container_ips: vec![entry("10.88.0.7", &["racer"])],
+        target_file: path.clone(),
+        ..Default::default()
+    });
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let p = params.clone();
+            std::thread::spawn(move || hosts::new(&p))
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        "127.0.0.1\tlocalhost\n::1\tlocalhost\n10.88.0.7\tracer\n"
+    );
+    let left: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["hosts"]);
+}

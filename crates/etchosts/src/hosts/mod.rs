@@ -46,10 +46,7 @@ pub struct HostsParams {
 /// Writes a new hosts file for a container (see [`HostsParams`] for what goes in).
 pub fn new(params: &HostsParams) -> Result<(), Error> {
     let content = render(params)?;
-    let mut file = LockedFile::open(&params.target_file, true)?;
-    if file.read()? != content {
-        file.replace(&content)?;
-    }
+    crate::locked::write_whole(&params.target_file, &content)?;
     tracing::debug!(path = %params.target_file.display(), "hosts file written");
     Ok(())
 }

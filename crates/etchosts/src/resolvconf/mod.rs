@@ -113,10 +113,7 @@ impl ResolvParams {
 /// Writes a new resolv.conf for a container.
 pub fn new(params: &ResolvParams) -> Result<(), Error> {
     let content = render(params)?;
-    let mut file = LockedFile::open(&params.path, true)?;
-    if file.read()? != content {
-        file.replace(&content)?;
-    }
+    crate::locked::write_whole(&params.path, &content)?;
     tracing::debug!(path = %params.path.display(), "resolv.conf written");
     Ok(())
 }
