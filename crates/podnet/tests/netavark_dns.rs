@@ -76,7 +76,9 @@ fn resolve(from: &str, name: &str) -> String {
 }
 
 /// Whether `check` on `name`'s answer from `from` holds within `secs`:
-/// aardvark-dns binds and reloads a moment after netavark returns.
+/// aardvark-dns binds a moment after netavark returns, and after the SIGHUP
+/// of a teardown aardvark-dns 1.4 sometimes answers nothing for about 8 s
+/// (seen here in about one run out of three).
 fn eventually(
     from: &str,
     name: &str,
@@ -180,7 +182,7 @@ fn zombie_aardvark_is_replaced_and_dns_keeps_working() {
         Some(me),
         "aardvark-dns was adopted by this subreaper"
     );
-    eventually(&a.name, "pntnd-a", 5, |a| a.contains("10.89.252.10")).expect("DNS works at first");
+    eventually(&a.name, "pntnd-a", 10, |a| a.contains("10.89.252.10")).expect("DNS works at first");
 
     // Kill it and keep it a zombie: it still takes signals.
     kill(Pid::from_raw(first), Signal::SIGKILL).unwrap();
@@ -221,8 +223,8 @@ fn zombie_aardvark_is_replaced_and_dns_keeps_working() {
         matches!(proc_state(second), Some(s) if s != 'Z'),
         "a live aardvark-dns"
     );
-    eventually(&b.name, "pntnd-a", 5, |a| a.contains("10.89.252.10")).expect("A resolves from B");
-    eventually(&a.name, "pntnd-b", 5, |a| a.contains("10.89.252.11")).expect("B resolves from A");
+    eventually(&b.name, "pntnd-a", 10, |a| a.contains("10.89.252.10")).expect("A resolves from B");
+    eventually(&a.name, "pntnd-b", 10, |a| a.contains("10.89.252.11")).expect("B resolves from A");
 
     nv.teardown(&b.path(), &opts_b).unwrap();
     let entries = std::fs::read_to_string(nv.config_dir().join("aardvark-dns/pntnd")).unwrap();
@@ -230,7 +232,7 @@ fn zombie_aardvark_is_replaced_and_dns_keeps_working() {
         entries.contains("10.89.252.10") && !entries.contains("10.89.252.11"),
         "{entries}"
     );
-    eventually(&a.name, "pntnd-a", 10, |a| a.contains("10.89.252.10")).expect("A still resolves");
+    eventually(&a.name, "pntnd-a", 20, |a| a.contains("10.89.252.10")).expect("A still resolves");
     nv.teardown(&a.path(), &opts_a).unwrap();
     let rules = String::from_utf8_lossy(&host.exec(&["iptables-save"]).stdout).into_owned();
     assert!(!rules.contains("10.89.252"), "rules left:\n{rules}");
