@@ -68,7 +68,7 @@ fn create_pin_file(path: &Path) -> Result<PinUndo, Errno> {
 
 fn pin_error(path: &Path, source: Errno) -> Error {
     match source {
-        e @ (Errno::EPERM | Errno::EACCES) => Error::NotPermitted {
+        e @ Errno::EPERM => Error::NotPermitted {
             op: "create the pin file",
             path: path.to_path_buf(),
             source: e,

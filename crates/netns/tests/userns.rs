@@ -324,6 +324,9 @@ fn non_root_caller_maps_several_ranges_through_newuidmap() {
             };
             std::fs::create_dir(dir).unwrap();
             nix::unistd::chown(dir, Some(uid.into()), Some(gid.into())).unwrap();
+            // the checkout may sit where podnet-ci cannot read: run a copy from our tmpfs
+            let exe = dir.parent().unwrap().join("test-binary");
+            std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
             let out = Command::new("setpriv")
                 .args([
                     &format!("--reuid={uid}"),
@@ -332,7 +335,7 @@ fn non_root_caller_maps_several_ranges_through_newuidmap() {
                     "--inh-caps=+sys_admin",
                     "--ambient-caps=+sys_admin",
                 ])
-                .arg(std::env::current_exe().unwrap())
+                .arg(&exe)
                 .args([
                     "non_root_caller_maps_several_ranges_through_newuidmap",
                     "--exact",

@@ -50,7 +50,7 @@ pub fn isolated(test: &str, how: Isolation, body: impl FnOnce(&Path)) {
             &base,
             Some("tmpfs"),
             nix::mount::MsFlags::empty(),
-            Some("mode=0755,size=4m"),
+            Some("mode=0755,size=256m"),
         )
         .unwrap();
         body(&base.join("netns"));
