@@ -992,3 +992,70 @@ fn reload_after_the_rootless_firewall_is_flushed_restores_everything() {
     assert!(ns.leave(id).unwrap());
     assert!(wait_dead(again));
 }
+
+#[test]
+fn netavark_backend_runs_inside_the_rootless_netns_through_run() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("netavark_backend_runs_inside_the_rootless_netns_through_run") else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    use podnet::Backend;
+    let port = loopback_server();
+    let backend = podnet::Netavark::with_binaries(
+        NETAVARK,
+        Some(PathBuf::from("/usr/lib/podman/aardvark-dns")),
+        dir.join("netavark-config"),
+    )
+    .rootless(true);
+    let ns = RootlessNetNs::new(config(&dir));
+    let id = "0b0e0001";
+    let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-k1").unwrap();
+    let options: podnet::NetworkOptions =
+        serde_json::from_str(&netavark_options(id, "pntrl-k1", 82, 2, true)).unwrap();
+
+    // What a rootless setup flow does: lock, ensure, backend inside, then membership.
+    let rootless = {
+        let mut locked = ns.lock().unwrap();
+        let rootless = locked.ensure().unwrap();
+        let status = locked
+            .run(|| backend.setup(container.path(), &options))
+            .unwrap()
+            .unwrap();
+        assert!(format!("{status:?}").contains("10.89.82.2"), "{status:?}");
+        locked.add_member(id).unwrap();
+        rootless
+    };
+    // The bridge is in the rootless netns, not in the user's (host) network namespace.
+    assert!(!Path::new("/sys/class/net/pntrl82").exists());
+    let gw = SocketAddr::from((default_gateway(&rootless), port));
+    assert!(connect_from(container.path(), gw)
+        .unwrap()
+        .starts_with("pong"));
+    // A panic inside `run` reaches the caller.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ns.lock().unwrap().run(|| panic!("inside")).unwrap();
+    }));
+    assert!(caught.is_err());
+
+    {
+        let mut locked = ns.lock().unwrap();
+        locked
+            .run(|| backend.teardown(container.path(), &options))
+            .unwrap()
+            .unwrap();
+        locked.remove_member(id).unwrap();
+        locked.teardown().unwrap();
+    }
+    container.remove().unwrap();
+    assert!(!rootless.exists());
+}

@@ -198,4 +198,13 @@ pub enum RootlessError {
         /// Exit status and log.
         detail: String,
     },
+    /// A thread could not enter the rootless netns and its private mount namespace.
+    #[error("cannot enter the rootless netns of {}", dir.display())]
+    EnterNetNs {
+        /// The rootless netns state directory.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -146,6 +146,23 @@ fn plan(layout: &Layout<'_>) -> Result<Vec<Step>, RootlessError> {
     Ok(steps)
 }
 
+/// Enters `netns` and a new mount namespace laid out by `steps`: raw syscalls only, so
+/// it is safe between fork and exec; on a thread, the thread's `fs` is unshared with it.
+fn apply(netns: &OwnedFd, steps: &[Step]) -> std::io::Result<()> {
+    nix::sched::setns(netns, CloneFlags::CLONE_NEWNET)?;
+    nix::sched::unshare(CloneFlags::CLONE_NEWNS)?;
+    for step in steps {
+        nix::mount::mount(
+            step.source.as_deref(),
+            step.target.as_c_str(),
+            None::<&std::ffi::CStr>,
+            step.flags,
+            None::<&std::ffi::CStr>,
+        )?;
+    }
+    Ok(())
+}
+
 /// Makes `cmd` run inside the network namespace `netns` and a private mount namespace
 /// laid out as described in the module documentation.
 pub(crate) fn enter(
@@ -154,25 +171,34 @@ pub(crate) fn enter(
     layout: &Layout<'_>,
 ) -> Result<(), RootlessError> {
     let steps = plan(layout)?;
-    // SAFETY: between fork and exec in the single-threaded child; only raw syscalls
-    // (setns, unshare, mount) on values prepared before the fork; no allocation.
+    // SAFETY: between fork and exec in the single-threaded child; `apply` makes only raw
+    // syscalls (setns, unshare, mount) on values prepared before the fork.
     unsafe {
-        cmd.pre_exec(move || {
-            nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)?;
-            nix::sched::unshare(CloneFlags::CLONE_NEWNS)?;
-            for step in &steps {
-                nix::mount::mount(
-                    step.source.as_deref(),
-                    step.target.as_c_str(),
-                    None::<&std::ffi::CStr>,
-                    step.flags,
-                    None::<&std::ffi::CStr>,
-                )?;
-            }
-            Ok(())
-        });
+        cmd.pre_exec(move || apply(&netns, &steps));
     }
     Ok(())
+}
+
+/// Runs `f` on a fresh thread that entered `netns` and a private mount namespace laid
+/// out as described in the module documentation; processes `f` starts inherit both.
+/// The thread exits afterwards, so no other code ever runs in those namespaces.
+pub(crate) fn run<F, T>(netns: OwnedFd, layout: &Layout<'_>, f: F) -> Result<T, RootlessError>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    let steps = plan(layout)?;
+    let dir = layout.dir.to_path_buf();
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            apply(&netns, &steps).map_err(|source| RootlessError::EnterNetNs { dir, source })?;
+            Ok(f())
+        });
+        match worker.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// Where `resolv.conf` content for the netns is kept.

@@ -107,6 +107,25 @@ impl RootlessNetNs {
         &self.config
     }
 
+    fn entry(&self) -> Result<(std::os::fd::OwnedFd, PathBuf), RootlessError> {
+        Ok((pin::open(&self.config.pin_path())?, ids::runtime_dir()?))
+    }
+
+    fn layout<'a>(&'a self, runtime_dir: &'a Path) -> mounts::Layout<'a> {
+        mounts::Layout {
+            dir: &self.config.dir,
+            runtime_dir,
+            resolv_conf: &self.config.resolv_conf,
+        }
+    }
+
+    /// Like [`RootlessNetNsLock::enter`], without taking the lock: for a backend hook
+    /// called while the caller already holds the lock (taking it again would deadlock).
+    pub fn enter(&self, cmd: &mut Command) -> Result<(), RootlessError> {
+        let (netns, runtime_dir) = self.entry()?;
+        mounts::enter(cmd, netns, &self.layout(&runtime_dir))
+    }
+
     /// Takes the exclusive lock (blocking). Must be called inside the user namespace.
     pub fn lock(&self) -> Result<RootlessNetNsLock<'_>, RootlessError> {
         if !in_user_namespace() {
@@ -246,19 +265,21 @@ impl RootlessNetNsLock<'_> {
     /// helper's DNS forwarder: how netavark (with `--rootless=true`) is run for rootless
     /// containers. The netns must exist ([`RootlessNetNsLock::ensure`]).
     pub fn enter<'c>(&self, cmd: &'c mut Command) -> Result<&'c mut Command, RootlessError> {
-        let config = self.config();
-        let netns = pin::open(&config.pin_path())?;
-        let runtime_dir = ids::runtime_dir()?;
-        mounts::enter(
-            cmd,
-            netns,
-            &mounts::Layout {
-                dir: &config.dir,
-                runtime_dir: &runtime_dir,
-                resolv_conf: &config.resolv_conf,
-            },
-        )?;
+        self.ns.enter(cmd)?;
         Ok(cmd)
+    }
+
+    /// Runs `f` on a fresh thread inside the netns and a private mount namespace laid out
+    /// as for [`RootlessNetNsLock::enter`] (podman's `RootlessNetNS.Do`): every process
+    /// `f` starts, e.g. through the [`Netavark`](crate::Netavark) backend, runs there. The
+    /// thread exits afterwards. A panic in `f` is propagated.
+    pub fn run<F, T>(&self, f: F) -> Result<T, RootlessError>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let (netns, runtime_dir) = self.ns.entry()?;
+        mounts::run(netns, &self.ns.layout(&runtime_dir), f)
     }
 
     /// Publishes `ports` of `container_id`: (re)starts that container's own forwarder
