@@ -24,8 +24,18 @@ fn thousand_cycles_leave_mountinfo_and_pin_dir_unchanged() {
         |dir| {
             // the first creation binds the directory onto itself and makes it shared: that is
             // the directory's lasting state, so the snapshot is taken after it
+            let untouched = common::mountinfo();
             NetNs::create_in(dir, "warmup").unwrap().remove().unwrap();
             let mounts_before = common::mountinfo();
+            let added: Vec<&str> = mounts_before
+                .lines()
+                .filter(|l| !untouched.lines().any(|u| u == *l))
+                .collect();
+            assert_eq!(added.len(), 1, "only the pin dir's self-bind: {added:?}");
+            assert_eq!(added[0].split(' ').nth(4), dir.to_str());
+            assert!(untouched
+                .lines()
+                .all(|u| mounts_before.lines().any(|l| l == u)));
             let pins_before = names(dir);
             let fds_before = fd_count();
             let threads_before = thread_count();
