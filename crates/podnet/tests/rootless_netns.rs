@@ -147,9 +147,46 @@ fn inside(name: &str) -> Option<PathBuf> {
         .env(DIR_ENV, &dir.0);
     holder.join(&mut cmd).unwrap();
     let status = cmd.status().unwrap();
+    // Whatever the inner run left behind (pasta, forwarders, aardvark-dns after a
+    // failure) lives in the holder's user namespace: stop all of it with the holder.
+    let leftovers = kill_user_namespace(holder.pid());
     holder.stop().unwrap();
     assert!(status.success(), "inner run of {name} failed: {status}");
+    assert_eq!(
+        leftovers,
+        Vec::<u32>::new(),
+        "processes left in the user namespace"
+    );
     None
+}
+
+/// SIGKILLs every process (but the holder) in the user namespace of `holder_pid`;
+/// returns their pids.
+fn kill_user_namespace(holder_pid: u32) -> Vec<u32> {
+    let Ok(userns) = std::fs::read_link(format!("/proc/{holder_pid}/ns/user")) else {
+        return Vec::new();
+    };
+    let mut killed = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == holder_pid || !process_alive(pid) {
+            continue;
+        }
+        if std::fs::read_link(entry.path().join("ns/user")).is_ok_and(|l| l == userns) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            killed.push(pid);
+        }
+    }
+    killed
 }
 
 /// The user's lowest subordinate uid range, read from /etc/subuid by this test.
