@@ -1096,3 +1096,63 @@ fn netavark_backend_runs_inside_the_rootless_netns_through_run() {
     container.remove().unwrap();
     assert!(!rootless.exists());
 }
+
+const PHASE_ENV: &str = "PODNET_TEST_PHASE";
+
+#[test]
+fn rootless_netns_is_recreated_after_the_holder_died() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let name = "rootless_netns_is_recreated_after_the_holder_died";
+    if in_user_namespace() {
+        let dir = PathBuf::from(std::env::var_os(DIR_ENV).unwrap());
+        let ns = RootlessNetNs::new(config(&dir));
+        let phase = std::env::var(PHASE_ENV).unwrap();
+        if phase == "1" {
+            ns.join("ctr-old").unwrap();
+            let old = ns.lock().unwrap().status().unwrap().helper_pid;
+            std::fs::write(dir.join("old-helper"), old.to_string()).unwrap();
+            return;
+        }
+        // Phase 2, in a new holder: the pin is a plain file now (its mount died with the
+        // old mount namespace) and the recorded pasta is gone.
+        let pin = ns.config().pin_path();
+        assert!(pin.exists() && !netns::is_netns(&pin));
+        assert!(ns.lock().unwrap().status().is_none());
+        let port = loopback_server();
+        let netns = ns.join("ctr-new").unwrap();
+        assert!(netns::is_netns(&netns));
+        let helper = ns.lock().unwrap().status().unwrap().helper_pid;
+        let old: u32 = std::fs::read_to_string(dir.join("old-helper"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_ne!(helper, old);
+        assert!(via_gateway(&netns, port).unwrap().starts_with("pong"));
+        // The old member is still recorded: the facade's teardown of it must be able to
+        // leave, and only the last leave removes the netns.
+        assert!(!ns.leave("ctr-old").unwrap());
+        assert!(ns.leave("ctr-new").unwrap());
+        assert!(wait_dead(helper));
+        assert!(!netns.exists());
+        return;
+    }
+    let dir = TestDir::new("crash");
+    for phase in ["1", "2"] {
+        let holder = UserNamespace::ensure_in(&dir.0.join("holder")).unwrap();
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(DIR_ENV, &dir.0)
+            .env(PHASE_ENV, phase);
+        holder.join(&mut cmd).unwrap();
+        let status = cmd.status().unwrap();
+        // Phase 1 leaves pasta running on purpose: the "crash" kills it with the holder.
+        let leftovers = kill_user_namespace(holder.pid());
+        holder.stop().unwrap();
+        assert!(status.success(), "phase {phase}: {status}");
+        if phase == "2" {
+            assert_eq!(leftovers, Vec::<u32>::new());
+        }
+    }
+}
