@@ -85,12 +85,14 @@ pub(crate) fn create_in(dir: &Path, name: Option<&str>) -> Result<NetNs, Error> 
     if let Some(n) = name {
         name::validate(n)?;
     }
-    let (_lock, dir) = pindir::prepare(dir)?;
-    let mut undo = pin_file_in(&dir, name)?;
+    // dropped in reverse order on failure: the pin first, then the directory's set-up
+    let prepared = pindir::prepare(dir)?;
+    let mut undo = pin_file_in(&prepared.path, name)?;
     tracing::debug!(path = %undo.path.display(), "pin file created");
     let fd = new_netns_onto(&undo.path)?;
     undo.mounted = true;
     let path = undo.keep();
+    prepared.keep();
     tracing::debug!(path = %path.display(), "network namespace pinned");
     Ok(NetNs::from_parts(fd, path))
 }

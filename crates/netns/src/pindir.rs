@@ -33,8 +33,10 @@ pub(crate) struct DirLock {
     _dir: File,
 }
 
-/// Opens `dir` (creating it 0755 when missing) and locks it exclusively.
-pub(crate) fn lock(dir: &Path) -> Result<DirLock, Error> {
+/// Opens `dir` (creating it 0755 when missing) and locks it exclusively; also says
+/// whether this call created it.
+pub(crate) fn lock(dir: &Path) -> Result<(DirLock, bool), Error> {
+    let mut created = false;
     let open_dir = |dir: &Path| {
         std::fs::OpenOptions::new()
             .read(true)
@@ -52,6 +54,7 @@ pub(crate) fn lock(dir: &Path) -> Result<DirLock, Error> {
                     dir: dir.to_path_buf(),
                     source,
                 })?;
+            created = true;
             open_dir(dir).map_err(|source| Error::PinDir {
                 dir: dir.to_path_buf(),
                 source,
@@ -69,7 +72,7 @@ pub(crate) fn lock(dir: &Path) -> Result<DirLock, Error> {
         dir: dir.to_path_buf(),
         source,
     })?;
-    Ok(DirLock { _dir: file })
+    Ok((DirLock { _dir: file }, created))
 }
 
 /// Directories this process has seen as shared mounts: (path as given, canonical path,
@@ -109,26 +112,87 @@ fn mount_root_id(fd: Option<&File>, path: &Path) -> Option<u64> {
     (is_root && st.stx_mask & libc::STATX_MNT_ID != 0).then_some(st.stx_mnt_id)
 }
 
-/// Locks `dir` and makes sure it is a mount point with shared propagation; returns the
-/// lock and the canonical directory path.
-pub(crate) fn prepare(dir: &Path) -> Result<(DirLock, PathBuf), Error> {
-    let guard = lock(dir)?;
-    let id = mount_root_id(Some(&guard._dir), dir);
-    if let (Some(id), Ok(known)) = (id, SHARED_DIRS.lock()) {
-        if let Some((_, canonical, _)) = known.iter().find(|(p, _, i)| p == dir && *i == id) {
-            return Ok((guard, canonical.clone()));
+/// A locked pin directory that is a shared mount. Dropped without [`PinDir::keep`], it
+/// undoes what preparing it did: the self-bind, and the directory when it was made here.
+#[derive(Debug)]
+pub(crate) struct PinDir {
+    /// The canonical directory path.
+    pub path: PathBuf,
+    given: PathBuf,
+    bound: bool,
+    created: bool,
+    kept: bool,
+    _lock: DirLock,
+}
+
+impl PinDir {
+    /// The call succeeded: leave the directory set up.
+    pub(crate) fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for PinDir {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        if self.bound {
+            if let Ok(mut known) = SHARED_DIRS.lock() {
+                known.retain(|(p, _, _)| p != &self.given);
+            }
+            match umount2(&self.path, MntFlags::MNT_DETACH) {
+                Ok(()) => tracing::debug!(dir = %self.path.display(), "undo: self-bind removed"),
+                Err(e) => {
+                    tracing::warn!(dir = %self.path.display(), error = %e, "undo: cannot unbind")
+                }
+            }
+        }
+        if self.created {
+            match std::fs::remove_dir(&self.given) {
+                Ok(()) => tracing::debug!(dir = %self.given.display(), "undo: directory removed"),
+                Err(e) => {
+                    tracing::warn!(dir = %self.given.display(), error = %e, "undo: cannot rmdir")
+                }
+            }
         }
     }
-    let canonical = std::fs::canonicalize(dir).map_err(|source| Error::PinDir {
+}
+
+/// Locks `dir` and makes sure it is a mount point with shared propagation.
+pub(crate) fn prepare(dir: &Path) -> Result<PinDir, Error> {
+    let (lock, created) = lock(dir)?;
+    let id = mount_root_id(Some(&lock._dir), dir);
+    if let (Some(id), Ok(known)) = (id, SHARED_DIRS.lock()) {
+        if let Some((_, canonical, _)) = known.iter().find(|(p, _, i)| p == dir && *i == id) {
+            return Ok(PinDir {
+                path: canonical.clone(),
+                given: dir.to_path_buf(),
+                bound: false,
+                created,
+                kept: false,
+                _lock: lock,
+            });
+        }
+    }
+    let mut prepared = PinDir {
+        path: PathBuf::new(),
+        given: dir.to_path_buf(),
+        bound: false,
+        created,
+        kept: false,
+        _lock: lock,
+    };
+    prepared.path = std::fs::canonicalize(dir).map_err(|source| Error::PinDir {
         dir: dir.to_path_buf(),
         source,
     })?;
-    ensure_shared(&canonical)?;
-    if let (Some(id), Ok(mut known)) = (mount_root_id(None, &canonical), SHARED_DIRS.lock()) {
+    prepared.bound = ensure_shared(&prepared.path)?;
+    if let (Some(id), Ok(mut known)) = (mount_root_id(None, &prepared.path), SHARED_DIRS.lock()) {
         known.retain(|(p, _, _)| p != dir);
-        known.push((dir.to_path_buf(), canonical.clone(), id));
+        known.push((dir.to_path_buf(), prepared.path.clone(), id));
     }
-    Ok((guard, canonical))
+    Ok(prepared)
 }
 
 fn map_mount_err(dir: &Path, op: &'static str, e: Errno) -> Error {
@@ -146,8 +210,9 @@ fn map_mount_err(dir: &Path, op: &'static str, e: Errno) -> Error {
 }
 
 /// Binds `dir` onto itself when it is not a mount point, then sets shared propagation,
-/// unless `/proc/self/mountinfo` shows it already is a shared mount.
-fn ensure_shared(dir: &Path) -> Result<(), Error> {
+/// unless `/proc/self/mountinfo` shows it already is a shared mount. Returns whether it
+/// bound the directory.
+fn ensure_shared(dir: &Path) -> Result<bool, Error> {
     let path = Path::new("/proc/self/mountinfo");
     let text = std::fs::read_to_string(path).map_err(|source| Error::Mountinfo {
         path: path.to_path_buf(),
@@ -158,7 +223,7 @@ fn ensure_shared(dir: &Path) -> Result<(), Error> {
     match mountinfo::top_mount_at(&mounts, dir) {
         Some(m) if m.shared => {
             tracing::trace!(dir = %dir.display(), "pin directory is already a shared mount");
-            return Ok(());
+            return Ok(false);
         }
         Some(_) => {}
         None => {
@@ -190,5 +255,6 @@ fn ensure_shared(dir: &Path) -> Result<(), Error> {
             }
         }
         map_mount_err(dir, "make the pin directory a shared mount", e)
-    })
+    })?;
+    Ok(bound)
 }

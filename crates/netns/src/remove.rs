@@ -164,7 +164,7 @@ pub fn sweep(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, Error> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
-    let _lock = pindir::lock(dir)?;
+    let (_lock, _) = pindir::lock(dir)?;
     let entries = std::fs::read_dir(dir).map_err(|source| Error::ReadDir {
         dir: dir.to_path_buf(),
         source,

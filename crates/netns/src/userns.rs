@@ -267,8 +267,9 @@ impl NetNs {
         gid_maps: &[IdMapping],
     ) -> Result<NetNs, Error> {
         name::validate(name)?;
-        let (_lock, dir) = pindir::prepare(dir.as_ref())?;
-        let mut undo = create::pin_file_in(&dir, Some(name))?;
+        // dropped in reverse order on failure: child, pin, then the directory's set-up
+        let prepared = pindir::prepare(dir.as_ref())?;
+        let mut undo = create::pin_file_in(&prepared.path, Some(name))?;
         let path: PathBuf = undo.path.clone();
         let child = spawn_child(&path)?;
         tracing::debug!(path = %path.display(), pid = child.pid.as_raw(), "userns child started");
@@ -298,6 +299,7 @@ impl NetNs {
         drop(child);
         drop(userns);
         let path = undo.keep();
+        prepared.keep();
         tracing::debug!(path = %path.display(), "userns-owned network namespace pinned");
         Ok(NetNs::from_parts(netns, path))
     }

@@ -154,17 +154,31 @@ fn failed_creation_leaves_no_file_and_no_mount() {
         "failed_creation_leaves_no_file_and_no_mount",
         Isolation::UserAndMountNs,
         |dir| {
-            std::fs::create_dir(dir).unwrap();
             std::fs::write("/proc/sys/user/max_net_namespaces", "0").unwrap();
             let before = common::mountinfo();
+            // the directory does not exist yet: the call makes it, binds it, then fails
             let err = NetNs::create_in(dir, "doomed").unwrap_err();
             assert!(matches!(err, Error::Unshare { .. }), "{err:?}");
+            assert!(!dir.exists(), "the directory this call made is gone again");
+            assert_eq!(
+                common::mountinfo(),
+                before,
+                "no mount left, not even the self-bind"
+            );
+            // an existing plain directory: left as it was, empty and not a mount
+            std::fs::create_dir(dir).unwrap();
+            let err = NetNs::create_random_in(dir).unwrap_err();
+            assert!(matches!(err, Error::Unshare { .. }), "{err:?}");
             assert!(names(dir).is_empty(), "no pin file left");
-            let after = common::mountinfo();
-            // only the pin dir's own self-bind (done before the failing step) may differ
-            let extra: Vec<&str> = after.lines().filter(|l| !before.contains(*l)).collect();
-            assert!(extra.len() <= 1, "{extra:?}");
-            assert!(common::mounts_under(dir).is_empty(), "no namespace mounted");
+            assert_eq!(common::mountinfo(), before);
+            // an existing shared pin directory keeps its set-up
+            std::fs::write("/proc/sys/user/max_net_namespaces", "10").unwrap();
+            NetNs::create_in(dir, "ok").unwrap().remove().unwrap();
+            std::fs::write("/proc/sys/user/max_net_namespaces", "0").unwrap();
+            let set_up = common::mountinfo();
+            assert!(NetNs::create_in(dir, "doomed").is_err());
+            assert_eq!(common::mountinfo(), set_up);
+            assert!(names(dir).is_empty());
         },
     );
 }
