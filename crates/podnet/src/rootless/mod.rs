@@ -1,7 +1,18 @@
 //! Rootless networking: entering the user's user and mount namespaces (held by a
 //! long-lived holder process, podman's pause process) and the rootless network
 //! namespace that rootless containers' networks live in, with pasta or slirp4netns for
-//! outbound connectivity.
+//! outbound connectivity and one port forwarder process per container.
+//!
+//! Process model:
+//!
+//! ```text
+//! podnet (uid 1000) --reexec--> podnet (uid 0 in the holder's userns + mount ns)
+//!                                 |-- RootlessNetNsLock::run / enter --> netavark --rootless=true
+//!                                 |      (thread/child in the rootless netns, private /run, /var)
+//!                                 |-- pasta / slirp4netns (daemon; pidfd-watched, recorded)
+//!                                 `-- port forwarder per container (host netns, connects in)
+//! podnet-pause (sleep infinity): holds the userns and mount ns; netns pins live there
+//! ```
 
 mod error;
 mod forwarder;

@@ -82,6 +82,23 @@ impl RootlessNetNsConfig {
 }
 
 /// The rootless network namespace. Every operation goes through [`RootlessNetNs::lock`].
+///
+/// A rootless setup flow, inside the user namespace (after
+/// [`reexec_in_user_namespace`](crate::reexec_in_user_namespace)):
+///
+/// ```no_run
+/// use podnet::{Backend, Netavark, NetworkOptions, RootlessNetNs, RootlessNetNsConfig};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let (container_netns, options) = (std::path::Path::new("/x"), NetworkOptions::default());
+/// let rootless = RootlessNetNs::new(RootlessNetNsConfig::for_user()?);
+/// let netavark = Netavark::new("/run/user/1000/containers/networks")?.rootless(true);
+/// let mut locked = rootless.lock()?; // one flow at a time
+/// locked.ensure()?; // create, or heal a dead pasta
+/// let status = locked.run(|| netavark.setup(container_netns, &options))??;
+/// locked.add_member(&options.container_id)?; // only after the backend succeeded
+/// # let _ = status;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct RootlessNetNs {
     config: RootlessNetNsConfig,
