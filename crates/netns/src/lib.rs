@@ -8,7 +8,13 @@
 //! and never spins on EBUSY. Namespaces are entered only on a throwaway thread
 //! ([`NetNs::run_in`]) or in a child between fork and exec ([`CommandExt`]).
 //!
-//! Requires: Linux ≥ 5.3 with `/proc` mounted; root, or an unprivileged user inside its own
+//! A failed creation removes everything that call made: the pin file, its mount, the
+//! directory's self-bind and the directory itself when the call created them. A process
+//! killed between creating a pin file and mounting it leaves an empty file that
+//! [`sweep`] removes; [`remove`] refuses anything that is neither a mounted namespace nor
+//! such an empty file.
+//!
+//! Requires: Linux ≥ 5.8 (pidfd, `statx` mount ids) with `/proc` mounted; root, or an unprivileged user inside its own
 //! user and mount namespace (`unshare -Urm`, `podman unshare`) for anything that creates,
 //! enters or removes. [`create_with_userns`](NetNs::create_with_userns) as a non-root user
 //! uses `newuidmap`/`newgidmap` (package uidmap).
@@ -26,6 +32,8 @@
 //! let anon = NetNs::create()?;
 //! // ip netns add red                 (with /tmp/pins in place of /run/netns)
 //! let red = NetNs::create_in("/tmp/pins", "red")?;
+//! // ip netns add netns-<uuid>        (random name, with /tmp/pins in place of /run/netns)
+//! let anon2 = NetNs::create_random_in("/tmp/pins")?;
 //! // ip netns exec blue ...           (for Rust code: runs on a thread that dies after)
 //! let dev = blue.run_in(|| std::fs::read_to_string("/proc/thread-self/net/dev"))?;
 //! // ip netns exec blue ip link show  (setns between fork and exec)
@@ -41,7 +49,7 @@
 //! // ip netns del blue / ip netns del red
 //! blue.remove()?;
 //! netns::remove("/tmp/pins/red")?;
-//! # let _ = (anon, dev, status, status2, again, live, swept);
+//! # let _ = (anon, anon2, dev, status, status2, again, live, swept);
 //! # Ok(()) }
 //! ```
 //!
