@@ -29,7 +29,9 @@ pub const HOST_GATEWAY: &str = "host-gateway";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostsParams {
     /// Hosts file whose entries are copied (comments dropped). `None`: no base entries.
-    /// A missing file is an error, except [`DEFAULT_HOSTS_FILE`].
+    /// A missing file is an error, except [`DEFAULT_HOSTS_FILE`]. containers.conf's
+    /// `base_hosts_file` maps as: `""` → `Some(DEFAULT_HOSTS_FILE)`, `"none"` → `None`,
+    /// `"image"` → the image's `/etc/hosts` resolved inside its root (the caller's job).
     pub base_file: Option<PathBuf>,
     /// Extra hosts, `name1;name2:ip`, split at the first `:` (so IPv6 works). The IP
     /// [`HOST_GATEWAY`] stands for `host_containers_internal_ip`. Written first.
