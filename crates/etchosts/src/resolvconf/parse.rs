@@ -215,6 +215,7 @@ pub(crate) fn options(content: &[u8]) -> Vec<Vec<u8>> {
 /// Fields of the last line whose first field is exactly `keyword`.
 fn last_exact(content: &[u8], keyword: &[u8]) -> Vec<Vec<u8>> {
     lines(content)
+        .filter(|l| l.windows(keyword.len()).any(|w| w == keyword))
         .filter_map(|l| {
             let f = go_fields(l);
             (f.first() == Some(&keyword)).then(|| f[1..].iter().map(|x| x.to_vec()).collect())
