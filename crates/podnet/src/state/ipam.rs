@@ -4,7 +4,7 @@
 //! Per subnet, automatic allocation continues after the last address handed
 //! out (a cursor row), wraps to the start of the range once, skips the
 //! gateway and every leased address, and never hands out the network or (IPv4)
-//! broadcast address. The search is a walk over the `(network_id, ip)`
+//! broadcast address. The search is a walk over the `(net, ip)`
 //! primary key from the cursor: it reads only the leased addresses directly
 //! after the cursor, so the cost per call does not grow with the number of
 //! leases.
@@ -48,6 +48,41 @@ struct Ctx<'a> {
     conn: &'a Connection,
     net: &'a Network,
     container: &'a str,
+    /// The network's `ipam_networks.key`.
+    key: i64,
+}
+
+/// The network's short key; created (or its name refreshed) when `create`.
+fn net_key(conn: &Connection, net: &Network, create: bool) -> rusqlite::Result<Option<i64>> {
+    let found: Option<(i64, String)> = conn
+        .prepare_cached("SELECT key, network_name FROM ipam_networks WHERE network_id = ?1")?
+        .query_row([&net.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match found {
+        Some((key, name)) if create && name != net.name => {
+            conn.prepare_cached("UPDATE ipam_networks SET network_name = ?2 WHERE key = ?1")?
+                .execute(params![key, net.name])?;
+            Ok(Some(key))
+        }
+        Some((key, _)) => Ok(Some(key)),
+        None if create => {
+            conn.prepare_cached(
+                "INSERT INTO ipam_networks (network_id, network_name) VALUES (?1, ?2)",
+            )?
+            .execute(params![net.id, net.name])?;
+            Ok(Some(conn.last_insert_rowid()))
+        }
+        None => Ok(None),
+    }
+}
+
+fn lease_error(net: &Network, container: &str) -> impl Fn(rusqlite::Error) -> StateError {
+    let (network, container) = (net.name.clone(), container.to_owned());
+    move |source| StateError::Lease {
+        network: network.clone(),
+        container: container.clone(),
+        source,
+    }
 }
 
 impl Ctx<'_> {
@@ -72,10 +107,14 @@ pub(crate) fn allocate(
     if !net.requires_ipam() {
         return Ok(Vec::new());
     }
+    let key = net_key(conn, net, true)
+        .map_err(lease_error(net, container))?
+        .ok_or_else(|| lease_error(net, container)(rusqlite::Error::QueryReturnedNoRows))?;
     let cx = Ctx {
         conn,
         net,
         container,
+        key,
     };
     let mut wanted: Vec<Option<IpAddr>> = vec![None; net.subnets.len()];
     for &ip in static_ips {
@@ -105,8 +144,8 @@ pub(crate) fn allocate(
     let mut out = Vec::with_capacity(net.subnets.len());
     for (s, want) in net.subnets.iter().zip(wanted) {
         let subnet = s.subnet.trunc();
-        let key = subnet.to_string();
-        let existing = cx.own_lease(&key)?;
+        let subnet_key = subnet.to_string();
+        let existing = cx.own_lease(&subnet_key)?;
         let ip = match (want, existing) {
             (Some(ip), existing) => {
                 cx.check_static(s, ip)?;
@@ -116,14 +155,22 @@ pub(crate) fn allocate(
                 ip
             }
             (None, Some(ip)) => ip,
-            (None, None) => cx.next_free(s, &key)?,
+            (None, None) => cx.next_free(s, &subnet_key)?,
         };
         cx.conn
             .prepare_cached(
-                "INSERT OR REPLACE INTO leases (network_id, ip, network_name, subnet, container_id, interface) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO leases (net, ip, subnet, container_id, interface) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
-            .and_then(|mut st| st.execute(params![net.id, ip_blob(ip), net.name, key, container, interface]))
+            .and_then(|mut st| {
+                st.execute(params![
+                    cx.key,
+                    ip_blob(ip),
+                    subnet_key,
+                    container,
+                    interface
+                ])
+            })
             .map_err(|e| cx.db(e))?;
         let prefixed =
             IpNet::new(ip, subnet.prefix_len()).map_err(|_| StateError::CorruptLease {
@@ -141,10 +188,10 @@ impl Ctx<'_> {
         let blob: Option<Vec<u8>> = self
             .conn
             .prepare_cached(
-                "SELECT ip FROM leases WHERE container_id = ?1 AND network_id = ?2 AND subnet = ?3",
+                "SELECT ip FROM leases WHERE container_id = ?1 AND net = ?2 AND subnet = ?3",
             )
             .and_then(|mut st| {
-                st.query_row(params![self.container, self.net.id, subnet], |r| r.get(0))
+                st.query_row(params![self.container, self.key, subnet], |r| r.get(0))
                     .optional()
             })
             .map_err(|e| self.db(e))?;
@@ -160,17 +207,17 @@ impl Ctx<'_> {
 
     fn delete_lease(&self, ip: IpAddr) -> Result<(), StateError> {
         self.conn
-            .prepare_cached("DELETE FROM leases WHERE network_id = ?1 AND ip = ?2")
-            .and_then(|mut st| st.execute(params![self.net.id, ip_blob(ip)]))
+            .prepare_cached("DELETE FROM leases WHERE net = ?1 AND ip = ?2")
+            .and_then(|mut st| st.execute(params![self.key, ip_blob(ip)]))
             .map(|_| ())
             .map_err(|e| self.db(e))
     }
 
     fn holder(&self, ip: IpAddr) -> Result<Option<String>, StateError> {
         self.conn
-            .prepare_cached("SELECT container_id FROM leases WHERE network_id = ?1 AND ip = ?2")
+            .prepare_cached("SELECT container_id FROM leases WHERE net = ?1 AND ip = ?2")
             .and_then(|mut st| {
-                st.query_row(params![self.net.id, ip_blob(ip)], |r| r.get(0))
+                st.query_row(params![self.key, ip_blob(ip)], |r| r.get(0))
                     .optional()
             })
             .map_err(|e| self.db(e))
@@ -211,9 +258,9 @@ impl Ctx<'_> {
         }
         let last: Option<Vec<u8>> = self
             .conn
-            .prepare_cached("SELECT last_ip FROM ipam_cursor WHERE network_id = ?1 AND subnet = ?2")
+            .prepare_cached("SELECT last_ip FROM ipam_cursor WHERE net = ?1 AND subnet = ?2")
             .and_then(|mut st| {
-                st.query_row(params![self.net.id, key], |r| r.get(0))
+                st.query_row(params![self.key, key], |r| r.get(0))
                     .optional()
             })
             .map_err(|e| self.db(e))?;
@@ -231,8 +278,10 @@ impl Ctx<'_> {
         let v = found.ok_or_else(exhausted)?;
         let ip = from_int(v, like);
         self.conn
-            .prepare_cached("INSERT OR REPLACE INTO ipam_cursor (network_id, subnet, last_ip) VALUES (?1, ?2, ?3)")
-            .and_then(|mut st| st.execute(params![self.net.id, key, ip_blob(ip)]))
+            .prepare_cached(
+                "INSERT OR REPLACE INTO ipam_cursor (net, subnet, last_ip) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut st| st.execute(params![self.key, key, ip_blob(ip)]))
             .map_err(|e| self.db(e))?;
         Ok(ip)
     }
@@ -257,12 +306,12 @@ impl Ctx<'_> {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT ip FROM leases WHERE network_id = ?1 AND ip >= ?2 AND ip <= ?3 \
+                "SELECT ip FROM leases WHERE net = ?1 AND ip >= ?2 AND ip <= ?3 \
                  AND length(ip) = ?4 ORDER BY ip",
             )
             .map_err(|e| self.db(e))?;
         let mut rows = st
-            .query(params![self.net.id, lo, hi, len])
+            .query(params![self.key, lo, hi, len])
             .map_err(|e| self.db(e))?;
         while let Some(row) = rows.next().map_err(|e| self.db(e))? {
             let blob: Vec<u8> = row.get(0).map_err(|e| self.db(e))?;
@@ -330,17 +379,19 @@ pub(crate) fn release(
     net: &Network,
     container: &str,
 ) -> Result<Vec<IpAddr>, StateError> {
+    let Some(key) = net_key(conn, net, false).map_err(lease_error(net, container))? else {
+        return Ok(Vec::new());
+    };
     let cx = Ctx {
         conn,
         net,
         container,
+        key,
     };
     let blobs: Vec<Vec<u8>> = conn
-        .prepare_cached(
-            "DELETE FROM leases WHERE container_id = ?1 AND network_id = ?2 RETURNING ip",
-        )
+        .prepare_cached("DELETE FROM leases WHERE container_id = ?1 AND net = ?2 RETURNING ip")
         .and_then(|mut st| {
-            st.query_map(params![container, net.id], |r| r.get(0))?
+            st.query_map(params![container, key], |r| r.get(0))?
                 .collect()
         })
         .map_err(|e| cx.db(e))?;
@@ -353,7 +404,8 @@ pub(crate) fn release(
     Ok(ips)
 }
 
-const LEASE_COLUMNS: &str = "network_id, network_name, subnet, ip, container_id, interface";
+const LEASE_COLUMNS: &str =
+    "n.network_id, n.network_name, l.subnet, l.ip, l.container_id, l.interface";
 
 fn lease_row(
     r: &rusqlite::Row<'_>,
@@ -392,10 +444,13 @@ fn to_lease(raw: (String, String, String, Vec<u8>, String, String)) -> Result<Le
 pub(crate) fn list(conn: &Connection, filter: LeaseFilter<'_>) -> Result<Vec<Lease>, StateError> {
     let (cond, args) = match filter {
         LeaseFilter::All => ("", vec![]),
-        LeaseFilter::Network(id) => ("WHERE network_id = ?1", vec![id]),
-        LeaseFilter::Container(id) => ("WHERE container_id = ?1", vec![id]),
+        LeaseFilter::Network(id) => ("WHERE n.network_id = ?1", vec![id]),
+        LeaseFilter::Container(id) => ("WHERE l.container_id = ?1", vec![id]),
     };
-    let sql = format!("SELECT {LEASE_COLUMNS} FROM leases {cond} ORDER BY network_id, ip");
+    let sql = format!(
+        "SELECT {LEASE_COLUMNS} FROM leases l JOIN ipam_networks n ON n.key = l.net \
+         {cond} ORDER BY n.network_id, l.ip"
+    );
     let raws: Vec<_> = conn
         .prepare_cached(&sql)
         .and_then(|mut st| {
@@ -428,11 +483,24 @@ pub(crate) fn release_all(conn: &Connection, container: &str) -> Result<Vec<Leas
 
 /// Deletes every lease and the cursors of a network (after `network rm`).
 pub(crate) fn forget_network(conn: &Connection, network_id: &str) -> Result<usize, StateError> {
+    let sub = "(SELECT key FROM ipam_networks WHERE network_id = ?1)";
     conn.execute(
-        "DELETE FROM ipam_cursor WHERE network_id = ?1",
+        &format!("DELETE FROM ipam_cursor WHERE net = {sub}"),
         [network_id],
     )
-    .and_then(|_| conn.execute("DELETE FROM leases WHERE network_id = ?1", [network_id]))
+    .and_then(|_| {
+        conn.execute(
+            &format!("DELETE FROM leases WHERE net = {sub}"),
+            [network_id],
+        )
+    })
+    .and_then(|n| {
+        conn.execute(
+            "DELETE FROM ipam_networks WHERE network_id = ?1",
+            [network_id],
+        )?;
+        Ok(n)
+    })
     .map_err(|source| StateError::ForgetNetwork {
         network: network_id.to_owned(),
         source,

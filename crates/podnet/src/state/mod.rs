@@ -7,7 +7,7 @@
 //! deadlock upgrading a read lock). A flow does all its writes in one
 //! [`StateTx`]: a crash before `commit` leaves nothing of it.
 //!
-//! Schema (version 1):
+//! Schema (version 3; `intents`, from version 2, is described in `intent.rs`):
 //!
 //! ```text
 //! schema_version(version INTEGER)            one row; migrations bump it
@@ -24,15 +24,22 @@
 //!   network_status TEXT                      JSON {network name: StatusBlock}
 //!   hosts_path, resolv_conf_path TEXT NULL
 //!
+//! ipam_networks                              one row per network with leases
+//!   key INTEGER PRIMARY KEY                  short key used by the tables below
+//!   network_id TEXT UNIQUE, network_name TEXT
+//!
 //! leases                                     one row per leased address
-//!   network_id TEXT, ip BLOB                 PRIMARY KEY (network_id, ip);
+//!   net INTEGER, ip BLOB                     PRIMARY KEY (net, ip);
 //!                                            ip: 4 or 16 bytes big-endian
-//!   network_name TEXT, subnet TEXT           subnet in CIDR form
-//!   container_id TEXT, interface TEXT        INDEX (container_id, network_id)
+//!   subnet TEXT                              the subnet in CIDR form
+//!   container_id TEXT, interface TEXT        INDEX (container_id, net, subnet)
 //!
 //! ipam_cursor                                last automatic address per subnet
-//!   network_id TEXT, subnet TEXT             PRIMARY KEY (network_id, subnet)
+//!   net INTEGER, subnet TEXT                 PRIMARY KEY (net, subnet)
 //!   last_ip BLOB
+//!
+//! Version 1 keyed leases and cursors by the network's 64-character ID;
+//! migration 3 moved them to the `ipam_networks` key.
 //! ```
 
 mod containers;
@@ -96,6 +103,43 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
 ",
     intent::MIGRATION,
+    // 3: networks get a small integer key, so lease keys stay short and a
+    // subnet's leases fit in few pages (allocation cost barely grows with the
+    // number of leases); the container index also covers the subnet.
+    "
+    CREATE TABLE ipam_networks (
+        key INTEGER PRIMARY KEY,
+        network_id TEXT NOT NULL UNIQUE,
+        network_name TEXT NOT NULL
+    );
+    INSERT INTO ipam_networks (network_id, network_name)
+        SELECT network_id, max(network_name) FROM leases GROUP BY network_id;
+    INSERT OR IGNORE INTO ipam_networks (network_id, network_name)
+        SELECT DISTINCT network_id, '' FROM ipam_cursor;
+    CREATE TABLE leases_v3 (
+        net INTEGER NOT NULL,
+        ip BLOB NOT NULL,
+        subnet TEXT NOT NULL,
+        container_id TEXT NOT NULL,
+        interface TEXT NOT NULL,
+        PRIMARY KEY (net, ip)
+    ) WITHOUT ROWID;
+    INSERT INTO leases_v3 SELECT n.key, l.ip, l.subnet, l.container_id, l.interface
+        FROM leases l JOIN ipam_networks n ON n.network_id = l.network_id;
+    DROP TABLE leases;
+    ALTER TABLE leases_v3 RENAME TO leases;
+    CREATE INDEX leases_by_container ON leases (container_id, net, subnet);
+    CREATE TABLE ipam_cursor_v3 (
+        net INTEGER NOT NULL,
+        subnet TEXT NOT NULL,
+        last_ip BLOB NOT NULL,
+        PRIMARY KEY (net, subnet)
+    ) WITHOUT ROWID;
+    INSERT INTO ipam_cursor_v3 SELECT n.key, c.subnet, c.last_ip
+        FROM ipam_cursor c JOIN ipam_networks n ON n.network_id = c.network_id;
+    DROP TABLE ipam_cursor;
+    ALTER TABLE ipam_cursor_v3 RENAME TO ipam_cursor;
+",
 ];
 
 /// The schema version this build writes.

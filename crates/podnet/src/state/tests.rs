@@ -497,3 +497,38 @@ fn killed_process_mid_transaction_leaves_nothing() {
     // and the database is usable right away
     assert_eq!(one(&s, &net24(), "next"), "10.89.0.2");
 }
+
+#[test]
+fn version_2_database_migrates_with_its_leases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("state.db");
+    let n = net24();
+    {
+        // a database as version 2 left it: leases keyed by the network's ID
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);").unwrap();
+        conn.execute(
+            "INSERT INTO leases (network_id, ip, network_name, subnet, container_id, interface) VALUES (?1, ?2, 'pnt24', '10.89.0.0/24', 'old', 'eth0')",
+            rusqlite::params![n.id, vec![10u8, 89, 0, 7]],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO ipam_cursor (network_id, subnet, last_ip) VALUES (?1, '10.89.0.0/24', ?2)",
+            rusqlite::params![n.id, vec![10u8, 89, 0, 7]],
+        )
+        .unwrap();
+    }
+    let s = StateStore::open(&path).unwrap();
+    let leases = s.list_leases().unwrap();
+    assert_eq!(leases.len(), 1);
+    assert_eq!((leases[0].ip, leases[0].network_id.as_str(), leases[0].network_name.as_str()), (ip("10.89.0.7"), n.id.as_str(), "pnt24"));
+    // the cursor came along: the next address follows .7
+    assert_eq!(one(&s, &n, "new"), "10.89.0.8");
+    assert!(matches!(alloc(&s, &n, "x", &["10.89.0.7"]), Err(StateError::StaticIpTaken { .. })));
+    let tx = s.begin().unwrap();
+    assert_eq!(tx.forget_network(&n.id).unwrap(), 2);
+    tx.commit().unwrap();
+    assert!(s.list_leases().unwrap().is_empty());
+}
