@@ -76,9 +76,10 @@ fn resolve(from: &str, name: &str) -> String {
 }
 
 /// Whether `check` on `name`'s answer from `from` holds within `secs`:
-/// aardvark-dns binds a moment after netavark returns, and after the SIGHUP
-/// of a teardown aardvark-dns 1.4 sometimes answers nothing for about 8 s
-/// (seen here in about one run out of three).
+/// aardvark-dns binds a moment after netavark returns, and a query that
+/// arrives while aardvark-dns 1.4 reloads after a SIGHUP (any setup or
+/// teardown of another container) can leave it silent for 4 to 8 s
+/// (reproduced with the netavark binary alone, no podnet involved).
 fn eventually(
     from: &str,
     name: &str,

@@ -1,6 +1,20 @@
 //! Network backends: the [`Backend`] seam between the flows and the program
 //! that builds interfaces and firewall rules, and [`Netavark`], which runs the
 //! netavark binary as podman does.
+//!
+//! netavark 1.4 and aardvark-dns 1.4 behaviours seen on Debian 12, and what
+//! is done about them:
+//! - setup with DNS fails unless the `--config` directory exists, and leaves
+//!   the veth behind: [`Netavark`] creates the directory first;
+//! - a killed but unreaped (zombie) aardvark-dns is taken for a live one and
+//!   DNS silently stops: [`Netavark`] removes the stale pid file before a DNS
+//!   setup, under netavark's own lock, so a new server starts;
+//! - teardown fails with `IO error: aardvark pid not found` when aardvark-dns
+//!   is gone although everything else was removed: treated as success (with a
+//!   warning) when the pid file was already known stale;
+//! - a DNS query that arrives while aardvark-dns reloads after a SIGHUP can
+//!   leave it silent for 4 to 8 s: callers that check DNS right after a setup
+//!   or teardown should retry (not worked around here).
 
 mod aardvark;
 mod error;
