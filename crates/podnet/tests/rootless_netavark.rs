@@ -1,0 +1,336 @@
+//! Rootless container networking as an unprivileged user (run by `cargo xtask
+//! integration` as `podnet-ci`): netavark `--rootless=true` inside the rootless netns,
+//! containers reaching the host's loopback and each other by name, published ports
+//! through per-container forwarders, reload after a flushed firewall.
+//!
+//! Each test re-runs itself inside a user namespace holder (see `rootless_support`).
+#![allow(clippy::unwrap_used)]
+
+mod rootless_support;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use podnet::{run_port_forwarder, PortForward, RootlessNetNs};
+use rootless_support::*;
+
+#[test]
+fn container_behind_netavark_in_the_rootless_netns_reaches_host_loopback() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("container_behind_netavark_in_the_rootless_netns_reaches_host_loopback")
+    else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    let port = loopback_server();
+    let ns = RootlessNetNs::new(config(&dir));
+    let id = "c0ffee01";
+    let rootless = ns.join(id).unwrap();
+    let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-c1").unwrap();
+    let options = netavark_options(id, "pntrl-c1", 77, 2, false);
+    let out = run_netavark(&ns, &dir, "setup", container.path(), &options);
+    assert!(out.contains("10.89.77.2"), "{out}");
+
+    // container -> bridge in the rootless netns -> NAT -> pasta -> host loopback.
+    let gw = default_gateway(&rootless);
+    assert_eq!(
+        default_gateway(container.path()),
+        Ipv4Addr::new(10, 89, 77, 1)
+    );
+    let reply = connect_from(container.path(), SocketAddr::from((gw, port))).unwrap();
+    assert!(reply.starts_with("pong"), "{reply}");
+
+    // netavark's own files went to the private /run, not the user's namespace.
+    assert!(
+        !Path::new("/run/xtables.lock").exists() || dir.join("state/run/xtables.lock").exists()
+    );
+
+    run_netavark(&ns, &dir, "teardown", container.path(), &options);
+    container.remove().unwrap();
+    assert!(ns.leave(id).unwrap());
+    assert!(!rootless.exists());
+}
+
+#[test]
+fn two_rootless_containers_reach_each_other_by_name() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("two_rootless_containers_reach_each_other_by_name") else {
+        return;
+    };
+    let ns = RootlessNetNs::new(config(&dir));
+    let pins = dir.join("ctr-pins");
+    let mut containers = Vec::new();
+    for (id, name, host) in [("d00d0001", "pntrl-a", 2u8), ("d00d0002", "pntrl-b", 3)] {
+        ns.join(id).unwrap();
+        let netns = netns::NetNs::create_in(&pins, name).unwrap();
+        let options = netavark_options(id, name, 78, host, true);
+        run_netavark(&ns, &dir, "setup", netns.path(), &options);
+        containers.push((id, netns, options));
+    }
+    listen_in(containers[1].1.path(), "b");
+    let gw = Ipv4Addr::new(10, 89, 78, 1);
+    let b = resolve_a(containers[0].1.path(), gw, "pntrl-b");
+    assert_eq!(b, Some(Ipv4Addr::new(10, 89, 78, 3)));
+    let reply = connect_from(containers[0].1.path(), SocketAddr::from((b.unwrap(), 8080))).unwrap();
+    assert_eq!(reply, "hello from b\n");
+
+    for (id, netns, options) in containers {
+        run_netavark(&ns, &dir, "teardown", netns.path(), &options);
+        netns.remove().unwrap();
+        ns.leave(id).unwrap();
+    }
+    assert!(ns.lock().unwrap().status().is_none());
+}
+
+/// The port forwarder entry point, when this binary is started as one (as the CLI's
+/// hidden subcommand would be); otherwise checks that a forwarder without its spec
+/// refuses to start.
+#[test]
+fn port_forwarder_main() {
+    if std::env::var_os(podnet::PORT_FORWARDER_ENV).is_some() {
+        let err = run_port_forwarder().unwrap_err();
+        panic!("port forwarder failed: {err}");
+    }
+    let err = run_port_forwarder().unwrap_err().to_string();
+    assert!(err.contains("_PODNET_PORT_FORWARDER"), "{err}");
+}
+
+#[test]
+fn published_ports_reach_containers_and_change_independently() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("published_ports_reach_containers_and_change_independently") else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    let ns = RootlessNetNs::new(config(&dir));
+    let pins = dir.join("ctr-pins");
+    let mut containers = Vec::new();
+    for (id, name, host, tag) in [
+        ("beef0001", "pntrl-p1", 2u8, "p1"),
+        ("beef0002", "pntrl-p2", 3, "p2"),
+    ] {
+        ns.join(id).unwrap();
+        let netns = netns::NetNs::create_in(&pins, name).unwrap();
+        let options = netavark_options(id, name, 79, host, false);
+        run_netavark(&ns, &dir, "setup", netns.path(), &options);
+        listen_in(netns.path(), tag);
+        containers.push((id, netns, options, host));
+    }
+    let port_of = |host: u8, host_port: u16| PortForward {
+        host_ip: Ipv4Addr::LOCALHOST.into(),
+        host_port,
+        container_ip: Ipv4Addr::new(10, 89, 79, host).into(),
+        container_port: 8080,
+    };
+    let (p1, p2) = (free_port(), free_port());
+    let f1 = ns
+        .lock()
+        .unwrap()
+        .forward_ports("beef0001", forwarder_command(), &[port_of(2, p1)])
+        .unwrap()
+        .unwrap();
+    let f2 = ns
+        .lock()
+        .unwrap()
+        .forward_ports("beef0002", forwarder_command(), &[port_of(3, p2)])
+        .unwrap()
+        .unwrap();
+    let on = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    assert_eq!(ask(on(p1)).unwrap(), "hello from p1\n");
+    assert_eq!(ask(on(p2)).unwrap(), "hello from p2\n");
+
+    // Unpublishing p1 leaves p2's forwarder (same process) working.
+    assert!(ns.lock().unwrap().unforward_ports("beef0001").unwrap());
+    assert!(wait_dead(f1));
+    assert!(ask(on(p1)).is_err(), "port {p1} still published");
+    assert_eq!(ns.lock().unwrap().forwarder_pid("beef0002"), Some(f2));
+    assert_eq!(ask(on(p2)).unwrap(), "hello from p2\n");
+
+    // Teardown of the last member stops the remaining forwarder with everything else.
+    for (id, netns, options, _) in containers {
+        run_netavark(&ns, &dir, "teardown", netns.path(), &options);
+        netns.remove().unwrap();
+        ns.leave(id).unwrap();
+    }
+    assert!(wait_dead(f2));
+    assert!(ask(on(p2)).is_err());
+    assert!(!dir.join("state/ports").exists());
+}
+
+#[test]
+fn reload_after_the_rootless_firewall_is_flushed_restores_everything() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("reload_after_the_rootless_firewall_is_flushed_restores_everything")
+    else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    let host_port = loopback_server();
+    let ns = RootlessNetNs::new(config(&dir));
+    let id = "f1a50001";
+    let rootless = ns.join(id).unwrap();
+    let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-r1").unwrap();
+    let options = netavark_options(id, "pntrl-r1", 81, 2, false);
+    run_netavark(&ns, &dir, "setup", container.path(), &options);
+    listen_in(container.path(), "r1");
+    let published = free_port();
+    let forward = [PortForward {
+        host_ip: Ipv4Addr::LOCALHOST.into(),
+        host_port: published,
+        container_ip: Ipv4Addr::new(10, 89, 81, 2).into(),
+        container_port: 8080,
+    }];
+    let forwarder = ns
+        .lock()
+        .unwrap()
+        .forward_ports(id, forwarder_command(), &forward)
+        .unwrap()
+        .unwrap();
+    let on = SocketAddr::from((Ipv4Addr::LOCALHOST, published));
+    let gw = SocketAddr::from((default_gateway(&rootless), host_port));
+
+    // Flush every firewall rule of the rootless netns (what `nft flush ruleset` or a
+    // firewalld reload inside it would do).
+    let run_in_rootless = |args: &[&str]| {
+        let locked = ns.lock().unwrap();
+        let out = locked.command("nft").unwrap().args(args).output().unwrap();
+        assert!(out.status.success(), "nft {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run_in_rootless(&["list", "ruleset"]).contains("NETAVARK"));
+    run_in_rootless(&["flush", "ruleset"]);
+    assert!(!run_in_rootless(&["list", "ruleset"]).contains("NETAVARK"));
+
+    // Reload, as podman does it: teardown (errors ignored), setup with the same static
+    // address (podman 4.3 fails here with "requested ip address ... is already
+    // allocated"), then the ports again.
+    let _ = {
+        let locked = ns.lock().unwrap();
+        let mut cmd = locked.command(NETAVARK).unwrap();
+        std::fs::write(dir.join("netavark-in.json"), &options).unwrap();
+        cmd.arg("--config")
+            .arg(dir.join("netavark"))
+            .args(["--rootless=true", "teardown"])
+            .arg(container.path())
+            .stdin(std::fs::File::open(dir.join("netavark-in.json")).unwrap())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+    };
+    let out = run_netavark(&ns, &dir, "setup", container.path(), &options);
+    assert!(out.contains("10.89.81.2"), "{out}");
+    assert!(run_in_rootless(&["list", "ruleset"]).contains("NETAVARK"));
+    let again = ns
+        .lock()
+        .unwrap()
+        .forward_ports(id, forwarder_command(), &forward)
+        .unwrap()
+        .unwrap();
+    assert!(wait_dead(forwarder));
+    assert_ne!(again, forwarder);
+    assert_eq!(ask(on).unwrap(), "hello from r1\n");
+    assert!(connect_from(container.path(), gw)
+        .unwrap()
+        .starts_with("pong"));
+
+    run_netavark(&ns, &dir, "teardown", container.path(), &options);
+    container.remove().unwrap();
+    assert!(ns.leave(id).unwrap());
+    assert!(wait_dead(again));
+}
+
+#[test]
+fn netavark_backend_runs_inside_the_rootless_netns_through_run() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("netavark_backend_runs_inside_the_rootless_netns_through_run") else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    use podnet::Backend;
+    let port = loopback_server();
+    let backend = podnet::Netavark::with_binaries(
+        NETAVARK,
+        Some(PathBuf::from("/usr/lib/podman/aardvark-dns")),
+        dir.join("netavark-config"),
+    )
+    .rootless(true);
+    let ns = RootlessNetNs::new(config(&dir));
+    let id = "0b0e0001";
+    let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-k1").unwrap();
+    let options: podnet::NetworkOptions =
+        serde_json::from_str(&netavark_options(id, "pntrl-k1", 82, 2, true)).unwrap();
+
+    // What a rootless setup flow does: lock, ensure, backend inside, then membership.
+    let rootless = {
+        let mut locked = ns.lock().unwrap();
+        let rootless = locked.ensure().unwrap();
+        let status = locked
+            .run(|| backend.setup(container.path(), &options))
+            .unwrap()
+            .unwrap();
+        assert!(format!("{status:?}").contains("10.89.82.2"), "{status:?}");
+        locked.add_member(id).unwrap();
+        rootless
+    };
+    // The bridge is in the rootless netns, not in the user's (host) network namespace.
+    assert!(!Path::new("/sys/class/net/pntrl82").exists());
+    let gw = SocketAddr::from((default_gateway(&rootless), port));
+    assert!(connect_from(container.path(), gw)
+        .unwrap()
+        .starts_with("pong"));
+    // A panic inside `run` reaches the caller.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ns.lock().unwrap().run(|| panic!("inside")).unwrap();
+    }));
+    assert!(caught.is_err());
+
+    {
+        let mut locked = ns.lock().unwrap();
+        locked
+            .run(|| backend.teardown(container.path(), &options))
+            .unwrap()
+            .unwrap();
+        locked.remove_member(id).unwrap();
+        locked.teardown().unwrap();
+    }
+    container.remove().unwrap();
+    assert!(!rootless.exists());
+}
