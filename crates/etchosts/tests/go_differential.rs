@@ -327,6 +327,7 @@ fn output_equals_containers_common_for_generated_inputs() {
             compared += 1;
         }
     }
+    assert!(edited > 100, "too few edits changed a file ({edited})");
     assert!(
         go_errors >= 4,
         "the 64 KiB cases should make Go fail ({go_errors})"
