@@ -135,7 +135,11 @@ impl UserNamespace {
         let newgidmap = find_program("newgidmap")
             .ok_or(RootlessError::IdMapToolMissing { tool: "newgidmap" })?;
 
-        let mut cmd = Command::new("sleep");
+        let sleep = find_program("sleep").ok_or_else(|| RootlessError::Spawn {
+            program: "sleep".to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not in PATH nor /usr/bin"),
+        })?;
+        let mut cmd = Command::new(sleep);
         cmd.arg0("podnet-pause")
             .arg("infinity")
             .current_dir("/")
