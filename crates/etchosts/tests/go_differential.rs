@@ -22,6 +22,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+/// One edit applied to a copy of the input file.
+type Edit = dyn Fn(&Path) -> Result<(), etchosts::Error>;
+
 const GOCODE: &str = "/usr/share/gocode/src/github.com/containers/common/libnetwork";
 const CASES: usize = 400;
 
@@ -291,7 +294,7 @@ fn output_equals_containers_common_for_generated_inputs() {
         // Edits of the same content as a container's file.
         let target = work.path().join("edit");
         let ip = |s: &str| -> std::net::IpAddr { s.parse().unwrap() };
-        let edits: [(&str, &dyn Fn(&Path) -> Result<(), etchosts::Error>); 5] = [
+        let edits: [(&str, &Edit); 5] = [
             ("hadd", &|p| {
                 hosts::add(p, &[HostEntry::new(ip("10.9.9.9"), ["localhost", "fresh"])])
             }),
