@@ -205,7 +205,11 @@ impl NetworkStore {
     /// returns its definition. The default network cannot be removed. It does
     /// not check whether containers use it (the caller does).
     pub fn remove(&self, name_or_id: &str) -> Result<Network, NetworkError> {
-        let _lock = self.lock_if_present();
+        let _lock = if self.dir.is_dir() {
+            Some(self.lock()?)
+        } else {
+            None
+        };
         let all = self.load()?;
         let net = find(&all, name_or_id)?.clone();
         if net.name == self.default_name {
@@ -385,8 +389,10 @@ impl NetworkStore {
     }
 }
 
+/// Rootless as podman means it: not root, or root only inside a user
+/// namespace of an unprivileged user.
 fn rootless() -> bool {
-    !nix::unistd::geteuid().is_root()
+    rootless_detect::is_rootless()
 }
 
 /// Reads one network file; `None` (with a warning) when it is not a valid

@@ -262,8 +262,48 @@ fn invalid_files_are_skipped() {
     write_net(s.dir(), "mismatch", &"b".repeat(64));
     fs::rename(s.dir().join("mismatch.json"), s.dir().join("other.json")).unwrap();
     fs::write(s.dir().join("README"), "not json").unwrap();
-    let names: Vec<String> = s.list().unwrap().into_iter().map(|n| n.name).collect();
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .finish();
+    let names: Vec<String> = tracing::subscriber::with_default(subscriber, || s.list())
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
     assert_eq!(names, vec!["good", "podman"]);
+    // each skipped file was named in a warning
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for f in ["broken.json", "notanet.json", "shortid.json", "other.json"] {
+        assert!(
+            text.contains(f) && text.contains("WARN"),
+            "{f} not warned about:\n{text}"
+        );
+    }
+    assert!(!text.contains("good.json"), "{text}");
+}
+
+/// Captured log output of a test subscriber.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
 }
 
 #[test]

@@ -164,7 +164,7 @@ impl StateStore {
     /// podnet's default database path: `/var/lib/podnet/state.db` for root,
     /// else `$XDG_DATA_HOME/podnet/state.db` (default `~/.local/share`).
     pub fn default_path() -> Option<PathBuf> {
-        if nix::unistd::geteuid().is_root() {
+        if !rootless_detect::is_rootless() {
             return Some(PathBuf::from("/var/lib/podnet/state.db"));
         }
         let data = match std::env::var_os("XDG_DATA_HOME") {
