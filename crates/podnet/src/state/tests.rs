@@ -523,10 +523,20 @@ fn version_2_database_migrates_with_its_leases() {
     let s = StateStore::open(&path).unwrap();
     let leases = s.list_leases().unwrap();
     assert_eq!(leases.len(), 1);
-    assert_eq!((leases[0].ip, leases[0].network_id.as_str(), leases[0].network_name.as_str()), (ip("10.89.0.7"), n.id.as_str(), "pnt24"));
+    assert_eq!(
+        (
+            leases[0].ip,
+            leases[0].network_id.as_str(),
+            leases[0].network_name.as_str()
+        ),
+        (ip("10.89.0.7"), n.id.as_str(), "pnt24")
+    );
     // the cursor came along: the next address follows .7
     assert_eq!(one(&s, &n, "new"), "10.89.0.8");
-    assert!(matches!(alloc(&s, &n, "x", &["10.89.0.7"]), Err(StateError::StaticIpTaken { .. })));
+    assert!(matches!(
+        alloc(&s, &n, "x", &["10.89.0.7"]),
+        Err(StateError::StaticIpTaken { .. })
+    ));
     let tx = s.begin().unwrap();
     assert_eq!(tx.forget_network(&n.id).unwrap(), 2);
     tx.commit().unwrap();
