@@ -216,6 +216,10 @@ fn long_lines() -> Vec<Vec<u8>> {
     cases
 }
 
+fn ip(s: &str) -> std::net::IpAddr {
+    s.parse().unwrap()
+}
+
 fn ours_or_error(r: Result<Vec<u8>, etchosts::Error>) -> Vec<u8> {
     r.unwrap_or_else(|_| b"ERROR".to_vec())
 }
@@ -293,7 +297,6 @@ fn output_equals_containers_common_for_generated_inputs() {
 
         // Edits of the same content as a container's file.
         let target = work.path().join("edit");
-        let ip = |s: &str| -> std::net::IpAddr { s.parse().unwrap() };
         let edits: [(&str, &Edit); 5] = [
             ("hadd", &|p| {
                 hosts::add(p, &[HostEntry::new(ip("10.9.9.9"), ["localhost", "fresh"])])
