@@ -80,8 +80,9 @@ pub(crate) fn lock(dir: &Path) -> Result<(DirLock, bool), Error> {
 /// skips reading `/proc/self/mountinfo`; anything else takes the full check again.
 static SHARED_DIRS: Mutex<Vec<(PathBuf, PathBuf, u64)>> = Mutex::new(Vec::new());
 
-/// The mount id of `path` (opened fd or path) when it is the root of its mount.
-fn mount_root_id(fd: Option<&File>, path: &Path) -> Option<u64> {
+/// What `statx` says about the mount at a path: its mount id, and whether the path is the
+/// root of that mount (`None` when the kernel cannot tell, before Linux 5.8).
+fn statx_mount(fd: Option<&File>, path: &Path) -> Option<(u64, Option<bool>)> {
     let (dirfd, c_path, flags) = match fd {
         Some(f) => (f.as_raw_fd(), CString::default(), libc::AT_EMPTY_PATH),
         None => (
@@ -107,9 +108,20 @@ fn mount_root_id(fd: Option<&File>, path: &Path) -> Option<u64> {
     }
     // SAFETY: statx succeeded and filled the buffer (it was zeroed before, too).
     let st = unsafe { buf.assume_init() };
-    let is_root = st.stx_attributes_mask & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
-        && st.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0;
-    (is_root && st.stx_mask & libc::STATX_MNT_ID != 0).then_some(st.stx_mnt_id)
+    if st.stx_mask & libc::STATX_MNT_ID == 0 {
+        return None;
+    }
+    let root = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    let is_root = (st.stx_attributes_mask & root != 0).then_some(st.stx_attributes & root != 0);
+    Some((st.stx_mnt_id, is_root))
+}
+
+/// The mount id of `path` (opened fd or path) when it is the root of its mount.
+fn mount_root_id(fd: Option<&File>, path: &Path) -> Option<u64> {
+    match statx_mount(fd, path) {
+        Some((id, Some(true))) => Some(id),
+        _ => None,
+    }
 }
 
 /// A locked pin directory that is a shared mount. Dropped without [`PinDir::keep`], it
@@ -219,25 +231,32 @@ fn ensure_shared(dir: &Path) -> Result<bool, Error> {
         source,
     })?;
     let mounts = mountinfo::parse(&text);
+    // the mount that path lookup reaches (a mountinfo line with the same mount point may be
+    // a shadowed one underneath another mount), by id when statx can tell
+    let (is_mount, shared) = match statx_mount(None, dir) {
+        Some((_, Some(false))) => (false, false),
+        Some((id, Some(true))) => (true, mounts.iter().any(|m| m.id == id && m.shared)),
+        _ => match mountinfo::top_mount_at(&mounts, dir) {
+            Some(m) => (true, m.shared),
+            None => (false, false),
+        },
+    };
+    if shared {
+        tracing::trace!(dir = %dir.display(), "pin directory is already a shared mount");
+        return Ok(false);
+    }
     let mut bound = false;
-    match mountinfo::top_mount_at(&mounts, dir) {
-        Some(m) if m.shared => {
-            tracing::trace!(dir = %dir.display(), "pin directory is already a shared mount");
-            return Ok(false);
-        }
-        Some(_) => {}
-        None => {
-            tracing::debug!(dir = %dir.display(), "binding the pin directory onto itself");
-            mount(
-                Some(dir),
-                dir,
-                None::<&str>,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None::<&str>,
-            )
-            .map_err(|e| map_mount_err(dir, "bind-mount the pin directory onto itself", e))?;
-            bound = true;
-        }
+    if !is_mount {
+        tracing::debug!(dir = %dir.display(), "binding the pin directory onto itself");
+        mount(
+            Some(dir),
+            dir,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| map_mount_err(dir, "bind-mount the pin directory onto itself", e))?;
+        bound = true;
     }
     tracing::debug!(dir = %dir.display(), "making the pin directory a shared mount");
     mount(

@@ -410,3 +410,73 @@ fn concurrent_creators_bind_the_dir_once_and_never_clash() {
         },
     );
 }
+
+#[test]
+fn run_dir_pins_interoperate_with_ip_netns() {
+    in_private_mount_ns("run_dir_pins_interoperate_with_ip_netns", |_dir| {
+        // a tmpfs over /run, in this throwaway mount namespace only
+        let flags = nix::mount::MsFlags::empty();
+        nix::mount::mount(Some("tmpfs"), "/run", Some("tmpfs"), flags, None::<&str>).unwrap();
+        assert_eq!(netns::run_dir().unwrap(), Path::new("/run/netns"));
+        let ours = NetNs::create_named("pntns-ours").unwrap();
+        let anon = NetNs::create().unwrap();
+        assert_eq!(ours.path(), Path::new("/run/netns/pntns-ours"));
+        let ip = |args: &[&str]| {
+            let out = Command::new("ip").args(args).output().unwrap();
+            assert!(out.status.success(), "ip {args:?}: {out:?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        // iproute2 sees and enters our pins
+        let listed = ip(&["netns", "list"]);
+        assert!(listed.contains("pntns-ours"), "{listed}");
+        assert!(listed.contains(anon.name().unwrap()), "{listed}");
+        let inside = ip(&[
+            "netns",
+            "exec",
+            "pntns-ours",
+            "readlink",
+            "/proc/self/ns/net",
+        ]);
+        assert_eq!(inside.trim(), format!("net:[{}]", fd_inode(&ours)));
+        // and we open and remove what iproute2 made
+        ip(&["netns", "add", "pntns-theirs"]);
+        let theirs = NetNs::open("/run/netns/pntns-theirs").unwrap();
+        theirs.remove().unwrap();
+        ours.remove().unwrap();
+        anon.remove().unwrap();
+        assert_eq!(ip(&["netns", "list"]).trim(), "");
+        assert!(common::mounts_under(Path::new("/run/netns")).is_empty());
+    });
+}
+
+#[test]
+fn a_shadowed_mount_listed_at_the_same_path_is_not_mistaken_for_the_dir() {
+    let test = "a_shadowed_mount_listed_at_the_same_path_is_not_mistaken_for_the_dir";
+    in_private_mount_ns(test, |dir| {
+        // a mount at `dir`, then a new filesystem over its parent: mountinfo still lists
+        // the first mount at `dir`, but path lookup reaches a plain directory
+        let parent = dir.parent().unwrap().join("shadow");
+        let dir = parent.join("netns");
+        std::fs::create_dir_all(&dir).unwrap();
+        let flags = nix::mount::MsFlags::empty();
+        nix::mount::mount(Some("tmpfs"), &dir, Some("tmpfs"), flags, None::<&str>).unwrap();
+        nix::mount::mount(Some("tmpfs"), &parent, Some("tmpfs"), flags, None::<&str>).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        assert_eq!(
+            mounts_at(&dir).len(),
+            1,
+            "the shadowed mount is still listed"
+        );
+        let ns = NetNs::create_in(&dir, "x").unwrap();
+        assert!(netns::is_netns(ns.path()));
+        let at = mounts_at(&dir);
+        assert_eq!(
+            at.len(),
+            2,
+            "the shadowed one plus the new self-bind: {at:?}"
+        );
+        assert!(at[1].1, "the reachable one is shared");
+        ns.remove().unwrap();
+        assert!(names(&dir).is_empty());
+    });
+}
