@@ -86,6 +86,15 @@
 //! - `add` on a file whose last line lacks a newline appends right after it, joining
 //!   the lines, exactly as containers/common does (kept for compatibility).
 //!
+//! Which containers/common: the current one (libnetwork moved to
+//! containers/container-libs, same code). Debian's podman 4.3 is built with 0.50, which
+//! predates a few things this crate does as current code does: the
+//! `host.docker.internal` name beside `host.containers.internal`, `;`-separated names
+//! and `host-gateway` in extra hosts, dropping zoned IPv6 servers when IPv6 is on, and
+//! the separate keep-host searches/options switches. For inputs those do not touch,
+//! output equals podman 4.3's (checked by `tests/podman_compat.rs` against real
+//! containers, and by `tests/go_differential.rs` against the 0.50 Go code itself).
+//!
 //! Nameserver IPs are typed ([`std::net::IpAddr`]) and written in Rust's canonical form
 //! (RFC 5952), the form podman's Go `netip` produces for the same addresses.
 
