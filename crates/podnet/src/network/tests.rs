@@ -228,6 +228,36 @@ fn write_net(dir: &Path, name: &str, id: &str) {
 }
 
 #[test]
+fn macvlan_needs_parent_and_subnet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = store(tmp.path());
+    let mac = |parent: &str, subnet: Option<&str>| Network {
+        name: "pntmac".into(),
+        driver: "macvlan".into(),
+        network_interface: parent.into(),
+        subnets: subnet
+            .map(|x| Subnet::new(x.parse().unwrap()))
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.create(mac("nosuchif", Some("192.168.50.0/24"))),
+        Err(NetworkError::ParentMissing { .. })
+    ));
+    assert!(matches!(
+        s.create(mac("eth0", None)),
+        Err(NetworkError::MacvlanNeedsSubnet { .. })
+    ));
+    let mut ok = mac("eth0", Some("192.168.50.0/24"));
+    ok.options.insert("mode".into(), "bridge".into());
+    let n = s.create(ok).unwrap();
+    assert_eq!(n.network_interface, "eth0");
+    assert_eq!(n.ipam_options["driver"], "host-local");
+    assert_eq!(n.subnets[0].gateway.unwrap().to_string(), "192.168.50.1");
+}
+
+#[test]
 fn lookup_by_name_id_and_prefix() {
     let tmp = tempfile::tempdir().unwrap();
     let s = store(tmp.path());
