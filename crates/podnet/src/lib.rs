@@ -61,8 +61,8 @@ pub use network::{
 };
 pub use rootless::{
     in_user_namespace, reexec_in_user_namespace, run_port_forwarder, PortForward, Reexec,
-    RootlessError, RootlessNetHelper, RootlessNetNs, RootlessNetNsConfig, RootlessNetNsLock,
-    RootlessNetNsStatus, UserNamespace, PORT_FORWARDER_ENV, USERNS_ENV,
+    RootlessBackend, RootlessError, RootlessNetHelper, RootlessNetNs, RootlessNetNsConfig,
+    RootlessNetNsLock, RootlessNetNsStatus, UserNamespace, PORT_FORWARDER_ENV, USERNS_ENV,
 };
 pub use runtime::{
     ContainerSpec, NetworkRequest, ReconcileReport, Runtime, RuntimeConfig, RuntimeError,

@@ -334,3 +334,68 @@ fn netavark_backend_runs_inside_the_rootless_netns_through_run() {
     container.remove().unwrap();
     assert!(!rootless.exists());
 }
+
+#[test]
+fn rootless_backend_adapter_runs_netavark_inside_and_heals_pasta() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("rootless_backend_adapter_runs_netavark_inside_and_heals_pasta") else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    use podnet::Backend;
+    let port = loopback_server();
+    let ns = RootlessNetNs::new(config(&dir));
+    let backend = podnet::RootlessBackend::new(
+        podnet::Netavark::with_binaries(
+            NETAVARK,
+            Some(PathBuf::from("/usr/lib/podman/aardvark-dns")),
+            dir.join("netavark-config"),
+        )
+        .rootless(true),
+        ns.clone(),
+    );
+    let id = "ada97e01";
+    let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-ad1").unwrap();
+    let options: podnet::NetworkOptions =
+        serde_json::from_str(&netavark_options(id, "pntrl-ad1", 83, 2, true)).unwrap();
+
+    let rootless = ns.join(id).unwrap();
+    let status = backend.setup(container.path(), &options).unwrap();
+    assert!(format!("{status:?}").contains("10.89.83.2"), "{status:?}");
+    let gw = SocketAddr::from((default_gateway(&rootless), port));
+    assert!(connect_from(container.path(), gw)
+        .unwrap()
+        .starts_with("pong"));
+
+    // pasta dies; the next backend call heals it before running netavark.
+    let pasta = ns.lock().unwrap().status().unwrap().helper_pid;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pasta as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(wait_dead(pasta));
+    backend.teardown(container.path(), &options).unwrap();
+    backend.setup(container.path(), &options).unwrap();
+    let healed = ns.lock().unwrap().status().unwrap().helper_pid;
+    assert_ne!(healed, pasta);
+    assert!(connect_from(container.path(), gw)
+        .unwrap()
+        .starts_with("pong"));
+
+    backend.teardown(container.path(), &options).unwrap();
+    assert!(ns.leave(id).unwrap());
+    assert!(!rootless.exists());
+    // Tearing down again once the rootless netns is gone is a no-op.
+    backend.teardown(container.path(), &options).unwrap();
+    container.remove().unwrap();
+}

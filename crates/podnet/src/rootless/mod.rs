@@ -14,6 +14,7 @@
 //! podnet-pause (sleep infinity): holds the userns and mount ns; netns pins live there
 //! ```
 
+mod backend;
 mod error;
 mod forwarder;
 mod helper;
@@ -28,6 +29,7 @@ mod reexec;
 mod resolv;
 mod rootless_netns;
 
+pub use backend::RootlessBackend;
 pub use error::RootlessError;
 pub use forwarder::{run_port_forwarder, PortForward, PORT_FORWARDER_ENV};
 pub use helper::RootlessNetHelper;
