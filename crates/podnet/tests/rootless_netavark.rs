@@ -399,3 +399,79 @@ fn rootless_backend_adapter_runs_netavark_inside_and_heals_pasta() {
     backend.teardown(container.path(), &options).unwrap();
     container.remove().unwrap();
 }
+
+/// A bridge network `pntrl-n<octet>` on 10.89.<octet>.0/24.
+fn network(octet: u8) -> podnet::Network {
+    podnet::Network {
+        name: format!("pntrl-n{octet}"),
+        network_interface: format!("pntrl{octet}"),
+        dns_enabled: true,
+        subnets: vec![podnet::Subnet::new(
+            format!("10.89.{octet}.0/24").parse().unwrap(),
+        )],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn runtime_flows_run_rootless_through_the_rootless_backend() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("runtime_flows_run_rootless_through_the_rootless_backend") else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    let port = loopback_server();
+    let ns = RootlessNetNs::new(config(&dir));
+    let backend = podnet::RootlessBackend::new(
+        podnet::Netavark::with_binaries(
+            NETAVARK,
+            Some(PathBuf::from("/usr/lib/podman/aardvark-dns")),
+            dir.join("netavark-config"),
+        )
+        .rootless(true),
+        ns.clone(),
+    );
+    let runtime =
+        podnet::Runtime::new(podnet::RuntimeConfig::under(dir.join("rt")), backend).unwrap();
+    runtime.networks().create(network(84)).unwrap();
+    runtime.networks().create(network(85)).unwrap();
+    let spec = podnet::ContainerSpec {
+        name: "pntrl-web".into(),
+        networks: vec![podnet::NetworkRequest::new("pntrl-n84")],
+        ..Default::default()
+    };
+    let id = runtime.create(&spec).unwrap().id;
+
+    // Membership is the caller's: join before the first network, leave after the last.
+    let rootless = ns.join(&id).unwrap();
+    let record = runtime.setup(&id).unwrap();
+    let netns = record.netns_path.clone().unwrap();
+    assert!(
+        format!("{:?}", record.network_status).contains("10.89.84."),
+        "{record:?}"
+    );
+    let gw = SocketAddr::from((default_gateway(&rootless), port));
+    assert!(connect_from(&netns, gw).unwrap().starts_with("pong"));
+
+    let connected = runtime
+        .connect(&id, &podnet::NetworkRequest::new("pntrl-n85"))
+        .unwrap();
+    assert!(format!("{:?}", connected.network_status).contains("10.89.85."));
+    let disconnected = runtime.disconnect(&id, "pntrl-n84").unwrap();
+    assert!(!format!("{:?}", disconnected.network_status).contains("10.89.84."));
+    assert!(connect_from(&netns, gw).unwrap().starts_with("pong"));
+
+    runtime.teardown(&id).unwrap();
+    assert!(ns.leave(&id).unwrap());
+    assert!(!rootless.exists());
+    runtime.remove(&id, true).unwrap();
+}
