@@ -1,0 +1,262 @@
+//! Whole-flow figures, each side by side with its peer in the same run:
+//!
+//! - `connect_disconnect`: one more network connected to, then disconnected from, a running
+//!   container: `podnet` (the library's `Runtime`: leases, backend, hosts, resolv.conf,
+//!   state), `podnet_cli` (the same through the `podnet` binary, as a user runs it),
+//!   `peer_netavark` (netavark's own setup + teardown of the same network, the floor) and
+//!   `peer_podman` (`podman network connect` + `disconnect` of a running podman container).
+//! - `connect_at_scale`: the same round trip when the network holds no other container
+//!   (`first`) and 199 others (`nth_200`): IPAM and state must not grow with the network.
+//!
+//! Needs root, netavark and (for `peer_podman`) podman with the `localhost/busybox` image
+//! that `cargo xtask setup` imports; a missing piece is named and its function skipped.
+//! podnet's bridges, veths and rules live in a throwaway host namespace (`pntflb-PID`).
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode};
+use netns::NetNs;
+use podnet::{ContainerSpec, Netavark, Network, NetworkRequest, Runtime, RuntimeConfig, Subnet};
+
+const PODNET_BIN: &str = env!("CARGO_BIN_EXE_podnet");
+
+struct Pinned(Arc<NetNs>);
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        let _ = netns::remove(self.0.path());
+    }
+}
+
+fn network(name: &str, bridge: &str, subnet: &str) -> Network {
+    Network {
+        name: name.into(),
+        network_interface: bridge.into(),
+        subnets: vec![Subnet::new(subnet.parse().unwrap())],
+        ..Network::default()
+    }
+}
+
+fn runtime(root: &Path, host: &Arc<NetNs>) -> Runtime<Netavark> {
+    let backend = Netavark::new(root.join("netavark"))
+        .unwrap()
+        .host_netns(host.clone());
+    Runtime::new(RuntimeConfig::under(root), backend).unwrap()
+}
+
+fn spec(name: &str, network: &str) -> ContainerSpec {
+    ContainerSpec {
+        name: name.into(),
+        networks: vec![NetworkRequest::new(network)],
+        ..ContainerSpec::default()
+    }
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn podman_ready() -> Result<(), String> {
+    let ok = Command::new("podman")
+        .args(["image", "exists", "localhost/busybox:latest"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err("podman or its localhost/busybox image is missing (run `cargo xtask setup`)".into())
+    }
+}
+
+fn connect_disconnect(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
+    let rt = runtime(root, host);
+    rt.networks()
+        .create(network("pntb1", "pntb1", "10.89.221.0/24"))
+        .unwrap();
+    rt.networks()
+        .create(network("pntb2", "pntb2", "10.89.222.0/24"))
+        .unwrap();
+    rt.create(&spec("bench", "pntb1")).unwrap();
+    let ctr = rt.setup("bench").unwrap();
+    let probe = NetworkRequest::new("pntb2");
+
+    let mut group = c.benchmark_group("connect_disconnect");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6));
+    group.bench_function("podnet", |b| {
+        b.iter(|| {
+            rt.connect("bench", &probe).unwrap();
+            rt.disconnect("bench", "pntb2").unwrap();
+        })
+    });
+    group.bench_function("podnet_cli", |b| {
+        b.iter(|| {
+            for args in [
+                ["connect", "pntb2", "bench"],
+                ["disconnect", "pntb2", "bench"],
+            ] {
+                let mut cmd = host.command(PODNET_BIN).unwrap();
+                cmd.arg("--root").arg(root).args(args).stdout(Stdio::null());
+                run(&mut cmd);
+            }
+        })
+    });
+
+    // netavark alone, with the exact options podnet hands it
+    rt.connect("bench", &probe).unwrap();
+    let record = rt.container("bench").unwrap();
+    let netns_path = record.netns_path.clone().unwrap();
+    let mut options = podnet::NetworkOptions::new(&record.id, &record.name);
+    let net2 = rt.networks().inspect("pntb2").unwrap();
+    let mut per = record.networks["pntb2"].clone();
+    per.static_ips = record.network_status["pntb2"].interfaces["eth1"]
+        .subnets
+        .iter()
+        .map(|a| a.ipnet.addr())
+        .collect();
+    options.add_network("pntb2", &net2, per).unwrap();
+    rt.disconnect("bench", "pntb2").unwrap();
+    let json = serde_json::to_vec(&options).unwrap();
+    let netavark = podnet::find_helper_binary("netavark", None).unwrap();
+    let config = root.join("netavark-peer");
+    group.bench_function("peer_netavark", |b| {
+        b.iter(|| {
+            for command in ["setup", "teardown"] {
+                let mut child = host
+                    .command(&netavark)
+                    .unwrap()
+                    .arg("--config")
+                    .arg(&config)
+                    .args(["--rootless=false", command])
+                    .arg(&netns_path)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(&json).unwrap();
+                assert!(child.wait().unwrap().success(), "netavark {command}");
+            }
+        })
+    });
+
+    match podman_ready() {
+        Ok(()) => {
+            let pid = std::process::id();
+            let (n1, n2, ctr) = (
+                format!("pntpb1-{pid}"),
+                format!("pntpb2-{pid}"),
+                format!("pntpbc-{pid}"),
+            );
+            run(Command::new("podman").args([
+                "network",
+                "create",
+                "--subnet",
+                "10.89.223.0/24",
+                &n1,
+            ]));
+            run(Command::new("podman").args([
+                "network",
+                "create",
+                "--subnet",
+                "10.89.224.0/24",
+                &n2,
+            ]));
+            run(Command::new("podman").args([
+                "run",
+                "-d",
+                "--name",
+                &ctr,
+                "--network",
+                &n1,
+                "localhost/busybox",
+                "sleep",
+                "3600",
+            ]));
+            group.bench_function("peer_podman", |b| {
+                b.iter(|| {
+                    run(Command::new("podman").args(["network", "connect", &n2, &ctr]));
+                    run(Command::new("podman").args(["network", "disconnect", &n2, &ctr]));
+                })
+            });
+            let _ = Command::new("podman")
+                .args(["rm", "-f", "-t", "0", &ctr])
+                .output();
+            let _ = Command::new("podman")
+                .args(["network", "rm", "-f", &n1, &n2])
+                .output();
+        }
+        Err(why) => eprintln!("connect_disconnect/peer_podman skipped: {why}"),
+    }
+    group.finish();
+    rt.remove(&ctr.id, true).unwrap();
+}
+
+fn connect_at_scale(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
+    let rt = runtime(root, host);
+    rt.networks()
+        .create(network("pnts1", "pnts1", "10.89.225.0/24"))
+        .unwrap();
+    rt.networks()
+        .create(network("pnts2", "pnts2", "10.89.226.0/24"))
+        .unwrap();
+    rt.create(&spec("probe", "pnts1")).unwrap();
+    rt.setup("probe").unwrap();
+    let probe = NetworkRequest::new("pnts2");
+    let mut group = c.benchmark_group("connect_at_scale");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6));
+    let measure = |group: &mut criterion::BenchmarkGroup<'_, _>, id: &str| {
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                rt.connect("probe", &probe).unwrap();
+                rt.disconnect("probe", "pnts2").unwrap();
+            })
+        });
+    };
+    measure(&mut group, "first");
+    for i in 0..199 {
+        let name = format!("fill{i}");
+        rt.create(&spec(&name, "pnts2")).unwrap();
+        rt.setup(&name).unwrap();
+    }
+    measure(&mut group, "nth_200");
+    group.finish();
+    for record in rt.containers().unwrap() {
+        rt.remove(&record.id, true).unwrap();
+    }
+}
+
+fn main() {
+    if !nix::unistd::geteuid().is_root() || podnet::find_helper_binary("netavark", None).is_err() {
+        eprintln!("flows benches skipped: they need root and netavark");
+        return;
+    }
+    let host = Pinned(Arc::new(
+        NetNs::create_named(&format!("pntflb-{}", std::process::id())).unwrap(),
+    ));
+    run(host
+        .0
+        .command("ip")
+        .unwrap()
+        .args(["link", "set", "lo", "up"]));
+    let root = tempfile::tempdir().unwrap();
+    let mut c = Criterion::default().configure_from_args();
+    connect_disconnect(&mut c, &host.0, &root.path().join("a"));
+    connect_at_scale(&mut c, &host.0, &root.path().join("b"));
+    c.final_summary();
+}
