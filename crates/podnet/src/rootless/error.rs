@@ -207,4 +207,16 @@ pub enum RootlessError {
         #[source]
         source: std::io::Error,
     },
+    /// `/dev/net/tun` cannot be opened, so pasta and slirp4netns cannot create their tap.
+    #[error(
+        "cannot open /dev/net/tun for {program}: without udev it is created with mode 0600; \
+         make it 0666 as distributions do (`cargo xtask setup` as root, or `chmod 0666 /dev/net/tun`)"
+    )]
+    Tun {
+        /// `pasta` or `slirp4netns`.
+        program: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -59,6 +59,9 @@ impl RootlessNetHelper {
 /// The address pasta forwards DNS queries from (podman uses the same).
 const PASTA_DNS: &str = "169.254.1.1";
 
+/// The tun/tap device both helpers need.
+const TUN: &str = "/dev/net/tun";
+
 /// How long a helper may take to configure the namespace.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -79,6 +82,11 @@ pub(crate) fn start(s: &Start<'_>) -> Result<ProcessRecord, RootlessError> {
         program,
         package: s.helper.package(),
     })?;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(TUN)
+        .map_err(|source| RootlessError::Tun { program, source })?;
     let log_path = s.dir.join(format!("{program}.log"));
     let log = File::create(&log_path).map_err(|source| RootlessError::File {
         action: "create",
