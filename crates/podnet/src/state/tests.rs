@@ -542,3 +542,131 @@ fn version_2_database_migrates_with_its_leases() {
     tx.commit().unwrap();
     assert!(s.list_leases().unwrap().is_empty());
 }
+
+/// A brute-force model of the allocator: a map of leases and a cursor, the
+/// free address found by trying every candidate in order.
+struct Model {
+    leases: std::collections::BTreeMap<u32, String>,
+    cursor: Option<u32>,
+}
+
+impl Model {
+    fn alloc(
+        &mut self,
+        c: &str,
+        want: Option<u32>,
+        (start, end, gw): (u32, u32, u32),
+    ) -> Result<u32, &'static str> {
+        let held = self.leases.iter().find(|(_, h)| *h == c).map(|(ip, _)| *ip);
+        if let Some(w) = want {
+            // subnet 10.89.0.0/27: network .0, broadcast .31
+            if w >> 5 != (10 << 24 | 89 << 16) >> 5 {
+                return Err("outside");
+            }
+            if w == gw {
+                return Err("gateway");
+            }
+            if w & 31 == 0 || w & 31 == 31 {
+                return Err("reserved");
+            }
+            if self.leases.get(&w).is_some_and(|h| h != c) {
+                return Err("taken");
+            }
+            if let Some(old) = held {
+                self.leases.remove(&old);
+            }
+            self.leases.insert(w, c.into());
+            return Ok(w);
+        }
+        if let Some(ip) = held {
+            return Ok(ip);
+        }
+        let cur = match self.cursor {
+            Some(l) if l >= start && l < end => l + 1,
+            _ => start,
+        };
+        let order = (cur..=end).chain(start..cur);
+        for cand in order {
+            if cand != gw && !self.leases.contains_key(&cand) {
+                self.leases.insert(cand, c.into());
+                self.cursor = Some(cand);
+                return Ok(cand);
+            }
+        }
+        Err("exhausted")
+    }
+}
+
+#[test]
+fn allocator_agrees_with_a_brute_force_model() {
+    use rand::{Rng, SeedableRng};
+    let base = u32::from(std::net::Ipv4Addr::new(10, 89, 0, 0));
+    for seed in 0..4u64 {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let tmp = tempfile::tempdir().unwrap();
+        let s = open(tmp.path());
+        let mut n = net_with("pntmodel", &["10.89.0.0/27"]);
+        // a gateway inside the lease range, and a range that is not the whole subnet
+        let gw = base + rng.gen_range(5..20);
+        let (start, end) = (base + rng.gen_range(1..6), base + rng.gen_range(24..31));
+        n.subnets[0].gateway = Some(IpAddr::V4(gw.into()));
+        n.subnets[0].lease_range = Some(LeaseRange {
+            start_ip: Some(IpAddr::V4(start.into())),
+            end_ip: Some(IpAddr::V4(end.into())),
+        });
+        let mut model = Model {
+            leases: Default::default(),
+            cursor: None,
+        };
+        for step in 0..600 {
+            let c = format!("c{}", rng.gen_range(0..30));
+            if rng.gen_bool(0.3) {
+                let tx = s.begin().unwrap();
+                let got: BTreeSet<IpAddr> = tx.release_ips(&n, &c).unwrap().into_iter().collect();
+                tx.commit().unwrap();
+                let want: BTreeSet<IpAddr> = model
+                    .leases
+                    .iter()
+                    .filter(|(_, h)| **h == c)
+                    .map(|(ip, _)| IpAddr::V4((*ip).into()))
+                    .collect();
+                model.leases.retain(|_, h| *h != c);
+                assert_eq!(got, want, "seed {seed} step {step} release {c}");
+                continue;
+            }
+            let want_ip = rng.gen_bool(0.2).then(|| base + rng.gen_range(0..34));
+            let statics: Vec<IpAddr> = want_ip.map(|w| IpAddr::V4(w.into())).into_iter().collect();
+            let tx = s.begin().unwrap();
+            let got = tx.allocate_ips(&n, &c, "eth0", &statics);
+            let expected = model.alloc(&c, want_ip, (start, end, gw));
+            match (&got, expected) {
+                (Ok(v), Ok(ip)) => assert_eq!(
+                    v[0].addr(),
+                    IpAddr::V4(ip.into()),
+                    "seed {seed} step {step}"
+                ),
+                (Err(StateError::StaticIpOutsideNetwork { .. }), Err("outside"))
+                | (Err(StateError::StaticIpIsGateway { .. }), Err("gateway"))
+                | (Err(StateError::StaticIpReserved { .. }), Err("reserved"))
+                | (Err(StateError::StaticIpTaken { .. }), Err("taken"))
+                | (Err(StateError::NoFreeIp { .. }), Err("exhausted")) => {}
+                (g, e) => panic!("seed {seed} step {step} {c} {want_ip:?}: got {g:?}, model {e:?}"),
+            }
+            if got.is_ok() {
+                tx.commit().unwrap();
+            }
+        }
+        let db: Vec<(IpAddr, String)> = s
+            .list_leases()
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.ip, l.container_id))
+            .collect();
+        let m: Vec<(IpAddr, String)> = model
+            .leases
+            .into_iter()
+            .map(|(ip, c)| (IpAddr::V4(ip.into()), c))
+            .collect();
+        assert_eq!(db, m, "seed {seed}");
+    }
+}
