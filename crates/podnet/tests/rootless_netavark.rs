@@ -11,7 +11,7 @@ mod rootless_support;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use podnet::{run_port_forwarder, PortForward, RootlessNetNs};
+use podnet::{run_port_forwarder, ForwardProtocol, PortForward, RootlessNetNs};
 use rootless_support::*;
 
 #[test]
@@ -141,6 +141,7 @@ fn published_ports_reach_containers_and_change_independently() {
         host_port,
         container_ip: Ipv4Addr::new(10, 89, 79, host).into(),
         container_port: 8080,
+        protocol: ForwardProtocol::Tcp,
     };
     let (p1, p2) = (free_port(), free_port());
     let f1 = ns
@@ -208,6 +209,7 @@ fn reload_after_the_rootless_firewall_is_flushed_restores_everything() {
         host_port: published,
         container_ip: Ipv4Addr::new(10, 89, 81, 2).into(),
         container_port: 8080,
+        protocol: ForwardProtocol::Tcp,
     }];
     let forwarder = ns
         .lock()
@@ -474,4 +476,84 @@ fn runtime_flows_run_rootless_through_the_rootless_backend() {
     assert!(ns.leave(&id).unwrap());
     assert!(!rootless.exists());
     runtime.remove(&id, true).unwrap();
+}
+
+/// A UDP echo inside `netns` on port 8081 answering "udp <payload>".
+fn udp_echo_in(netns: &Path) {
+    let ns = std::fs::File::open(netns).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 8081)).unwrap();
+        tx.send(()).unwrap();
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let mut reply = b"udp ".to_vec();
+            reply.extend_from_slice(&buf[..n]);
+            let _ = socket.send_to(&reply, from);
+        }
+    });
+    rx.recv().unwrap();
+}
+
+#[test]
+fn published_udp_port_reaches_the_container() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("published_udp_port_reaches_the_container") else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    let ns = RootlessNetNs::new(config(&dir));
+    let id = "0dd00001";
+    ns.join(id).unwrap();
+    let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-u1").unwrap();
+    let options = netavark_options(id, "pntrl-u1", 86, 2, false);
+    run_netavark(&ns, &dir, "setup", container.path(), &options);
+    udp_echo_in(container.path());
+    let published = {
+        let probe = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let forwarder = ns
+        .lock()
+        .unwrap()
+        .forward_ports(
+            id,
+            forwarder_command(),
+            &[PortForward {
+                host_ip: Ipv4Addr::LOCALHOST.into(),
+                host_port: published,
+                container_ip: Ipv4Addr::new(10, 89, 86, 2).into(),
+                container_port: 8081,
+                protocol: ForwardProtocol::Udp,
+            }],
+        )
+        .unwrap()
+        .unwrap();
+    // Two clients, each answered on its own session.
+    for payload in ["one", "two"] {
+        let client = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        client
+            .send_to(payload.as_bytes(), (Ipv4Addr::LOCALHOST, published))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let n = client.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], format!("udp {payload}").as_bytes());
+    }
+    run_netavark(&ns, &dir, "teardown", container.path(), &options);
+    container.remove().unwrap();
+    assert!(ns.leave(id).unwrap());
+    assert!(wait_dead(forwarder));
 }

@@ -8,10 +8,12 @@
 //! to the container there and copies data; it dies with the connection. The container sees connections coming from the rootless netns (its bridge
 //! gateway), not the client's address, as with podman's rootlessport.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sched::CloneFlags;
@@ -28,7 +30,21 @@ pub(crate) const READY_FD: i32 = 3;
 /// How long connecting to the container may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One published TCP port of a rootless container.
+/// The transport protocol of a [`PortForward`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardProtocol {
+    /// TCP: one upstream connection per accepted connection.
+    #[default]
+    Tcp,
+    /// UDP: one upstream socket per client address, closed after [`UDP_IDLE`] idle.
+    Udp,
+}
+
+/// How long a UDP client may stay silent (and unanswered) before its session closes.
+pub const UDP_IDLE: Duration = Duration::from_secs(60);
+
+/// One published port of a rootless container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortForward {
     /// Host address to listen on (e.g. 127.0.0.1, or 0.0.0.0 for all).
@@ -39,6 +55,9 @@ pub struct PortForward {
     pub container_ip: IpAddr,
     /// The container's port.
     pub container_port: u16,
+    /// TCP or UDP.
+    #[serde(default)]
+    pub protocol: ForwardProtocol,
 }
 
 /// What a forwarder process serves.
@@ -70,12 +89,21 @@ pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
             source,
         })?;
     let mut listeners = Vec::new();
+    let mut udp = Vec::new();
     for port in &spec.ports {
         let addr = SocketAddr::new(port.host_ip, port.host_port);
-        let listener = TcpListener::bind(addr).map_err(|e| failed("bind a host port", e))?;
-        listeners.push((listener, *port));
+        match port.protocol {
+            ForwardProtocol::Tcp => listeners.push((
+                TcpListener::bind(addr).map_err(|e| failed("bind a host TCP port", e))?,
+                *port,
+            )),
+            ForwardProtocol::Udp => udp.push((
+                UdpSocket::bind(addr).map_err(|e| failed("bind a host UDP port", e))?,
+                *port,
+            )),
+        }
     }
-    let netns = std::sync::Arc::new(netns);
+    let netns = Arc::new(netns);
     // SAFETY: fd 3 was set up by the parent as the write end of the readiness pipe; it is
     // owned by this process from here on and closed when dropped.
     let ready = unsafe { OwnedFd::from_raw_fd(READY_FD) };
@@ -92,6 +120,10 @@ pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
                 std::thread::spawn(move || forward(client, port, &netns));
             }
         }));
+    }
+    for (socket, port) in udp {
+        let netns = netns.clone();
+        threads.push(std::thread::spawn(move || serve_udp(socket, port, netns)));
     }
     for t in threads {
         let _ = t.join();
@@ -125,4 +157,65 @@ fn forward(client: TcpStream, port: PortForward, netns: &std::fs::File) {
     let _ = std::io::copy(&mut u_read, &mut c_write);
     let _ = c_write.shutdown(std::net::Shutdown::Write);
     let _ = up.join();
+}
+
+/// A UDP socket created inside the rootless netns (on a thread that dies afterwards) and
+/// connected to `target`.
+fn udp_upstream(netns: &Arc<std::fs::File>, target: SocketAddr) -> Option<UdpSocket> {
+    let netns = netns.clone();
+    std::thread::spawn(move || {
+        nix::sched::setns(&*netns, CloneFlags::CLONE_NEWNET).ok()?;
+        let any: SocketAddr = if target.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let socket = UdpSocket::bind(any).ok()?;
+        socket.connect(target).ok()?;
+        Some(socket)
+    })
+    .join()
+    .ok()
+    .flatten()
+}
+
+/// Relays datagrams: each client address gets its own upstream socket in the netns and
+/// a thread sending the container's replies back, until [`UDP_IDLE`] passes in silence.
+fn serve_udp(socket: UdpSocket, port: PortForward, netns: Arc<std::fs::File>) {
+    let target = SocketAddr::new(port.container_ip, port.container_port);
+    let socket = Arc::new(socket);
+    let sessions: Arc<Mutex<HashMap<SocketAddr, Arc<UdpSocket>>>> = Arc::default();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let Ok((n, client)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
+        let existing = sessions.lock().ok().and_then(|s| s.get(&client).cloned());
+        let upstream = match existing {
+            Some(u) => u,
+            None => {
+                let Some(u) = udp_upstream(&netns, target) else {
+                    tracing::debug!(%target, "cannot open a UDP socket towards the container");
+                    continue;
+                };
+                let u = Arc::new(u);
+                if let Ok(mut s) = sessions.lock() {
+                    s.insert(client, u.clone());
+                }
+                let (socket, sessions, reply) = (socket.clone(), sessions.clone(), u.clone());
+                std::thread::spawn(move || {
+                    let _ = reply.set_read_timeout(Some(UDP_IDLE));
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n) = reply.recv(&mut buf) {
+                        let _ = socket.send_to(&buf[..n], client);
+                    }
+                    if let Ok(mut s) = sessions.lock() {
+                        s.remove(&client);
+                    }
+                });
+                u
+            }
+        };
+        let _ = upstream.send(&buf[..n]);
+    }
 }

@@ -31,7 +31,9 @@ mod rootless_netns;
 
 pub use backend::RootlessBackend;
 pub use error::RootlessError;
-pub use forwarder::{run_port_forwarder, PortForward, PORT_FORWARDER_ENV};
+pub use forwarder::{
+    run_port_forwarder, ForwardProtocol, PortForward, PORT_FORWARDER_ENV, UDP_IDLE,
+};
 pub use helper::RootlessNetHelper;
 pub use holder::{in_user_namespace, UserNamespace, USERNS_ENV};
 pub use reexec::{reexec_in_user_namespace, Reexec};
