@@ -16,10 +16,12 @@ const RUNTIME_PACKAGES: &[&str] = &[
     "passt",
     "slirp4netns",
     "uidmap",
+    // not podnet's own needs: the in-container tools of the demo and the tests (ping, nc)
+    "busybox-static",
 ];
 
 /// What the tests and benchmarks compare against (podman 4.3 as a peer, never a dependency).
-const PEER_PACKAGES: &[&str] = &["podman", "runc", "conmon", "catatonit", "busybox-static"];
+const PEER_PACKAGES: &[&str] = &["podman", "runc", "conmon", "catatonit"];
 
 /// Which parts of the set-up a command needs.
 pub struct Wanted {

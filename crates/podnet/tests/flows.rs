@@ -221,6 +221,21 @@ fn reload_after_a_firewall_flush_restores_the_published_port() {
     );
     let _ = l.wait();
 
+    // the same after `nft flush ruleset`, which also drops netavark's own chains
+    host.sh(&["nft", "flush", "ruleset"]);
+    let mut l = listen(&host, "r", 8080, "after-nft-flush");
+    assert_eq!(
+        fetch(&host, "127.0.0.1", 18184),
+        None,
+        "the port still works after nft flush"
+    );
+    host.podnet(&["reload", "r"]);
+    assert_eq!(
+        fetch(&host, "127.0.0.1", 18184).as_deref(),
+        Some("after-nft-flush")
+    );
+    let _ = l.wait();
+
     host.podnet(&["rm", "-f", "r"]);
     host.podnet(&["network", "rm", "pntrl"]);
     assert_clean(&host, "10.89.204.");
