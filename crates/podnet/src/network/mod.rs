@@ -3,6 +3,7 @@
 
 mod addr;
 mod error;
+mod files;
 mod host;
 mod pick;
 mod store;

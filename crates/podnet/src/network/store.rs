@@ -15,20 +15,18 @@
 //! The default network (`podman`, 10.88.0.0/16, `podman0`) has no file unless
 //! someone wrote one; a file with its name overrides it, as in podman.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
-use nix::errno::Errno;
-use nix::fcntl::{fcntl, FcntlArg};
 use tracing::{debug, warn};
 
 use super::error::NetworkError;
+use super::files::{self, DirLock};
 use super::pick::{self, SubnetPool};
 use super::types::*;
-use super::validate::{self, check_name, is_valid_name};
+use super::validate::{self, check_name};
 
 /// The network definitions in one directory, podman-compatible.
 #[derive(Debug, Clone)]
@@ -38,11 +36,6 @@ pub struct NetworkStore {
     pools: Vec<SubnetPool>,
     default_name: String,
     default_subnet: IpNet,
-}
-
-/// Holds the directory's `netavark.lock` write lock until dropped.
-struct DirLock {
-    _file: File,
 }
 
 impl NetworkStore {
@@ -221,7 +214,7 @@ impl NetworkStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(source) => return Err(NetworkError::Remove { path, source }),
         }
-        sync_dir(&self.dir).map_err(|source| NetworkError::Remove { path, source })?;
+        files::sync_dir(&self.dir).map_err(|source| NetworkError::Remove { path, source })?;
         debug!(network = %net.name, "network removed");
         Ok(net)
     }
@@ -291,35 +284,7 @@ impl NetworkStore {
 
     /// Every valid network file, plus the default network when no file has its name.
     fn load(&self) -> Result<Vec<Network>, NetworkError> {
-        let mut out = Vec::new();
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => Some(e),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(NetworkError::ReadDir {
-                    path: self.dir.clone(),
-                    source,
-                })
-            }
-        };
-        for entry in entries.into_iter().flatten() {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(source) => {
-                    return Err(NetworkError::ReadDir {
-                        path: self.dir.clone(),
-                        source,
-                    })
-                }
-            };
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") || path.is_dir() {
-                continue;
-            }
-            if let Some(net) = load_file(&path) {
-                out.push(net);
-            }
-        }
+        let mut out = files::load_dir(&self.dir)?;
         if !out.iter().any(|n| n.name == self.default_name) {
             out.push(self.default_network());
         }
@@ -335,42 +300,12 @@ impl NetworkStore {
                 source,
             })?;
         let path = self.dir.join(format!("{}.json", net.name));
-        write_atomic(&self.dir, &path, &net.name, &bytes)
+        files::write_atomic(&self.dir, &path, &net.name, &bytes)
             .map_err(|source| NetworkError::Write { path, source })
     }
 
     fn lock(&self) -> Result<DirLock, NetworkError> {
-        let path = self.dir.join("netavark.lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .open(&path)
-            .map_err(|source| NetworkError::Lock {
-                path: path.clone(),
-                source,
-            })?;
-        let lk = libc::flock {
-            l_type: libc::F_WRLCK as libc::c_short,
-            l_whence: libc::SEEK_SET as libc::c_short,
-            l_start: 0,
-            l_len: 0,
-            l_pid: 0,
-        };
-        loop {
-            match fcntl(&file, FcntlArg::F_OFD_SETLKW(&lk)) {
-                Ok(_) => return Ok(DirLock { _file: file }),
-                Err(Errno::EINTR) => continue,
-                Err(e) => {
-                    return Err(NetworkError::Lock {
-                        path,
-                        source: e.into(),
-                    })
-                }
-            }
-        }
+        files::lock_dir(&self.dir)
     }
 
     /// Reads lock, taken only where the directory exists and is writable;
@@ -393,49 +328,6 @@ impl NetworkStore {
 /// namespace of an unprivileged user.
 fn rootless() -> bool {
     rootless_detect::is_rootless()
-}
-
-/// Reads one network file; `None` (with a warning) when it is not a valid
-/// network, as podman's `loadNetworks` skips it.
-fn load_file(path: &Path) -> Option<Network> {
-    let text = match fs::read(path) {
-        Ok(t) => t,
-        Err(e) => {
-            if e.kind() != io::ErrorKind::NotFound {
-                warn!(path = %path.display(), error = %e, "error loading network config file");
-            }
-            return None;
-        }
-    };
-    let mut net: Network = match serde_json::from_slice(&text) {
-        Ok(n) => n,
-        Err(e) => {
-            warn!(path = %path.display(), error = %e, "error reading network config file, skipping");
-            return None;
-        }
-    };
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default();
-    if net.name != stem {
-        warn!(path = %path.display(), name = %net.name, "network config name does not match file name, skipping");
-        return None;
-    }
-    if !is_valid_name(&net.name) {
-        warn!(path = %path.display(), name = %net.name, "network config has invalid name, skipping");
-        return None;
-    }
-    if net.id.len() != 64 {
-        warn!(path = %path.display(), id = %net.id, "network config has invalid network ID, skipping");
-        return None;
-    }
-    let add_gateway = !net.internal || net.dns_enabled;
-    if let Err(e) = validate::validate_subnets(&mut net, add_gateway, &[]) {
-        warn!(path = %path.display(), error = %e, "network config could not be parsed, skipping");
-        return None;
-    }
-    Some(net)
 }
 
 /// Podman's `getNetwork`: exact name, else a unique ID prefix (a full ID is a prefix too).
@@ -499,32 +391,4 @@ fn fill_macvlan(net: &mut Network, live: &[String]) -> Result<(), NetworkError> 
             .insert(IPAM_DRIVER_KEY.to_owned(), HOST_LOCAL_IPAM.to_owned());
     }
     Ok(())
-}
-
-/// temp file in the same directory, fsync, rename over, fsync the directory.
-fn write_atomic(dir: &Path, path: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let tmp = dir.join(format!(
-        ".{name}.json.tmp-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
