@@ -44,15 +44,8 @@ impl RuntimeConfig {
     /// `/run/podnet` (rootless: `~/.local/share/podnet`, `$XDG_RUNTIME_DIR/podnet`).
     pub fn system() -> Result<Self, crate::Error> {
         let networks_dir = crate::NetworkStore::default_dir()?;
-        let state_db = crate::StateStore::default_path().ok_or_else(|| {
-            crate::Error::Runtime(super::RuntimeError::Io {
-                path: PathBuf::from("$HOME"),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "neither XDG_DATA_HOME nor HOME is set",
-                ),
-            })
-        })?;
+        let state_db = crate::StateStore::default_path()
+            .ok_or(crate::Error::Runtime(super::RuntimeError::NoDataDir))?;
         let netns_dir = netns::run_dir().map_err(|source| {
             crate::Error::Runtime(super::RuntimeError::Netns {
                 container: String::from("-"),

@@ -88,6 +88,9 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
+    /// Rootless, and neither `XDG_DATA_HOME` nor `HOME` says where the state database goes.
+    #[error("neither XDG_DATA_HOME nor HOME is set: cannot place the state database")]
+    NoDataDir,
     /// A best-effort flow (teardown, disconnect, reload) finished with errors.
     #[error("{flow} of container {container} finished with {} error(s): {}", .errors.len(), join(.errors))]
     Incomplete {
