@@ -46,6 +46,7 @@ mod containers;
 mod error;
 mod intent;
 mod ipam;
+mod leases;
 mod record;
 
 use std::net::IpAddr;
@@ -58,7 +59,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 pub use error::StateError;
 pub use intent::{Intent, IntentKind};
 pub use ipam::check_static_ip;
-use ipam::LeaseFilter;
+use leases::LeaseFilter;
 pub use record::{ContainerRecord, Lease};
 
 use crate::Network;
@@ -280,7 +281,7 @@ impl StateStore {
 
     /// Every lease, by network and address (read-only shortcut).
     pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
-        ipam::list(&self.conn, LeaseFilter::All)
+        leases::list(&self.conn, LeaseFilter::All)
     }
 
     /// Every intent left by a flow that has not finished (read-only shortcut).
@@ -322,28 +323,28 @@ impl StateTx<'_> {
 
     /// Releases `container_id`'s leases on every network; returns them.
     pub fn release_all_ips(&self, container_id: &str) -> Result<Vec<Lease>, StateError> {
-        ipam::release_all(&self.tx, container_id)
+        leases::release_all(&self.tx, container_id)
     }
 
     /// Deletes every lease and allocation cursor of a network (after it was
     /// removed); returns the number of leases deleted.
     pub fn forget_network(&self, network_id: &str) -> Result<usize, StateError> {
-        ipam::forget_network(&self.tx, network_id)
+        leases::forget_network(&self.tx, network_id)
     }
 
     /// Every lease.
     pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
-        ipam::list(&self.tx, LeaseFilter::All)
+        leases::list(&self.tx, LeaseFilter::All)
     }
 
     /// The leases of one network, by ID.
     pub fn network_leases(&self, network_id: &str) -> Result<Vec<Lease>, StateError> {
-        ipam::list(&self.tx, LeaseFilter::Network(network_id))
+        leases::list(&self.tx, LeaseFilter::Network(network_id))
     }
 
     /// The leases of one container.
     pub fn container_leases(&self, container_id: &str) -> Result<Vec<Lease>, StateError> {
-        ipam::list(&self.tx, LeaseFilter::Container(container_id))
+        leases::list(&self.tx, LeaseFilter::Container(container_id))
     }
 
     /// The container with this ID, name or unique ID prefix.
