@@ -359,3 +359,39 @@ fn inspect_shows_podman_network_settings() {
         c.netns_path.unwrap().to_string_lossy().as_ref()
     );
 }
+
+#[test]
+fn a_failure_after_the_backend_undoes_the_backend_work() {
+    let f = fixture();
+    let c = f.rt.create(&spec("web", &["front"])).unwrap();
+    // a directory where the hosts file goes: etchosts refuses it after netavark ran
+    std::fs::create_dir_all(f.dir.path().join("containers").join(&c.id).join("hosts")).unwrap();
+    let err = f.rt.setup("web").unwrap_err();
+    assert!(err.to_string().contains("hosts"), "{err}");
+    let calls = f.rt.backend().calls();
+    assert!(
+        matches!(&calls[..], [BackendCall::Setup { options: a, .. }, BackendCall::Teardown { options: b, .. }] if a == b),
+        "{calls:?}"
+    );
+    assert!(leased(&f).is_empty());
+    assert!(pins(&f).is_empty());
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
+    assert!(!f.rt.container("web").unwrap().running);
+}
+
+#[test]
+fn teardown_hands_the_backend_the_addresses_it_set_up() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let c = f.rt.setup("web").unwrap();
+    f.rt.teardown("web").unwrap();
+    let calls = f.rt.backend().calls();
+    let BackendCall::Teardown { options, .. } = &calls[1] else {
+        panic!("{calls:?}")
+    };
+    // netavark finds the port forwarding rules to delete by these addresses
+    let ip = c.network_status["front"].interfaces["eth0"].subnets[0]
+        .ipnet
+        .addr();
+    assert_eq!(options.networks["front"].static_ips, vec![ip]);
+}
