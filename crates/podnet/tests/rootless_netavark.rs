@@ -453,9 +453,11 @@ fn runtime_flows_run_rootless_through_the_rootless_backend() {
     };
     let id = runtime.create(&spec).unwrap().id;
 
-    // Membership is the caller's: join before the first network, leave after the last.
-    let rootless = ns.join(&id).unwrap();
+    // The backend joins the rootless netns on setup; the caller releases after the last
+    // teardown.
     let record = runtime.setup(&id).unwrap();
+    let rootless = ns.config().pin_path();
+    assert!(ns.lock().unwrap().members().unwrap().contains(&id));
     let netns = record.netns_path.clone().unwrap();
     assert!(
         format!("{:?}", record.network_status).contains("10.89.84."),
@@ -473,7 +475,7 @@ fn runtime_flows_run_rootless_through_the_rootless_backend() {
     assert!(connect_from(&netns, gw).unwrap().starts_with("pong"));
 
     runtime.teardown(&id).unwrap();
-    assert!(ns.leave(&id).unwrap());
+    assert!(runtime.backend().release(&id).unwrap());
     assert!(!rootless.exists());
     runtime.remove(&id, true).unwrap();
 }
@@ -556,4 +558,39 @@ fn published_udp_port_reaches_the_container() {
     container.remove().unwrap();
     assert!(ns.leave(id).unwrap());
     assert!(wait_dead(forwarder));
+}
+
+#[test]
+fn failed_rootless_setup_rolls_back_membership_and_the_netns() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let Some(dir) = inside("failed_rootless_setup_rolls_back_membership_and_the_netns") else {
+        return;
+    };
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return;
+    }
+    use podnet::Backend;
+    let ns = RootlessNetNs::new(config(&dir));
+    let backend = podnet::RootlessBackend::new(
+        podnet::Netavark::with_binaries(NETAVARK, None, dir.join("netavark-config")).rootless(true),
+        ns.clone(),
+    );
+    let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-f1").unwrap();
+    // A static address outside the subnet: netavark refuses it.
+    let bad =
+        netavark_options("fa11ed01", "pntrl-f1", 87, 2, false).replace("10.89.87.2", "10.89.99.2");
+    let options: podnet::NetworkOptions = serde_json::from_str(&bad).unwrap();
+    let err = backend.setup(container.path(), &options).unwrap_err();
+    assert!(format!("{err}").contains("netavark"), "{err}");
+    assert!(ns.lock().unwrap().members().unwrap().is_empty());
+    assert!(ns.lock().unwrap().status().is_none());
+    assert!(!ns.config().pin_path().exists());
+    container.remove().unwrap();
 }

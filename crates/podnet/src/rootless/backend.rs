@@ -12,10 +12,12 @@ use crate::{Backend, BackendError, NetworkOptions, StatusBlock};
 /// rootless netns lock, after [`ensure`](super::RootlessNetNsLock::ensure) (creating it,
 /// or healing a dead pasta), through [`run`](super::RootlessNetNsLock::run).
 ///
-/// Membership stays with the caller, which alone knows when a container gets its first
-/// network and loses its last one: [`RootlessNetNs::join`] before the first setup,
-/// [`RootlessNetNs::leave`] after the last teardown. A teardown when the rootless netns
-/// is gone is a no-op: the container's interfaces in it went with it.
+/// `setup` records the container as a member first (idempotent; undone if the backend
+/// fails and the container was not a member before). Only the caller knows when a
+/// container lost its last network, so leaving is explicit:
+/// [`RootlessBackend::release`] (or [`RootlessNetNs::leave`]) after the last teardown
+/// removes the netns with its helper when no member is left. A teardown when the
+/// rootless netns is gone is a no-op: the container's interfaces in it went with it.
 ///
 /// Rootless errors surface as [`BackendError::Spawn`] with the `rootless-netns` binary
 /// name and the [`RootlessError`] as the source.
@@ -40,6 +42,13 @@ impl<B> RootlessBackend<B> {
     pub fn netns(&self) -> &RootlessNetNs {
         &self.netns
     }
+
+    /// Call when `container_id` has no network left (after its last teardown): forgets it
+    /// and removes the rootless netns with its helper if it was the last member. Returns
+    /// true when the netns was removed. Idempotent.
+    pub fn release(&self, container_id: &str) -> Result<bool, RootlessError> {
+        self.netns.leave(container_id)
+    }
 }
 
 fn wrap(command: &'static str, e: RootlessError) -> BackendError {
@@ -56,11 +65,27 @@ impl<B: Backend + Sync> Backend for RootlessBackend<B> {
         netns: &Path,
         options: &NetworkOptions,
     ) -> Result<BTreeMap<String, StatusBlock>, BackendError> {
+        let id = &options.container_id;
         let mut locked = self.netns.lock().map_err(|e| wrap("setup", e))?;
         locked.ensure().map_err(|e| wrap("setup", e))?;
-        locked
+        let added = locked.add_member(id).map_err(|e| wrap("setup", e))?;
+        let result = locked
             .run(|| self.inner.setup(netns, options))
-            .map_err(|e| wrap("setup", e))?
+            .map_err(|e| wrap("setup", e))
+            .and_then(|r| r);
+        if result.is_err() && added {
+            // Roll back our own membership; the netns goes if nobody else uses it.
+            let undo = locked.remove_member(id).and_then(|_| {
+                if locked.members()?.is_empty() {
+                    locked.teardown()?;
+                }
+                Ok(())
+            });
+            if let Err(e) = undo {
+                tracing::warn!(container_id = %id, error = %e, "rollback of rootless netns membership failed");
+            }
+        }
+        result
     }
 
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {
