@@ -4,7 +4,10 @@
 //!
 //! Run: `cargo bench -p podnet --bench ipam`.
 
-#![allow(missing_docs, reason = "criterion_group!/criterion_main! generate undocumented items")]
+#![allow(
+    missing_docs,
+    reason = "criterion_group!/criterion_main! generate undocumented items"
+)]
 
 use std::time::Duration;
 
