@@ -20,8 +20,16 @@ const RUNTIME_PACKAGES: &[&str] = &[
     "busybox-static",
 ];
 
-/// What the tests and benchmarks compare against (podman 4.3 as a peer, never a dependency).
-const PEER_PACKAGES: &[&str] = &["podman", "runc", "conmon", "catatonit"];
+/// What the tests and benchmarks compare against, never a dependency: podman 4.3, and the Go
+/// reference of containers/common (its source, and Go to build a differential test peer).
+const PEER_PACKAGES: &[&str] = &[
+    "podman",
+    "runc",
+    "conmon",
+    "catatonit",
+    "golang-go",
+    "golang-github-containers-common-dev",
+];
 
 /// Which parts of the set-up a command needs.
 pub struct Wanted {
