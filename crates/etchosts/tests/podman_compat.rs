@@ -9,12 +9,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::IpAddr;
-use std::path::Path;
 use std::process::Command;
 
 use etchosts::{hosts, resolvconf, HostEntry};
-
-const PEER_SETUP: &str = "/work/shared/tools/podman-peer.sh";
 
 /// Prints why the test cannot run; fails under CI, returns otherwise.
 fn skip(reason: &str) {
@@ -38,22 +35,7 @@ fn podman_ready() -> Result<(), String> {
     if exists() {
         return Ok(());
     }
-    if !Path::new(PEER_SETUP).exists() {
-        return Err(format!(
-            "podman or localhost/busybox missing and no {PEER_SETUP}"
-        ));
-    }
-    let out = Command::new("bash")
-        .arg(PEER_SETUP)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() || !exists() {
-        return Err(format!(
-            "{PEER_SETUP} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
+    Err("podman or its localhost/busybox image is missing: run `cargo xtask setup` as root".into())
 }
 
 /// Runs a container printing its hosts, resolv.conf, routes and eth0 address.
