@@ -262,7 +262,10 @@ impl StateStore {
     }
 
     /// Starts a write transaction (waits up to the busy timeout for other
-    /// processes' transactions).
+    /// processes' transactions). One transaction at a time per store: a
+    /// second `begin` while a [`StateTx`] is alive fails with
+    /// [`StateError::Begin`], and the store's read shortcuts meanwhile see
+    /// the open transaction's uncommitted writes.
     pub fn begin(&self) -> Result<StateTx<'_>, StateError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(StateError::Begin)?;

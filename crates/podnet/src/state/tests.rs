@@ -364,6 +364,9 @@ fn dropped_transaction_leaves_nothing() {
         let tx = s.begin().unwrap();
         tx.allocate_ips(&net24(), "a", "eth0", &[]).unwrap();
         tx.put_container(&record("a", "a")).unwrap();
+        // one transaction at a time per store; reads see the open one
+        assert!(matches!(s.begin(), Err(StateError::Begin(_))));
+        assert_eq!(s.list_leases().unwrap().len(), 1);
     }
     assert!(s.list_leases().unwrap().is_empty());
     assert!(s.list_containers().unwrap().is_empty());
