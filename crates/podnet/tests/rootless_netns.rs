@@ -145,7 +145,15 @@ fn rootless_netns_lifecycle_with_pasta() {
         return;
     };
     let port = loopback_server();
-    let ns = RootlessNetNs::new(config(&dir));
+    let host_resolv = dir.join("host-resolv.conf");
+    std::fs::write(
+        &host_resolv,
+        "nameserver 127.0.0.53\nnameserver 10.89.200.53\n",
+    )
+    .unwrap();
+    let mut cfg = config(&dir);
+    cfg.resolv_conf = host_resolv.clone();
+    let ns = RootlessNetNs::new(cfg);
     let pin = ns.config().pin_path();
 
     let netns = ns.join("ctr-a").unwrap();
@@ -161,8 +169,9 @@ fn rootless_netns_lifecycle_with_pasta() {
     // Commands run in the netns with private /run and /var and the DNS forwarder.
     let probe = format!("pntrl-probe-{}", std::process::id());
     let script = format!(
-        "readlink /proc/self/ns/net; cat /etc/resolv.conf; touch /run/{probe} /var/{probe}; \
+        "readlink /proc/self/ns/net; cat {}; touch /run/{probe} /var/{probe}; \
          test -e {} && echo pin-reachable",
+        host_resolv.display(),
         pin.display()
     );
     let out = {
@@ -174,7 +183,11 @@ fn rootless_netns_lifecycle_with_pasta() {
     let text = String::from_utf8(out.stdout).unwrap();
     let ino = std::fs::metadata(&pin).unwrap().ino();
     assert_eq!(text.lines().next().unwrap(), format!("net:[{ino}]"));
-    assert!(text.contains("nameserver 169.254.1.1\n"), "{text}");
+    assert!(
+        text.contains("nameserver 169.254.1.1\nnameserver 10.89.200.53\n"),
+        "{text}"
+    );
+    assert!(!text.contains("127.0.0.53"), "{text}");
     assert!(text.contains("pin-reachable"), "{text}");
     assert!(dir.join("state/run").join(&probe).exists());
     assert!(dir.join("state/var").join(&probe).exists());
@@ -183,7 +196,18 @@ fn rootless_netns_lifecycle_with_pasta() {
 
     // Membership: idempotent add and remove; removed with the last member only.
     assert_eq!(ns.join("ctr-a").unwrap(), netns);
+    // A changed host resolv.conf reaches the next command after the next operation.
+    std::fs::write(&host_resolv, "nameserver 10.89.201.53\n").unwrap();
     ns.join("ctr-b").unwrap();
+    let out = {
+        let locked = ns.lock().unwrap();
+        let mut cmd = locked.command("cat").unwrap();
+        cmd.arg(&host_resolv).output().unwrap()
+    };
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "nameserver 169.254.1.1\nnameserver 10.89.201.53\n"
+    );
     let members: Vec<String> = ns.lock().unwrap().members().unwrap().into_iter().collect();
     assert_eq!(members, ["ctr-a", "ctr-b"]);
     assert!(!ns.leave("ctr-a").unwrap());
@@ -209,6 +233,14 @@ fn killed_pasta_is_healed_on_next_operation() {
     let netns = ns.join("ctr-h").unwrap();
     let ino = std::fs::metadata(&netns).unwrap().ino();
     let first = ns.lock().unwrap().status().unwrap().helper_pid;
+    // With the default configuration, /etc/resolv.conf itself names pasta's forwarder.
+    let out = {
+        let locked = ns.lock().unwrap();
+        let mut cmd = locked.command("cat").unwrap();
+        cmd.arg("/etc/resolv.conf").output().unwrap()
+    };
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("nameserver 169.254.1.1\n"), "{text}");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(first as i32),
         nix::sys::signal::Signal::SIGKILL,

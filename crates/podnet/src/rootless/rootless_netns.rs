@@ -219,6 +219,7 @@ impl RootlessNetNsLock<'_> {
         let record = ProcessRecord::read(&self.file("helper"));
         let live = record.and_then(|r| r.open_live());
         if pin::is_pinned(&netns) {
+            refresh_resolv(&config)?;
             if live.is_some() {
                 return Ok(netns);
             }
@@ -239,10 +240,7 @@ impl RootlessNetNsLock<'_> {
         pin::remove(&netns)?;
         tracing::debug!(netns = %netns.display(), "creating rootless netns");
         pin::create(&netns)?;
-        let host = std::fs::read_to_string(&config.resolv_conf).unwrap_or_default();
-        let content = resolv::content(&host, config.helper.dns_forwarder());
-        let started = write_atomic(&mounts::resolv_path(&config.dir), content.as_bytes())
-            .and_then(|()| self.start_helper(&config, &netns));
+        let started = refresh_resolv(&config).and_then(|()| self.start_helper(&config, &netns));
         if let Err(e) = started {
             if let Err(undo) = pin::remove(&netns) {
                 tracing::warn!(error = %undo, "rollback: cannot remove rootless netns pin");
@@ -388,6 +386,18 @@ impl RootlessNetNsLock<'_> {
         tracing::debug!(dir = %config.dir.display(), "rootless netns torn down");
         first.map_or(Ok(()), Err)
     }
+}
+
+/// Rewrites the netns' resolv.conf when the host's changed (or it is missing), so every
+/// command started afterwards sees the current nameservers.
+fn refresh_resolv(config: &RootlessNetNsConfig) -> Result<(), RootlessError> {
+    let host = std::fs::read_to_string(&config.resolv_conf).unwrap_or_default();
+    let content = resolv::content(&host, config.helper.dns_forwarder());
+    let path = mounts::resolv_path(&config.dir);
+    if std::fs::read_to_string(&path).is_ok_and(|current| current == content) {
+        return Ok(());
+    }
+    write_atomic(&path, content.as_bytes())
 }
 
 fn remove_file(path: &Path) -> Result<(), RootlessError> {
