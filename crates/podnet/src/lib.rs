@@ -60,10 +60,10 @@ pub use network::{
     MACVLAN_DRIVER, NONE_IPAM,
 };
 pub use rootless::{
-    in_user_namespace, reexec_in_user_namespace, run_port_forwarder, ForwardProtocol,
-    PortForward, Reexec, RootlessBackend, RootlessError, RootlessNetHelper, RootlessNetNs,
-    RootlessNetNsConfig, RootlessNetNsLock, RootlessNetNsStatus, UserNamespace,
-    PORT_FORWARDER_ENV, UDP_IDLE, USERNS_ENV,
+    in_user_namespace, reexec_in_user_namespace, run_port_forwarder, ForwardProtocol, PortForward,
+    Reexec, RootlessBackend, RootlessError, RootlessNetHelper, RootlessNetNs, RootlessNetNsConfig,
+    RootlessNetNsLock, RootlessNetNsStatus, UserNamespace, PORT_FORWARDER_ENV, UDP_IDLE,
+    USERNS_ENV,
 };
 pub use runtime::{
     ContainerSpec, NetworkRequest, ReconcileReport, Runtime, RuntimeConfig, RuntimeError,
