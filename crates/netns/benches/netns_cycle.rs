@@ -3,7 +3,10 @@
 //! - `podnet`: `NetNs::create_in` + `NetNs::remove` in a tmpfs pin directory, in process;
 //! - `peer_ip_netns`: `ip netns add NAME` + `ip netns del NAME`;
 //! - `peer_unshare_n`: `unshare -n true` (the kernel's namespace creation plus one
-//!   fork/exec, no pinning: the floor).
+//!   fork/exec, no pinning);
+//! - `peer_kernel_floor`: a thread that only calls `unshare(CLONE_NEWNET)` and exits, so the
+//!   namespace is made and destroyed with nothing else around it: the kernel's own cost,
+//!   which no implementation can go below on this machine.
 //!
 //! Needs root. The binary re-runs itself in a private mount namespace with tmpfs on `/run`
 //! and on its pin directory, so neither the host's mounts nor its `/run/netns` change.
@@ -59,6 +62,15 @@ fn netns_cycle(c: &mut Criterion) {
                 .status()
                 .unwrap();
             assert!(st.success());
+        })
+    });
+    group.bench_function("peer_kernel_floor", |b| {
+        b.iter(|| {
+            std::thread::spawn(|| {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            })
+            .join()
+            .unwrap();
         })
     });
     group.finish();
