@@ -481,3 +481,71 @@ fn rootless_netns_is_recreated_after_the_holder_died() {
         }
     }
 }
+
+const SIGNAL_ENV: &str = "PODNET_TEST_SIGNAL";
+
+#[test]
+fn reexec_passes_sigterm_to_the_copy() {
+    if skip_if_cannot_run() {
+        return;
+    }
+    let name = "reexec_passes_sigterm_to_the_copy";
+    if in_user_namespace() {
+        if std::env::var_os(SIGNAL_ENV).is_none() {
+            return;
+        }
+        // Third level: report readiness, then wait to be terminated.
+        let dir = PathBuf::from(std::env::var_os(DIR_ENV).unwrap());
+        std::fs::write(dir.join("ready"), "").unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        return;
+    }
+    if std::env::var_os(SIGNAL_ENV).is_some() {
+        // Second level: a process of its own that re-executes itself, with the test
+        // harness's other threads running (signals must still be passed on).
+        match reexec_in_user_namespace().unwrap() {
+            Reexec::Exited(status) => {
+                use std::os::unix::process::ExitStatusExt;
+                assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
+            }
+            Reexec::NotNeeded => panic!("an unprivileged process needs the re-exec"),
+        }
+        return;
+    }
+    let dir = TestDir::new("signal");
+    let default_dir = UserNamespace::default_dir().unwrap();
+    let had_holder = UserNamespace::find_in(&default_dir).unwrap().is_some();
+    let started = std::time::Instant::now();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(SIGNAL_ENV, "1")
+        .env(DIR_ENV, &dir.0)
+        .spawn()
+        .unwrap();
+    while !dir.0.join("ready").exists() {
+        assert!(started.elapsed().as_secs() < 20, "the copy never got ready");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    if !had_holder {
+        if let Some(h) = UserNamespace::find_in(&default_dir).unwrap() {
+            let pid = h.pid();
+            h.stop().unwrap();
+            assert!(wait_dead(pid));
+        }
+        for f in ["pause.lock", "pause.pid"] {
+            let _ = std::fs::remove_file(default_dir.join(f));
+        }
+        let _ = std::fs::remove_dir(&default_dir);
+    }
+    assert!(status.success(), "{status}");
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "SIGTERM was not passed on"
+    );
+}

@@ -4,6 +4,10 @@
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus};
 
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+
 use super::error::RootlessError;
 use super::holder::{UserNamespace, USERNS_ENV};
 
@@ -31,7 +35,8 @@ impl Reexec {
 
 /// For an unprivileged user: joins (creating on first use) the user's namespace holder
 /// and runs this same program, with the same arguments and environment, inside it as uid
-/// 0 with [`USERNS_ENV`] set; waits for it and returns its status. For root, or inside
+/// 0 with [`USERNS_ENV`] set; waits for it (passing on SIGINT, SIGTERM, SIGHUP and
+/// SIGQUIT) and returns its status. For root, or inside
 /// the namespaces already, returns [`Reexec::NotNeeded`].
 ///
 /// Meant for the first lines of `main`, before threads are started:
@@ -63,9 +68,66 @@ pub fn reexec_in_user_namespace() -> Result<Reexec, RootlessError> {
         holder = holder.pid(),
         "re-executing inside the user namespace"
     );
-    let status = cmd.status().map_err(|source| RootlessError::Spawn {
+    // Signals sent to this process go to the copy that does the work: a process-wide
+    // handler (whatever threads exist) passes them on; the child starts with default
+    // dispositions (exec resets caught signals).
+    let previous = install_forwarding();
+    let result = cmd.spawn().and_then(|mut child| {
+        CHILD.store(i32::try_from(child.id()).unwrap_or(0), Ordering::SeqCst);
+        let status = child.wait();
+        CHILD.store(0, Ordering::SeqCst);
+        status
+    });
+    restore(previous);
+    let status = result.map_err(|source| RootlessError::Spawn {
         program: "/proc/self/exe".to_string(),
         source,
     })?;
     Ok(Reexec::Exited(status))
 }
+
+/// The pid signals are passed on to (0: none).
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn pass_on(signal: libc::c_int) {
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe and takes plain integers.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+fn install_forwarding() -> Vec<(Signal, SigAction)> {
+    let action = SigAction::new(
+        SigHandler::Handler(pass_on),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    FORWARDED
+        .iter()
+        .filter_map(|&signal| {
+            // SAFETY: the handler only reads an atomic and calls kill(2), both
+            // async-signal-safe.
+            unsafe { sigaction(signal, &action) }
+                .ok()
+                .map(|old| (signal, old))
+        })
+        .collect()
+}
+
+fn restore(previous: Vec<(Signal, SigAction)>) {
+    for (signal, old) in previous {
+        // SAFETY: puts back the disposition that was in place before.
+        let _ = unsafe { sigaction(signal, &old) };
+    }
+}
+
+/// The signals a re-executed copy receives in place of its parent.
+const FORWARDED: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
