@@ -104,12 +104,15 @@ pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
         }
     }
     let netns = Arc::new(netns);
-    // SAFETY: fd 3 was set up by the parent as the write end of the readiness pipe; it is
-    // owned by this process from here on and closed when dropped.
-    let ready = unsafe { OwnedFd::from_raw_fd(READY_FD) };
-    let mut ready = std::fs::File::from(ready);
-    let _ = ready.write_all(b"1");
-    drop(ready);
+    // Readiness on fd 3 when the parent provided it (a manual start may not have).
+    // SAFETY: fcntl(F_GETFD) only queries the descriptor table.
+    if unsafe { libc::fcntl(READY_FD, libc::F_GETFD) } >= 0 {
+        // SAFETY: fd 3 is open (checked above) and was handed to this process by its
+        // parent as the write end of the readiness pipe; nothing else owns it.
+        let ready = unsafe { OwnedFd::from_raw_fd(READY_FD) };
+        let mut ready = std::fs::File::from(ready);
+        let _ = ready.write_all(b"1");
+    }
 
     let mut threads = Vec::new();
     for (listener, port) in listeners {

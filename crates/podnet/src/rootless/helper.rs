@@ -19,7 +19,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::error::RootlessError;
 use super::holder::find_program;
-use super::process::ProcessRecord;
+use super::process::{cloexec_pipe, install_as_fd3, ProcessRecord};
 
 /// Which user-mode network stack connects the rootless netns to the outside.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -172,7 +172,7 @@ fn start_slirp(
     log: File,
     log_path: &Path,
 ) -> Result<ProcessRecord, RootlessError> {
-    let (ready_r, ready_w) = nix::unistd::pipe().map_err(|e| spawn_err(path)(e.into()))?;
+    let (ready_r, ready_w) = cloexec_pipe().map_err(spawn_err(path))?;
     let api_socket: PathBuf = s.dir.join("slirp4netns.sock");
     let _ = std::fs::remove_file(&api_socket);
     let mut cmd = Command::new(path);
@@ -193,15 +193,12 @@ fn start_slirp(
         .stdout(log.try_clone().map_err(spawn_err(path))?)
         .stderr(log);
     let ready_w_raw = ready_w.as_raw_fd();
-    // SAFETY: between fork and exec; raw syscalls only (setsid, dup2) on an fd that is
-    // open in the child (it was inherited across the fork).
+    // SAFETY: between fork and exec; raw syscalls only (setsid, dup2/fcntl) on an fd that
+    // is open in the child (it was inherited across the fork).
     unsafe {
         cmd.pre_exec(move || {
             let _ = nix::unistd::setsid();
-            if libc::dup2(ready_w_raw, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
+            install_as_fd3(ready_w_raw)
         });
     }
     tracing::debug!(netns = %s.netns.display(), "starting slirp4netns");

@@ -18,10 +18,10 @@ use std::time::Duration;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::error::RootlessError;
-use super::forwarder::{ForwarderSpec, PortForward, PORT_FORWARDER_ENV, READY_FD};
+use super::forwarder::{ForwarderSpec, PortForward, PORT_FORWARDER_ENV};
 use super::holder::create_private_dir;
 use super::members::validate_id;
-use super::process::ProcessRecord;
+use super::process::{cloexec_pipe, install_as_fd3, ProcessRecord};
 
 /// How long a forwarder may take to bind its ports.
 const READY_TIMEOUT_MS: u16 = 10_000;
@@ -110,22 +110,18 @@ pub(crate) fn start(
         path: log_path.clone(),
         source,
     })?;
-    let (ready_r, ready_w) =
-        nix::unistd::pipe().map_err(|e| start_err(container_id, e.to_string()))?;
+    let (ready_r, ready_w) = cloexec_pipe().map_err(|e| start_err(container_id, e.to_string()))?;
     let ready_w_raw = ready_w.as_raw_fd();
     cmd.env(PORT_FORWARDER_ENV, spec)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
-    // SAFETY: between fork and exec; raw syscalls only (setsid, dup2) on an fd that was
-    // inherited across the fork.
+    // SAFETY: between fork and exec; raw syscalls only (setsid, dup2/fcntl) on an fd that
+    // was inherited across the fork.
     unsafe {
         cmd.pre_exec(move || {
             let _ = nix::unistd::setsid();
-            if libc::dup2(ready_w_raw, READY_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
+            install_as_fd3(ready_w_raw)
         });
     }
     let mut child = cmd.spawn().map_err(|source| RootlessError::Spawn {

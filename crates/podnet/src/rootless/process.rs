@@ -107,6 +107,29 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RootlessErro
     })
 }
 
+/// Between fork and exec: makes the inherited fd `raw` the child's fd 3, open across the
+/// exec (raw syscalls only: dup2, or fcntl when it already is fd 3).
+pub(crate) fn install_as_fd3(raw: std::os::fd::RawFd) -> std::io::Result<()> {
+    // SAFETY: plain fd syscalls on integers; async-signal-safe.
+    let ret = unsafe {
+        if raw == 3 {
+            libc::fcntl(3, libc::F_SETFD, 0)
+        } else {
+            libc::dup2(raw, 3)
+        }
+    };
+    if ret < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A pipe whose both ends close on exec (the child gets its end through
+/// [`install_as_fd3`]).
+pub(crate) fn cloexec_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)
+}
+
 /// A pidfd: a handle on one process that survives pid reuse.
 #[derive(Debug)]
 pub(crate) struct PidFd {
