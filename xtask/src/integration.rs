@@ -2,7 +2,9 @@
 //!
 //! Every `tests/*.rs` target of every crate runs as root; targets whose name starts with
 //! `rootless` are built as root and then run as the unprivileged user `podnet-ci`, which this
-//! module prepares (account, subuid/subgid ranges, a private `XDG_RUNTIME_DIR`).
+//! module prepares (account, subuid/subgid ranges, a private `XDG_RUNTIME_DIR`). The test
+//! binary and its package's binaries are copied where the user can run them; a binary NAME is
+//! passed as `NAME_BIN` (`PODNET_BIN`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -229,19 +231,46 @@ fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<(bool, String), S
         "--message-format=json",
     ]);
     let out = cmd::output(build)?;
-    let exe = out
+    let artifacts: Vec<serde_json::Value> = out
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["profile"]["test"] == true)
-        .filter(|m| m["target"]["name"] == target.name.as_str())
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .collect();
+    let exe = artifacts
+        .iter()
+        .filter(|m| m["profile"]["test"] == true && m["target"]["name"] == target.name.as_str())
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .ok_or_else(|| format!("cargo did not report a test binary for {}", target.name))?;
+    // the package's own binaries (e.g. `podnet`), which the suite runs as the user too
+    let bins: Vec<(String, PathBuf)> = artifacts
+        .iter()
+        .filter(|m| {
+            m["target"]["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|m| {
+            let name = m["target"]["name"].as_str()?.to_string();
+            Some((name, PathBuf::from(m["executable"].as_str()?)))
+        })
+        .collect();
     let dir = Path::new("/tmp").join(format!("podnet-rootless-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let copy = dir.join(format!("{}-{}", target.package, target.name));
     std::fs::copy(&exe, &copy).map_err(|e| format!("copying {}: {e}", exe.display()))?;
     set_mode(&dir, 0o755)?;
     set_mode(&copy, 0o755)?;
+    let mut bin_env = Vec::new();
+    for (name, path) in &bins {
+        let bin_copy = dir.join(name);
+        std::fs::copy(path, &bin_copy).map_err(|e| format!("copying {}: {e}", path.display()))?;
+        set_mode(&bin_copy, 0o755)?;
+        bin_env.push(format!(
+            "{}_BIN={}",
+            name.to_uppercase().replace('-', "_"),
+            bin_copy.display()
+        ));
+    }
     let mut run = Command::new("runuser");
     run.args(["-u", TEST_USER, "--", "env", "-i"])
         .arg(format!(
@@ -252,7 +281,8 @@ fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<(bool, String), S
         .arg(format!("USER={TEST_USER}"))
         .arg(format!("XDG_RUNTIME_DIR={}", user.runtime_dir.display()))
         .arg(format!("PODNET_TEST_UID={}", user.uid))
-        .arg("RUST_BACKTRACE=1");
+        .arg("RUST_BACKTRACE=1")
+        .args(&bin_env);
     for var in ["CI", "RUST_LOG"] {
         if let Ok(v) = std::env::var(var) {
             run.arg(format!("{var}={v}"));

@@ -49,4 +49,49 @@ pub trait Backend {
 
     /// Removes what `setup` created for these options.
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError>;
+
+    /// Publishes the container's ports to its current addresses (`status`: every network
+    /// it is on now; empty once it has none). A backend whose `setup` already forwards
+    /// ports (netavark's DNAT rules, rootful) has nothing to do: the default.
+    fn publish(
+        &self,
+        _container_id: &str,
+        _ports: &[portmap::PortMapping],
+        _status: &BTreeMap<String, StatusBlock>,
+    ) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// The container has no network left (its teardown finished): let go of anything it
+    /// shared (the rootless network namespace). Idempotent; nothing by default.
+    fn release(&self, _container_id: &str) -> Result<(), BackendError> {
+        Ok(())
+    }
+}
+
+impl<T: Backend + ?Sized> Backend for Box<T> {
+    fn setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+    ) -> Result<BTreeMap<String, StatusBlock>, BackendError> {
+        (**self).setup(netns, options)
+    }
+
+    fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {
+        (**self).teardown(netns, options)
+    }
+
+    fn publish(
+        &self,
+        container_id: &str,
+        ports: &[portmap::PortMapping],
+        status: &BTreeMap<String, StatusBlock>,
+    ) -> Result<(), BackendError> {
+        (**self).publish(container_id, ports, status)
+    }
+
+    fn release(&self, container_id: &str) -> Result<(), BackendError> {
+        (**self).release(container_id)
+    }
 }

@@ -1,7 +1,13 @@
 //! `RootlessBackend`: any [`Backend`] run inside the rootless netns.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use portmap::PortMapping;
+
+use super::forwarder::{ForwardProtocol, PortForward};
 
 use super::error::RootlessError;
 use super::rootless_netns::RootlessNetNs;
@@ -25,12 +31,26 @@ use crate::{Backend, BackendError, NetworkOptions, StatusBlock};
 pub struct RootlessBackend<B> {
     inner: B,
     netns: RootlessNetNs,
+    forwarder: Option<PathBuf>,
 }
 
 impl<B> RootlessBackend<B> {
     /// Runs `inner` inside `netns`.
     pub fn new(inner: B, netns: RootlessNetNs) -> Self {
-        Self { inner, netns }
+        Self {
+            inner,
+            netns,
+            forwarder: None,
+        }
+    }
+
+    /// The program started (with [`PORT_FORWARDER_ENV`](super::PORT_FORWARDER_ENV) set) as
+    /// each container's port forwarder: one whose `main` calls
+    /// [`run_port_forwarder`](super::run_port_forwarder) when that variable is set, such as
+    /// the `podnet` binary. Without it, [`Backend::publish`] refuses published ports.
+    pub fn with_forwarder(mut self, program: impl Into<PathBuf>) -> Self {
+        self.forwarder = Some(program.into());
+        self
     }
 
     /// The wrapped backend.
@@ -49,6 +69,58 @@ impl<B> RootlessBackend<B> {
     pub fn release(&self, container_id: &str) -> Result<bool, RootlessError> {
         self.netns.leave(container_id)
     }
+}
+
+/// The forwards of `ports` to the container's address: its first IPv4 address (networks
+/// in name order), else its first IPv6 one, as podman picks rootlessport's child IP.
+/// SCTP has no user-mode forwarder: such ports are skipped with a warning.
+fn port_forwards(
+    ports: &[PortMapping],
+    status: &BTreeMap<String, StatusBlock>,
+) -> Vec<PortForward> {
+    let addresses: Vec<IpAddr> = status
+        .values()
+        .flat_map(|b| b.interfaces.values())
+        .flat_map(|i| i.subnets.iter().map(|a| a.ipnet.addr()))
+        .collect();
+    let Some(container_ip) = addresses
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or_else(|| addresses.first())
+        .copied()
+    else {
+        return Vec::new();
+    };
+    let mut forwards = Vec::new();
+    for mapping in ports {
+        let host_ip = mapping
+            .host_ip
+            .parse()
+            .unwrap_or(IpAddr::from([0u8, 0, 0, 0]));
+        for proto in mapping.protocol.split(',').filter(|p| !p.is_empty()) {
+            let protocol = match proto {
+                "tcp" => ForwardProtocol::Tcp,
+                "udp" => ForwardProtocol::Udp,
+                other => {
+                    tracing::warn!(
+                        protocol = other,
+                        "no rootless forwarder for this protocol; port skipped"
+                    );
+                    continue;
+                }
+            };
+            for i in 0..mapping.range.max(1) {
+                forwards.push(PortForward {
+                    host_ip,
+                    host_port: mapping.host_port.saturating_add(i),
+                    container_ip,
+                    container_port: mapping.container_port.saturating_add(i),
+                    protocol,
+                });
+            }
+        }
+    }
+    forwards
 }
 
 fn wrap(command: &'static str, e: RootlessError) -> BackendError {
@@ -86,6 +158,45 @@ impl<B: Backend + Sync> Backend for RootlessBackend<B> {
             }
         }
         result
+    }
+
+    fn publish(
+        &self,
+        container_id: &str,
+        ports: &[PortMapping],
+        status: &BTreeMap<String, StatusBlock>,
+    ) -> Result<(), BackendError> {
+        let forwards = port_forwards(ports, status);
+        let mut locked = self.netns.lock().map_err(|e| wrap("publish", e))?;
+        if forwards.is_empty() {
+            locked
+                .unforward_ports(container_id)
+                .map_err(|e| wrap("publish", e))?;
+            return Ok(());
+        }
+        let program = self.forwarder.as_ref().ok_or_else(|| {
+            wrap(
+                "publish",
+                RootlessError::Forwarder {
+                    action: "start: no forwarder program was configured",
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                },
+            )
+        })?;
+        locked
+            .forward_ports(container_id, Command::new(program), &forwards)
+            .map_err(|e| wrap("publish", e))?;
+        Ok(())
+    }
+
+    fn release(&self, container_id: &str) -> Result<(), BackendError> {
+        if let Ok(mut locked) = self.netns.lock() {
+            if let Err(e) = locked.unforward_ports(container_id) {
+                tracing::warn!(container_id, error = %e, "stopping the port forwarder failed");
+            }
+        }
+        self.release(container_id).map_err(|e| wrap("release", e))?;
+        Ok(())
     }
 
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {

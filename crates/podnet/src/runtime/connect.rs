@@ -80,6 +80,15 @@ impl<B: Backend> Runtime<B> {
             return Err(e.into());
         }
         with_new.network_status.extend(new_status.clone());
+        if let Err(e) = self.backend.publish(
+            &with_new.id,
+            &with_new.port_mappings,
+            &with_new.network_status,
+        ) {
+            undo(&record, true);
+            self.republish_logged(&record);
+            return Err(e.into());
+        }
         let committed = self.state.begin().and_then(|tx| {
             tx.put_container(&with_new)?;
             tx.delete_intent(&with_new.id)?;
@@ -87,6 +96,7 @@ impl<B: Backend> Runtime<B> {
         });
         if let Err(e) = committed {
             undo(&record, true);
+            self.republish_logged(&record);
             return Err(e.into());
         }
         tracing::debug!(container = %with_new.name, network = %nets[0].name, "connected");
@@ -131,7 +141,15 @@ impl<B: Backend> Runtime<B> {
                 failpoint::hit("disconnect:backend-done");
             }
         }
-        let errors = self.finish_disconnect(&mut record, &net)?;
+        let mut errors = self.finish_disconnect(&mut record, &net)?;
+        if record.running {
+            if let Err(e) =
+                self.backend
+                    .publish(&record.id, &record.port_mappings, &record.network_status)
+            {
+                errors.push(format!("ports: {e}"));
+            }
+        }
         if errors.is_empty() {
             Ok(record)
         } else {
@@ -141,6 +159,16 @@ impl<B: Backend> Runtime<B> {
                 errors,
             }
             .into())
+        }
+    }
+
+    /// Publishes the record's ports to its addresses again (after a failed connect).
+    fn republish_logged(&self, record: &ContainerRecord) {
+        if let Err(e) =
+            self.backend
+                .publish(&record.id, &record.port_mappings, &record.network_status)
+        {
+            tracing::warn!(container = %record.name, error = %e, "undo: republishing ports failed");
         }
     }
 

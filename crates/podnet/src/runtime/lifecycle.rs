@@ -52,6 +52,13 @@ impl<B: Backend> Runtime<B> {
                 return Err(e.into());
             }
         };
+        if let Err(e) = self
+            .backend
+            .publish(&record.id, &record.port_mappings, &status)
+        {
+            self.undo_setup(&record, &nets, ns.as_path(), &options, true);
+            return Err(e.into());
+        }
         record.running = true;
         record.network_status = status;
         record.hosts_path = Some(hosts);
@@ -124,8 +131,28 @@ impl<B: Backend> Runtime<B> {
                 tracing::warn!(container = %record.name, error = %e, "undo: backend teardown failed");
             }
         }
+        self.release_backend_logged(record);
         self.release_intent(record, nets);
         self.remove_netns_logged(record, netns);
+    }
+
+    /// Stops the container's port publishing and lets the backend release what it shared.
+    fn release_backend_logged(&self, record: &ContainerRecord) {
+        for e in self.release_backend(record) {
+            tracing::warn!(container = %record.name, error = %e, "undo: releasing backend resources");
+        }
+    }
+
+    /// Unpublishes the container's ports and releases shared backend state; the errors.
+    pub(super) fn release_backend(&self, record: &ContainerRecord) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Err(e) = self.backend.publish(&record.id, &[], &Default::default()) {
+            errors.push(format!("ports: {e}"));
+        }
+        if let Err(e) = self.backend.release(&record.id) {
+            errors.push(format!("backend release: {e}"));
+        }
+        errors
     }
 
     /// Releases the leases of `nets` and deletes the container's intent, logged on failure.
@@ -223,6 +250,7 @@ impl<B: Backend> Runtime<B> {
                 errors.push(e.to_string());
             }
         }
+        errors.extend(self.release_backend(record));
         record.running = false;
         record.netns_path = None;
         record.network_status.clear();

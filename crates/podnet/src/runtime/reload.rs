@@ -33,6 +33,8 @@ impl<B: Backend> Runtime<B> {
         })?;
         tx.commit()?;
         let status = self.reapply(&record, &ns, &options)?;
+        self.backend
+            .publish(&record.id, &record.port_mappings, &status)?;
         record.network_status = status;
         let tx = self.state.begin()?;
         tx.put_container(&record)?;

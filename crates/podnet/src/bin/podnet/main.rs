@@ -13,6 +13,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Started as a rootless container's port forwarder (by `podnet start`, not by a user).
+    if std::env::var_os(podnet::PORT_FORWARDER_ENV).is_some() {
+        return match podnet::run_port_forwarder() {
+            Ok(never) => match never {},
+            Err(e) => fail(&e),
+        };
+    }
     // Before any thread starts: an unprivileged user runs the rest inside its user namespace.
     match podnet::reexec_in_user_namespace() {
         Ok(podnet::Reexec::NotNeeded) => {}

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use podnet::{
-    ContainerSpec, Error, Netavark, Network, NetworkRequest, Runtime, RuntimeConfig, Subnet,
-    ROOTFUL_CONFIG_DIR,
+    Backend, ContainerSpec, Error, Netavark, Network, NetworkRequest, RootlessBackend,
+    RootlessNetNs, RootlessNetNsConfig, Runtime, RuntimeConfig, Subnet, ROOTFUL_CONFIG_DIR,
 };
 
 use crate::args::{Cli, Command, ConnectArgs, CreateArgs, NetworkCommand, NetworkCreateArgs};
@@ -43,13 +43,40 @@ pub enum CliError {
     },
 }
 
-fn open(root: Option<&PathBuf>) -> Result<Runtime<Netavark>, Error> {
-    let (config, netavark_config) = match root {
-        Some(root) => (RuntimeConfig::under(root), root.join("netavark")),
-        None => (RuntimeConfig::system()?, PathBuf::from(ROOTFUL_CONFIG_DIR)),
+/// The runtime the CLI works with: podman's locations (or everything under `--root`), and
+/// netavark on the host, or, for an unprivileged user (re-executed inside its user
+/// namespace by `main`), netavark inside the user's rootless network namespace, with ports
+/// published by forwarder processes of this same binary.
+fn open(root: Option<&PathBuf>) -> Result<Runtime<Box<dyn Backend>>, CliError> {
+    let rootless = podnet::in_user_namespace();
+    let config = match root {
+        Some(root) => RuntimeConfig::under(root),
+        None => RuntimeConfig::system()?,
     };
-    let backend = Netavark::new(netavark_config)?;
-    Runtime::new(config, backend)
+    let netavark_config = match (root, rootless) {
+        (Some(root), _) => root.join("netavark"),
+        (None, true) => config.containers_dir.with_file_name("netavark"),
+        (None, false) => PathBuf::from(ROOTFUL_CONFIG_DIR),
+    };
+    let netavark = Netavark::new(netavark_config).map_err(Error::from)?;
+    let backend: Box<dyn Backend> = if rootless {
+        let netns_config = match root {
+            Some(root) => RootlessNetNsConfig::new(root.join("rootless-netns"), &config.netns_dir),
+            None => RootlessNetNsConfig::for_user().map_err(Error::from)?,
+        };
+        let program = std::env::current_exe().map_err(|source| CliError::Exec {
+            container: String::from("-"),
+            command: String::from("/proc/self/exe"),
+            source,
+        })?;
+        Box::new(
+            RootlessBackend::new(netavark.rootless(true), RootlessNetNs::new(netns_config))
+                .with_forwarder(program),
+        )
+    } else {
+        Box::new(netavark)
+    };
+    Ok(Runtime::new(config, backend)?)
 }
 
 fn print<T: serde::Serialize>(value: &T) -> Result<ExitCode, CliError> {
@@ -119,7 +146,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
-fn network(rt: &Runtime<Netavark>, cmd: NetworkCommand) -> Result<ExitCode, CliError> {
+fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<ExitCode, CliError> {
     let store = rt.networks();
     match cmd {
         NetworkCommand::Create(args) => {

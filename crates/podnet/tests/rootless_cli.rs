@@ -1,0 +1,221 @@
+//! The `podnet` CLI as an unprivileged user (run by `cargo xtask integration` as `podnet-ci`):
+//! the binary re-executes itself in the user's namespaces, runs netavark in the rootless
+//! network namespace (pasta outbound), and publishes ports with forwarder processes. Two
+//! containers reach each other by name, a client on the host's loopback reaches a published
+//! port, connect and disconnect work, and nothing of the user's is left afterwards.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn podnet_bin() -> PathBuf {
+    // xtask copies the binary next to this test for the unprivileged user
+    std::env::var_os("PODNET_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_podnet")))
+}
+
+fn can_run(test: &str) -> bool {
+    let reason = if nix::unistd::geteuid().is_root() {
+        Some("runs as an unprivileged user (cargo xtask integration runs it as podnet-ci)")
+    } else if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        Some("needs XDG_RUNTIME_DIR")
+    } else {
+        None
+    };
+    match reason {
+        None => true,
+        Some(r) if std::env::var_os("CI").is_some() => panic!("{test}: cannot run in CI: {r}"),
+        Some(r) => {
+            eprintln!("SKIPPED {test}: {r}");
+            false
+        }
+    }
+}
+
+struct Cli {
+    root: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Cli {
+            root: tempfile::Builder::new()
+                .prefix("pntrlcli")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(podnet_bin());
+        c.arg("--root")
+            .arg(self.root.path())
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn out(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.out(args);
+        assert!(
+            out.status.success(),
+            "podnet {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn listen(&self, container: &str, port: u16, text: &str) -> Child {
+        let p = port.to_string();
+        let mut child = self
+            .command(&[
+                "exec", container, "--", "busybox", "nc", "-l", "-p", &p, "-e", "echo", text,
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let netstat = self.ok(&["exec", container, "--", "busybox", "netstat", "-ltn"]);
+            if netstat.contains(&format!(":{port} ")) {
+                return child;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("no listener on {port} in {container}");
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        for name in ["rla", "rlb"] {
+            let _ = self.out(&["rm", "-f", name]);
+        }
+    }
+}
+
+fn fetch(port: u16) -> Option<String> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// Live (not zombie) processes of ours whose command line mentions `needle`.
+fn live_processes(needle: &str) -> Vec<String> {
+    let me = nix::unistd::getuid().as_raw();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let dir = entry.path();
+        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+            continue;
+        };
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        if state == Some("Z") {
+            continue;
+        }
+        let owner = std::fs::read_to_string(dir.join("status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("Uid:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u32>().ok())
+            });
+        // forwarders carry their spec (with the netns path) in the environment
+        let mut text = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+        text.extend(std::fs::read(dir.join("environ")).unwrap_or_default());
+        let cmdline = String::from_utf8_lossy(&text).replace('\0', " ");
+        if owner == Some(me) && cmdline.contains(needle) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+fn pins(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn rootless_cli_containers_by_name_published_port_connect_and_clean_up() {
+    if !can_run("rootless_cli") {
+        return;
+    }
+    let cli = Cli::new();
+    let root = cli.root.path().to_path_buf();
+    cli.ok(&["network", "create", "--subnet", "10.89.160.0/24", "pntrl1"]);
+    cli.ok(&["network", "create", "--subnet", "10.89.161.0/24", "pntrl2"]);
+    cli.ok(&[
+        "create",
+        "rla",
+        "--network",
+        "pntrl1",
+        "-p",
+        "127.0.0.1:18360:8080",
+    ]);
+    cli.ok(&["create", "rlb", "--network", "pntrl1"]);
+    cli.ok(&["start", "rla"]);
+    cli.ok(&["start", "rlb"]);
+
+    let ping = cli.ok(&[
+        "exec", "rlb", "--", "busybox", "ping", "-c", "1", "-W", "2", "rla",
+    ]);
+    assert!(ping.contains("1 packets received"), "{ping}");
+
+    let mut l = cli.listen("rla", 8080, "hello-rootless");
+    assert_eq!(fetch(18360).as_deref(), Some("hello-rootless"));
+    let _ = l.wait();
+
+    let connected = cli.ok(&["connect", "pntrl2", "rla"]);
+    assert!(connected.contains("eth1 10.89.161.2/24"), "{connected}");
+    // the published port follows the container through connect and disconnect
+    let mut l = cli.listen("rla", 8080, "still-here");
+    assert_eq!(fetch(18360).as_deref(), Some("still-here"));
+    let _ = l.wait();
+    cli.ok(&["disconnect", "pntrl2", "rla"]);
+    let addrs = cli.ok(&["exec", "rla", "--", "ip", "-o", "-4", "addr", "show"]);
+    assert!(!addrs.contains("eth1"), "{addrs}");
+
+    cli.ok(&["rm", "-f", "rla"]);
+    cli.ok(&["rm", "-f", "rlb"]);
+    cli.ok(&["network", "rm", "pntrl1", "pntrl2"]);
+    assert_eq!(fetch(18360), None, "the port is still published");
+    assert!(
+        pins(&root.join("netns")).is_empty(),
+        "pins left: {:?}",
+        pins(&root.join("netns"))
+    );
+    let root_text = root.to_string_lossy().into_owned();
+    // no pasta, forwarder or aardvark of this root outlives its last container
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = live_processes(&root_text);
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "processes left: {left:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
