@@ -17,9 +17,18 @@ struct Measured {
 /// Runs the benches (extra args go to `cargo bench`, e.g. `-p netns`) and prints the table.
 pub fn run(extra: &[String]) -> Result<(), String> {
     crate::setup::run(&crate::setup::Wanted::all())?;
+    if crate::is_root() {
+        // the rootless benches run podnet and podman as the test user
+        let user = crate::integration::prepare_test_user()?;
+        crate::setup::import_peer_image_for(&user)?;
+    }
     let started = SystemTime::now();
     let mut bench = cmd::cargo();
-    bench.args(["bench", "--benches"]);
+    bench.arg("bench");
+    if !extra.iter().any(|a| a.starts_with("--bench")) {
+        // every bench target (and no libtest pass over the unit tests)
+        bench.args(["--bench", "*"]);
+    }
     if !extra
         .iter()
         .any(|a| a == "-p" || a.starts_with("--package"))

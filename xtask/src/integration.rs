@@ -129,6 +129,10 @@ pub fn run() -> Result<Tally, String> {
                 Err(e) => tally.step(&step, Err(e)),
             }
         }
+        tally.step(
+            &format!("nothing of {TEST_USER}'s outlives the rootless suites"),
+            check_user_leftovers(&user),
+        );
     }
     println!(
         "integration: {} passed, {} failed",
@@ -292,6 +296,77 @@ fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<(bool, String), S
     let result = cmd::tee(run);
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// After the rootless suites: the user's namespace holder (`podnet-pause`, our counterpart of
+/// podman's pause process, kept between commands by design) is stopped, and so is rootless
+/// podman's (`catatonit -P`, from the peer benches); any other live process of the user
+/// or any netns pin left in its runtime dir is a leak, reported with what it is.
+fn check_user_leftovers(user: &TestUser) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let mut leaks = Vec::new();
+        for (pid, cmdline) in live_processes_of(user.uid) {
+            // ours, and rootless podman's own pause process (left by the peer benches)
+            if cmdline.starts_with("podnet-pause") || cmdline.starts_with("catatonit -P") {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            } else {
+                leaks.push(format!("process {pid}: {cmdline}"));
+            }
+        }
+        let pins = user.runtime_dir.join("netns");
+        for entry in std::fs::read_dir(&pins).into_iter().flatten().flatten() {
+            if !entry.file_name().to_string_lossy().starts_with('.') {
+                leaks.push(format!("netns pin {}", entry.path().display()));
+            }
+        }
+        if leaks.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "left behind by the rootless suites: {}",
+                leaks.join("; ")
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Live (not zombie: init reaps slowly here) processes of `uid`, with their command lines.
+fn live_processes_of(uid: u32) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let dir = entry.path();
+        let Ok(status) = std::fs::read_to_string(dir.join("status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        };
+        if field("Uid:").and_then(|u| u.parse::<u32>().ok()) != Some(uid)
+            || field("State:").as_deref() == Some("Z")
+        {
+            continue;
+        }
+        let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+        found.push((
+            pid,
+            String::from_utf8_lossy(&cmdline)
+                .replace('\0', " ")
+                .trim()
+                .to_string(),
+        ));
+    }
+    found
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<(), String> {

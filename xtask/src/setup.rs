@@ -176,6 +176,42 @@ fn configure_podman_peer() -> Result<(), String> {
     Ok(())
 }
 
+/// Imports the peer image into `user`'s rootless podman storage (the rootless bench compares
+/// against rootless podman). Idempotent.
+pub fn import_peer_image_for(user: &crate::integration::TestUser) -> Result<(), String> {
+    let as_user = |args: &[&str]| {
+        let mut c = Command::new("runuser");
+        c.args(["-u", crate::integration::TEST_USER, "--", "env", "-i"])
+            .arg("PATH=/usr/bin:/bin:/usr/sbin:/sbin")
+            .arg(format!("HOME={}", user.home.display()))
+            .arg(format!("XDG_RUNTIME_DIR={}", user.runtime_dir.display()))
+            .args(args)
+            .current_dir("/");
+        c
+    };
+    let exists = as_user(&["podman", "image", "exists", PEER_IMAGE])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !exists {
+        let tarball = busybox_rootfs_tarball()?;
+        let tar = tarball.to_string_lossy().into_owned();
+        cmd::output(as_user(&[
+            "podman",
+            "import",
+            "--change",
+            "CMD [\"/bin/sh\"]",
+            &tar,
+            PEER_IMAGE,
+        ]))?;
+        eprintln!(
+            "setup: imported {PEER_IMAGE} for {}",
+            crate::integration::TEST_USER
+        );
+    }
+    Ok(())
+}
+
 /// A minimal rootfs of Debian's static busybox, as a tarball podman can import offline.
 pub fn busybox_rootfs_tarball() -> Result<std::path::PathBuf, String> {
     let tarball = std::path::PathBuf::from("/var/tmp/podnet-busybox-rootfs.tar");

@@ -1,0 +1,169 @@
+//! `rootless_connect_disconnect`: one more network connected to, then disconnected from, a
+//! running rootless container, as the unprivileged user `podnet-ci`: `podnet` (the CLI, which
+//! re-executes itself in the user's namespaces and runs netavark in the rootless netns) and
+//! `peer_podman` (rootless `podman network connect` + `disconnect`), each command started
+//! through the same `runuser`, in the same run.
+//!
+//! Needs root (to become the user), the user `podnet-ci` with subuid/subgid ranges and its
+//! runtime dir, and podman with `localhost/busybox` in the user's storage: `cargo xtask bench`
+//! prepares all three. A missing piece is named and the group skipped.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode};
+
+const USER: &str = "podnet-ci";
+
+struct User {
+    uid: u32,
+    home: PathBuf,
+}
+
+impl User {
+    fn find() -> Option<User> {
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        let line = passwd
+            .lines()
+            .find(|l| l.starts_with(&format!("{USER}:")))?;
+        let fields: Vec<&str> = line.split(':').collect();
+        Some(User {
+            uid: fields.get(2)?.parse().ok()?,
+            home: PathBuf::from(fields.get(5)?),
+        })
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut c = Command::new("runuser");
+        c.args(["-u", USER, "--", "env", "-i"])
+            .arg("PATH=/usr/bin:/bin:/usr/sbin:/sbin")
+            .arg(format!("HOME={}", self.home.display()))
+            .arg(format!("XDG_RUNTIME_DIR=/run/user/{}", self.uid))
+            .arg(program)
+            .current_dir("/")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, program: &Path, args: &[&str]) {
+        let out = self.command(program).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{} {args:?} as {USER}: {}",
+            program.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn main() {
+    let why = if !nix::unistd::geteuid().is_root() {
+        Some("needs root to run as the test user".to_string())
+    } else if User::find().is_none() {
+        Some(format!("no user {USER} (cargo xtask bench creates it)"))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        eprintln!("rootless benches skipped: {why}");
+        return;
+    }
+    let user = User::find().unwrap();
+    // a copy of the binary the user can execute, and a root directory it owns
+    let dir = tempfile::Builder::new().prefix("pntrlb").tempdir().unwrap();
+    let bin = dir.path().join("podnet");
+    std::fs::copy(env!("CARGO_BIN_EXE_podnet"), &bin).unwrap();
+    let root = dir.path().join("root");
+    run_root(&["chmod", "755", &dir.path().to_string_lossy()]);
+    run_root(&["chmod", "755", &bin.to_string_lossy()]);
+    run_root(&["install", "-d", "-o", USER, &root.to_string_lossy()]);
+    let root_s = root.to_string_lossy().into_owned();
+    let podnet = |args: &[&str]| {
+        let mut all = vec!["--root", &root_s];
+        all.extend_from_slice(args);
+        user.run(&bin, &all);
+    };
+    podnet(&["network", "create", "--subnet", "10.89.171.0/24", "pntrlb1"]);
+    podnet(&["network", "create", "--subnet", "10.89.172.0/24", "pntrlb2"]);
+    podnet(&["create", "rlbench", "--network", "pntrlb1"]);
+    podnet(&["start", "rlbench"]);
+
+    let mut c = Criterion::default().configure_from_args();
+    let mut group = c.benchmark_group("rootless_connect_disconnect");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    group.bench_function("podnet", |b| {
+        b.iter(|| {
+            podnet(&["connect", "pntrlb2", "rlbench"]);
+            podnet(&["disconnect", "pntrlb2", "rlbench"]);
+        })
+    });
+
+    let podman = Path::new("/usr/bin/podman");
+    let pid = std::process::id();
+    let (n1, n2, ctr) = (
+        format!("pntrlp1-{pid}"),
+        format!("pntrlp2-{pid}"),
+        format!("pntrlpc-{pid}"),
+    );
+    let ready = user
+        .command(podman)
+        .args(["image", "exists", "localhost/busybox:latest"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if ready {
+        user.run(
+            podman,
+            &["network", "create", "--subnet", "10.89.173.0/24", &n1],
+        );
+        user.run(
+            podman,
+            &["network", "create", "--subnet", "10.89.174.0/24", &n2],
+        );
+        user.run(
+            podman,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &ctr,
+                "--network",
+                &n1,
+                "localhost/busybox",
+                "sleep",
+                "3600",
+            ],
+        );
+        group.bench_function("peer_podman", |b| {
+            b.iter(|| {
+                user.run(podman, &["network", "connect", &n2, &ctr]);
+                user.run(podman, &["network", "disconnect", &n2, &ctr]);
+            })
+        });
+        let _ = user
+            .command(podman)
+            .args(["rm", "-f", "-t", "0", &ctr])
+            .output();
+        let _ = user
+            .command(podman)
+            .args(["network", "rm", "-f", &n1, &n2])
+            .output();
+    } else {
+        eprintln!(
+            "rootless_connect_disconnect/peer_podman skipped: no localhost/busybox for {USER}"
+        );
+    }
+    group.finish();
+    podnet(&["rm", "-f", "rlbench"]);
+    podnet(&["network", "rm", "pntrlb1", "pntrlb2"]);
+    c.final_summary();
+}
+
+fn run_root(args: &[&str]) {
+    let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
+    assert!(st.success(), "{args:?}");
+}
