@@ -138,18 +138,18 @@ impl<B: Backend> Runtime<B> {
 
     /// Stops the container's port publishing and lets the backend release what it shared.
     fn release_backend_logged(&self, record: &ContainerRecord) {
-        for e in self.release_backend(record) {
+        for e in self.release_backend(&record.id) {
             tracing::warn!(container = %record.name, error = %e, "undo: releasing backend resources");
         }
     }
 
     /// Unpublishes the container's ports and releases shared backend state; the errors.
-    pub(super) fn release_backend(&self, record: &ContainerRecord) -> Vec<String> {
+    pub(super) fn release_backend(&self, container_id: &str) -> Vec<String> {
         let mut errors = Vec::new();
-        if let Err(e) = self.backend.publish(&record.id, &[], &Default::default()) {
+        if let Err(e) = self.backend.publish(container_id, &[], &Default::default()) {
             errors.push(format!("ports: {e}"));
         }
-        if let Err(e) = self.backend.release(&record.id) {
+        if let Err(e) = self.backend.release(container_id) {
             errors.push(format!("backend release: {e}"));
         }
         errors
@@ -250,7 +250,7 @@ impl<B: Backend> Runtime<B> {
                 errors.push(e.to_string());
             }
         }
-        errors.extend(self.release_backend(record));
+        errors.extend(self.release_backend(&record.id));
         record.running = false;
         record.netns_path = None;
         record.network_status.clear();

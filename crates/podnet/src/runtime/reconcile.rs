@@ -64,6 +64,14 @@ impl<B: Backend> Runtime<B> {
             if let Some(mut record) = record.clone().filter(|r| r.running) {
                 match self.reapply(&record, &intent.netns_path, &intent.options) {
                     Ok(status) => {
+                        if let Err(e) =
+                            self.backend
+                                .publish(&record.id, &record.port_mappings, &status)
+                        {
+                            report
+                                .errors
+                                .push(format!("republish ports of {}: {e}", record.name));
+                        }
                         record.network_status = status;
                         let saved = self.state.begin().and_then(|tx| {
                             tx.put_container(&record)?;
@@ -124,6 +132,10 @@ impl<B: Backend> Runtime<B> {
                 Ok(()) => report.netns_removed.push(intent.netns_path.clone()),
                 Err(e) => report.errors.push(e.to_string()),
             }
+            // the container holds nothing now (a shared rootless netns, a forwarder)
+            report
+                .errors
+                .extend(self.release_backend(&intent.container_id));
         }
         report.intents_undone.push(intent.container_id.clone());
     }
