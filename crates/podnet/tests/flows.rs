@@ -117,6 +117,26 @@ fn containers_reach_each_other_by_name_and_a_published_port_from_the_host() {
     );
     let _ = listener.wait();
 
+    // no host port given: one is picked at create and published like any other
+    let auto = host.podnet_json(&[
+        "create",
+        "auto",
+        "--network",
+        "pntweb",
+        "-p",
+        "127.0.0.1::9090",
+    ]);
+    let picked = auto["Ports"][0]["host_port"].as_u64().unwrap();
+    assert_ne!(picked, 0, "{auto}");
+    host.podnet(&["start", "auto"]);
+    let mut listener = listen(&host, "auto", 9090, "hello-from-auto");
+    assert_eq!(
+        fetch(&host, "127.0.0.1", picked as u16).as_deref(),
+        Some("hello-from-auto")
+    );
+    let _ = listener.wait();
+    host.podnet(&["rm", "-f", "auto"]);
+
     host.podnet(&["rm", "-f", "a"]);
     host.podnet(&["rm", "-f", "b"]);
     host.podnet(&["network", "rm", "pntweb"]);

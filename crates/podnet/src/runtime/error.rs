@@ -25,6 +25,14 @@ pub enum RuntimeError {
         #[source]
         source: portmap::Error,
     },
+    /// No free host port (or run of ports) was found for a `-p` without a host port.
+    #[error("no free host port for {mapping} of container {container}")]
+    NoFreeHostPort {
+        /// The container name.
+        container: String,
+        /// The mapping, in `-p` syntax.
+        mapping: String,
+    },
     /// The container is already connected to the network and running.
     #[error("container {container} is already connected to network {network}")]
     AlreadyConnected {

@@ -19,6 +19,7 @@ mod inspect;
 mod lifecycle;
 mod lock;
 mod namespaces;
+mod ports;
 mod reconcile;
 mod reload;
 mod spec;
@@ -137,6 +138,12 @@ impl<B: Backend> Runtime<B> {
                 container: spec.name.clone(),
                 source,
             })?;
+        let port_mappings = ports::assign_free_host_ports(&port_mappings).map_err(|mapping| {
+            RuntimeError::NoFreeHostPort {
+                container: spec.name.clone(),
+                mapping: mapping.to_string(),
+            }
+        })?;
         let id = spec::new_container_id();
         let hostname = spec
             .hostname

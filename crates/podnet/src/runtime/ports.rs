@@ -1,0 +1,113 @@
+//! Host ports left for later (`-p 80`, `-p 0:80`): podman picks free ones when the container
+//! is created, so they are known before anything is set up and stay the same across restarts.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+
+use portmap::PortMapping;
+
+/// How many random bases are tried for a range of several ports.
+const RANGE_ATTEMPTS: u32 = 64;
+
+/// Whether `port` on `ip` can be bound now for every protocol of the mapping.
+fn bindable(ip: IpAddr, port: u16, protocols: &str) -> bool {
+    let addr = SocketAddr::new(ip, port);
+    protocols.split(',').all(|p| match p {
+        "udp" => UdpSocket::bind(addr).is_ok(),
+        // sctp has no std socket; tcp's view of the port is the best guess
+        _ => TcpListener::bind(addr).is_ok(),
+    })
+}
+
+/// Replaces every host port 0 by free host ports (one for a single port, a free run of
+/// `range` consecutive ports otherwise). The mapping for which nothing free was found is the
+/// error.
+pub(crate) fn assign_free_host_ports(
+    mappings: &[PortMapping],
+) -> Result<Vec<PortMapping>, PortMapping> {
+    let mut out = Vec::with_capacity(mappings.len());
+    for m in mappings {
+        if m.host_port != 0 {
+            out.push(m.clone());
+            continue;
+        }
+        let ip: IpAddr = m
+            .host_ip
+            .parse()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let range = m.range.max(1);
+        let taken = |p: u16| {
+            out.iter().any(|o: &PortMapping| {
+                (o.host_port..o.host_port.saturating_add(o.range.max(1))).contains(&p)
+            })
+        };
+        let found = if range == 1 {
+            // the kernel's choice of an ephemeral port, checked for the other protocols
+            (0..RANGE_ATTEMPTS).find_map(|_| {
+                let port = TcpListener::bind(SocketAddr::new(ip, 0))
+                    .ok()?
+                    .local_addr()
+                    .ok()?
+                    .port();
+                (!taken(port) && bindable(ip, port, &m.protocol)).then_some(port)
+            })
+        } else {
+            (0..RANGE_ATTEMPTS).find_map(|_| {
+                let base = rand::Rng::gen_range(&mut rand::thread_rng(), 10_000..=u16::MAX - range);
+                (0..range)
+                    .all(|i| !taken(base + i) && bindable(ip, base + i, &m.protocol))
+                    .then_some(base)
+            })
+        };
+        match found {
+            Some(port) => out.push(PortMapping {
+                host_port: port,
+                ..m.clone()
+            }),
+            None => return Err(m.clone()),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn mapping(host_port: u16, container_port: u16, range: u16) -> PortMapping {
+        PortMapping {
+            host_ip: "127.0.0.1".into(),
+            container_port,
+            host_port,
+            range,
+            protocol: "tcp".into(),
+        }
+    }
+
+    #[test]
+    fn zero_host_ports_get_free_distinct_ports_and_others_stay() {
+        let given = [
+            mapping(0, 80, 1),
+            mapping(0, 81, 1),
+            mapping(18999, 82, 1),
+            mapping(0, 9000, 3),
+        ];
+        let got = assign_free_host_ports(&given).unwrap();
+        assert_eq!(got[2], given[2]);
+        assert!(got.iter().all(|m| m.host_port != 0));
+        assert_ne!(got[0].host_port, got[1].host_port);
+        assert_eq!(got[3].range, 3);
+        assert!(got[3].host_port >= 10_000 && got[3].host_port <= u16::MAX - 3);
+        // each picked port could really be bound
+        for m in [&got[0], &got[1]] {
+            assert!(bindable("127.0.0.1".parse().unwrap(), m.host_port, "tcp"));
+        }
+    }
+
+    #[test]
+    fn a_port_in_use_is_not_picked() {
+        let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = busy.local_addr().unwrap().port();
+        assert!(!bindable("127.0.0.1".parse().unwrap(), port, "tcp"));
+    }
+}
