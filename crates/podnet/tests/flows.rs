@@ -75,6 +75,23 @@ fn assert_clean(host: &Host, subnet_prefix: &str) {
     assert!(leases(host).is_empty(), "leases left: {:?}", leases(host));
 }
 
+/// Pings `target` by name from `container`. aardvark-dns 1.4 can stall for seconds right
+/// after the SIGHUP another container's setup sends it, so a name lookup gets three tries.
+fn ping_by_name(host: &Host, container: &str, target: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..3 {
+        let out = host.podnet_out(&[
+            "exec", container, "--", "busybox", "ping", "-c", "1", "-W", "2", target,
+        ]);
+        last = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            return last;
+        }
+    }
+    panic!("{container} cannot ping {target}: {last}");
+}
+
 fn exec_ok(host: &Host, container: &str, cmd: &[&str]) -> String {
     let mut args = vec!["exec", container, "--"];
     args.extend_from_slice(cmd);
@@ -100,14 +117,10 @@ fn containers_reach_each_other_by_name_and_a_published_port_from_the_host() {
     host.podnet(&["start", "a"]);
     host.podnet(&["start", "b"]);
 
-    let ping = exec_ok(&host, "b", &["busybox", "ping", "-c", "1", "-W", "2", "a"]);
+    let ping = ping_by_name(&host, "b", "a");
     assert!(ping.contains("1 packets received"), "{ping}");
     let short_id = &a["Id"].as_str().unwrap()[..12];
-    let ping = exec_ok(
-        &host,
-        "b",
-        &["busybox", "ping", "-c", "1", "-W", "2", short_id],
-    );
+    let ping = ping_by_name(&host, "b", short_id);
     assert!(ping.contains("1 packets received"), "{ping}");
 
     let mut listener = listen(&host, "a", 8080, "hello-from-a");
