@@ -42,6 +42,34 @@ pub(crate) fn own_names(record: &ContainerRecord) -> Vec<&str> {
     names
 }
 
+/// podman's `getLocalIP`: the host's first global unicast IPv4 address, else an IPv6 one.
+/// Rootless, the bridge's gateway is inside the rootless netns, not the host, so this is
+/// the address `host.containers.internal` names.
+pub(crate) fn host_local_ip() -> Option<IpAddr> {
+    let addrs: Vec<IpAddr> = nix::ifaddrs::getifaddrs()
+        .ok()?
+        .filter_map(|ifa| {
+            let addr = ifa.address?;
+            if let Some(v4) = addr.as_sockaddr_in() {
+                Some(IpAddr::V4(v4.ip()))
+            } else {
+                addr.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+            }
+        })
+        .filter(|ip| match ip {
+            IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_link_local() && !v4.is_unspecified(),
+            IpAddr::V6(v6) => {
+                !v6.is_loopback() && !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80
+            }
+        })
+        .collect();
+    addrs
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(addrs.first())
+        .copied()
+}
+
 /// podman's `host.containers.internal` choice, rootful: the first IPv4 gateway of a bridge
 /// network, else an IPv6 one.
 pub(crate) fn host_internal_ip(
@@ -108,7 +136,11 @@ pub(crate) fn write_new(
         base_file: config.base_hosts.clone(),
         extra_hosts: record.add_hosts.clone(),
         container_ips: host_entries(status, &own_names(record)),
-        host_containers_internal_ip: host_internal_ip(status, is_bridge),
+        host_containers_internal_ip: if rootless_detect::is_rootless() {
+            host_local_ip()
+        } else {
+            host_internal_ip(status, is_bridge).or_else(host_local_ip)
+        },
         target_file: hosts_path.clone(),
     })
     .map_err(etc_err("hosts"))?;
@@ -243,6 +275,17 @@ mod tests {
             Some("10.89.1.1".parse().unwrap())
         );
         assert_eq!(host_internal_ip(&s, |_| false), None);
+    }
+
+    #[test]
+    fn the_local_ip_is_a_global_address_of_this_machine() {
+        // whatever this machine has, it is never loopback or link-local
+        if let Some(ip) = host_local_ip() {
+            assert!(!ip.is_loopback(), "{ip}");
+            if let IpAddr::V4(v4) = ip {
+                assert!(!v4.is_link_local(), "{ip}");
+            }
+        }
     }
 
     #[test]
