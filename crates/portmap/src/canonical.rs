@@ -259,15 +259,7 @@ pub(crate) fn normalize_host_ip(ip: &str) -> Result<String, Invalid> {
 mod tests {
     use super::*;
 
-    fn pm(ip: &str, host: u16, ctr: u16, range: u16, proto: &str) -> PortMapping {
-        PortMapping {
-            host_ip: ip.into(),
-            container_port: ctr,
-            host_port: host,
-            range,
-            protocol: proto.into(),
-        }
-    }
+    use crate::types::pm;
 
     #[test]
     fn merges_adjacent_and_overlapping_ranges_of_equal_offset() {

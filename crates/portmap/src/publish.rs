@@ -179,15 +179,7 @@ fn parse_port(text: &str) -> Result<u16, Invalid> {
 mod tests {
     use super::*;
 
-    fn pm(ip: &str, host: u16, ctr: u16, range: u16, proto: &str) -> PortMapping {
-        PortMapping {
-            host_ip: ip.into(),
-            container_port: ctr,
-            host_port: host,
-            range,
-            protocol: proto.into(),
-        }
-    }
+    use crate::types::pm;
 
     #[test]
     fn accepted_forms() {

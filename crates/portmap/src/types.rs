@@ -101,6 +101,18 @@ impl fmt::Display for OciCniPortMapping {
     }
 }
 
+/// A mapping in one line, for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn pm(ip: &str, host: u16, ctr: u16, range: u16, proto: &str) -> PortMapping {
+    PortMapping {
+        host_ip: ip.into(),
+        container_port: ctr,
+        host_port: host,
+        range,
+        protocol: proto.into(),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
