@@ -24,26 +24,15 @@ pub(crate) fn host_uid() -> u32 {
     rootless_detect::rootless_uid()
 }
 
-/// The user's runtime directory: `$XDG_RUNTIME_DIR` when it is a directory, else
-/// `/run/user/UID`.
+/// The user's runtime directory (`$XDG_RUNTIME_DIR`, `/run/user/UID`, then a private
+/// tmp fallback, each only when owned by the user and not writable by others).
 pub(crate) fn runtime_dir() -> Result<PathBuf, RootlessError> {
-    let uid = host_uid();
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
-        if dir.is_absolute() && dir.is_dir() {
-            return Ok(dir);
-        }
-    }
-    let fallback = PathBuf::from(format!("/run/user/{uid}"));
-    if fallback.is_dir() {
-        return Ok(fallback);
-    }
-    Err(RootlessError::RuntimeDir {
-        uid,
-        reason: format!(
-            "XDG_RUNTIME_DIR is unset or not a directory and {} does not exist \
-             (log in through systemd-logind, or set XDG_RUNTIME_DIR to a 0700 directory you own)",
-            fallback.display()
-        ),
+    // rootless-detect's lookup (containers/storage's precedence) gives the same answer
+    // outside the user namespace and inside it, where the user's directories appear owned
+    // by uid 0
+    rootless_detect::runtime_dir().map_err(|e| RootlessError::RuntimeDir {
+        uid: host_uid(),
+        reason: e.to_string(),
     })
 }
 
