@@ -58,10 +58,19 @@ impl Tally {
     }
 }
 
-/// Sums `test result: ... N passed; M failed` lines of libtest output.
+/// Sums `test result: ... N passed; M failed` lines of libtest output. xtask never filters
+/// tests, so a result line with tests filtered out is a suite re-running one of its own
+/// tests in a child (in a fresh namespace, say): its test is counted once, by its parent.
 pub fn count_results(output: &str) -> (u64, u64) {
     let mut totals = (0, 0);
-    for line in output.lines().filter(|l| l.starts_with("test result:")) {
+    let nested = |line: &str| {
+        line.split(';')
+            .any(|part| part.trim().ends_with("filtered out") && !part.trim().starts_with("0 "))
+    };
+    for line in output
+        .lines()
+        .filter(|l| l.starts_with("test result:") && !nested(l))
+    {
         for part in line.split([';', '.']) {
             let mut words = part.split_whitespace();
             if let (Some(n), Some(what)) = (words.next(), words.next()) {
@@ -391,5 +400,12 @@ mod tests {
     #[test]
     fn ignores_lines_that_are_not_results() {
         assert_eq!(count_results("test a ... ok\n3 passed; 1 failed\n"), (0, 0));
+    }
+
+    #[test]
+    fn a_nested_rerun_of_one_test_is_not_counted_twice() {
+        let out = "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 9 filtered out; finished in 0.1s\n\
+                   test result: ok. 10 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 6s\n";
+        assert_eq!(count_results(out), (10, 0));
     }
 }
