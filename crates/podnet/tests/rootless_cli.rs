@@ -226,3 +226,56 @@ fn rootless_cli_containers_by_name_published_port_connect_and_clean_up() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn rootless_kill_during_setup_is_repaired_by_reconcile() {
+    if !can_run("rootless_kill_during_setup") {
+        return;
+    }
+    let cli = Cli::new();
+    let root = cli.root.path().to_path_buf();
+    cli.ok(&["network", "create", "--subnet", "10.89.162.0/24", "pntrl3"]);
+    cli.ok(&[
+        "create",
+        "rla",
+        "--network",
+        "pntrl3",
+        "-p",
+        "127.0.0.1:18361:8080",
+    ]);
+    for point in ["setup:intent-committed", "setup:backend-done"] {
+        let out = cli
+            .command(&["start", "rla"])
+            .env("PODNET_FAILPOINT", point)
+            .output()
+            .unwrap();
+        // the re-executed copy inside the user namespace was killed; the outer one says so
+        assert_eq!(out.status.code(), Some(128 + 9), "{point}: {out:?}");
+        let report = cli.ok(&["reconcile"]);
+        assert!(report.contains("\"errors\": []"), "{point}: {report}");
+        // nothing of the interrupted start is left: no pin, no rootless netns, no forwarder
+        assert!(
+            pins(&root.join("netns")).is_empty(),
+            "{point}: pins {:?}",
+            pins(&root.join("netns"))
+        );
+        let root_text = root.to_string_lossy().into_owned();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !live_processes(&root_text).is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "{point}: left {:#?}",
+                live_processes(&root_text)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // and the container starts normally afterwards
+        cli.ok(&["start", "rla"]);
+        let mut l = cli.listen("rla", 8080, "after-reconcile");
+        assert_eq!(fetch(18361).as_deref(), Some("after-reconcile"));
+        let _ = l.wait();
+        cli.ok(&["stop", "rla"]);
+    }
+    cli.ok(&["rm", "rla"]);
+    cli.ok(&["network", "rm", "pntrl3"]);
+}
