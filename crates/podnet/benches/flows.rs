@@ -2,7 +2,8 @@
 //!
 //! - `connect_disconnect`: one more network connected to, then disconnected from, a running
 //!   container: `podnet` (the library's `Runtime`: leases, backend, hosts, resolv.conf,
-//!   state), `podnet_cli` (the same through the `podnet` binary, as a user runs it),
+//!   state; container files on tmpfs as under a standard `/run`), `podnet_cli` (the same
+//!   through the `podnet` binary, as a user runs it, with every file on disk),
 //!   `peer_netavark` (netavark's own setup + teardown of the same network, the floor) and
 //!   `peer_podman` (`podman network connect` + `disconnect` of a running podman container).
 //! - `connect_at_scale`: the same round trip when the network holds no other container
@@ -41,11 +42,19 @@ fn network(name: &str, bridge: &str, subnet: &str) -> Network {
     }
 }
 
+/// The library's runtime: state under `root` (on disk, as `/var/lib`), the per-container
+/// hosts and resolv.conf on tmpfs, as under `/run` on a standard host (this VM's `/run` is
+/// on disk; the CLI variant keeps everything on disk and shows that case).
 fn runtime(root: &Path, host: &Arc<NetNs>) -> Runtime<Netavark> {
     let backend = Netavark::new(root.join("netavark"))
         .unwrap()
         .host_netns(host.clone());
-    Runtime::new(RuntimeConfig::under(root), backend).unwrap()
+    let mut config = RuntimeConfig::under(root);
+    let run = Path::new("/dev/shm").join(format!("pntflb-{}", std::process::id()));
+    if Path::new("/dev/shm").is_dir() {
+        config.containers_dir = run.join(root.file_name().unwrap()).join("containers");
+    }
+    Runtime::new(config, backend).unwrap()
 }
 
 fn spec(name: &str, network: &str) -> ContainerSpec {
@@ -259,4 +268,7 @@ fn main() {
     connect_disconnect(&mut c, &host.0, &root.path().join("a"));
     connect_at_scale(&mut c, &host.0, &root.path().join("b"));
     c.final_summary();
+    let _ = std::fs::remove_dir_all(
+        Path::new("/dev/shm").join(format!("pntflb-{}", std::process::id())),
+    );
 }
