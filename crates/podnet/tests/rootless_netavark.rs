@@ -14,6 +14,37 @@ use std::path::{Path, PathBuf};
 use podnet::{run_port_forwarder, ForwardProtocol, PortForward, RootlessNetNs};
 use rootless_support::*;
 
+/// `inside(test)` for the tests that need netavark: a loud skip (a failure in CI) when it is
+/// not installed.
+fn inside_with_netavark(test: &str) -> Option<PathBuf> {
+    if skip_if_cannot_run() {
+        return None;
+    }
+    let dir = inside(test)?;
+    if !Path::new(NETAVARK).exists() {
+        eprintln!("SKIPPED: {NETAVARK} is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a skip is a failure"
+        );
+        return None;
+    }
+    Some(dir)
+}
+
+/// netavark (with aardvark-dns) behind the rootless backend adapter, config under `dir`.
+fn rootless_netavark(dir: &Path, ns: &RootlessNetNs) -> podnet::RootlessBackend<podnet::Netavark> {
+    podnet::RootlessBackend::new(
+        podnet::Netavark::with_binaries(
+            NETAVARK,
+            Some(PathBuf::from("/usr/lib/podman/aardvark-dns")),
+            dir.join("netavark-config"),
+        )
+        .rootless(true),
+        ns.clone(),
+    )
+}
+
 #[test]
 fn container_behind_netavark_in_the_rootless_netns_reaches_host_loopback() {
     if skip_if_cannot_run() {
@@ -108,20 +139,11 @@ fn port_forwarder_main() {
 
 #[test]
 fn published_ports_reach_containers_and_change_independently() {
-    if skip_if_cannot_run() {
-        return;
-    }
-    let Some(dir) = inside("published_ports_reach_containers_and_change_independently") else {
+    let Some(dir) =
+        inside_with_netavark("published_ports_reach_containers_and_change_independently")
+    else {
         return;
     };
-    if !Path::new(NETAVARK).exists() {
-        eprintln!("SKIPPED: {NETAVARK} is not installed");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a skip is a failure"
-        );
-        return;
-    }
     let ns = RootlessNetNs::new(config(&dir));
     let pins = dir.join("ctr-pins");
     let mut containers = Vec::new();
@@ -272,20 +294,11 @@ fn reload_after_the_rootless_firewall_is_flushed_restores_everything() {
 
 #[test]
 fn netavark_backend_runs_inside_the_rootless_netns_through_run() {
-    if skip_if_cannot_run() {
-        return;
-    }
-    let Some(dir) = inside("netavark_backend_runs_inside_the_rootless_netns_through_run") else {
+    let Some(dir) =
+        inside_with_netavark("netavark_backend_runs_inside_the_rootless_netns_through_run")
+    else {
         return;
     };
-    if !Path::new(NETAVARK).exists() {
-        eprintln!("SKIPPED: {NETAVARK} is not installed");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a skip is a failure"
-        );
-        return;
-    }
     use podnet::Backend;
     let port = loopback_server();
     let backend = podnet::Netavark::with_binaries(
@@ -339,32 +352,15 @@ fn netavark_backend_runs_inside_the_rootless_netns_through_run() {
 
 #[test]
 fn rootless_backend_adapter_runs_netavark_inside_and_heals_pasta() {
-    if skip_if_cannot_run() {
-        return;
-    }
-    let Some(dir) = inside("rootless_backend_adapter_runs_netavark_inside_and_heals_pasta") else {
+    let Some(dir) =
+        inside_with_netavark("rootless_backend_adapter_runs_netavark_inside_and_heals_pasta")
+    else {
         return;
     };
-    if !Path::new(NETAVARK).exists() {
-        eprintln!("SKIPPED: {NETAVARK} is not installed");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a skip is a failure"
-        );
-        return;
-    }
     use podnet::Backend;
     let port = loopback_server();
     let ns = RootlessNetNs::new(config(&dir));
-    let backend = podnet::RootlessBackend::new(
-        podnet::Netavark::with_binaries(
-            NETAVARK,
-            Some(PathBuf::from("/usr/lib/podman/aardvark-dns")),
-            dir.join("netavark-config"),
-        )
-        .rootless(true),
-        ns.clone(),
-    );
+    let backend = rootless_netavark(&dir, &ns);
     let id = "ada97e01";
     let container = netns::NetNs::create_in(dir.join("ctr-pins"), "pntrl-ad1").unwrap();
     let options: podnet::NetworkOptions =
@@ -417,31 +413,13 @@ fn network(octet: u8) -> podnet::Network {
 
 #[test]
 fn runtime_flows_run_rootless_through_the_rootless_backend() {
-    if skip_if_cannot_run() {
-        return;
-    }
-    let Some(dir) = inside("runtime_flows_run_rootless_through_the_rootless_backend") else {
+    let Some(dir) = inside_with_netavark("runtime_flows_run_rootless_through_the_rootless_backend")
+    else {
         return;
     };
-    if !Path::new(NETAVARK).exists() {
-        eprintln!("SKIPPED: {NETAVARK} is not installed");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a skip is a failure"
-        );
-        return;
-    }
     let port = loopback_server();
     let ns = RootlessNetNs::new(config(&dir));
-    let backend = podnet::RootlessBackend::new(
-        podnet::Netavark::with_binaries(
-            NETAVARK,
-            Some(PathBuf::from("/usr/lib/podman/aardvark-dns")),
-            dir.join("netavark-config"),
-        )
-        .rootless(true),
-        ns.clone(),
-    );
+    let backend = rootless_netavark(&dir, &ns);
     let runtime =
         podnet::Runtime::new(podnet::RuntimeConfig::under(dir.join("rt")), backend).unwrap();
     runtime.networks().create(network(84)).unwrap();
@@ -500,20 +478,9 @@ fn udp_echo_in(netns: &Path) {
 
 #[test]
 fn published_udp_port_reaches_the_container() {
-    if skip_if_cannot_run() {
-        return;
-    }
-    let Some(dir) = inside("published_udp_port_reaches_the_container") else {
+    let Some(dir) = inside_with_netavark("published_udp_port_reaches_the_container") else {
         return;
     };
-    if !Path::new(NETAVARK).exists() {
-        eprintln!("SKIPPED: {NETAVARK} is not installed");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a skip is a failure"
-        );
-        return;
-    }
     let ns = RootlessNetNs::new(config(&dir));
     let id = "0dd00001";
     ns.join(id).unwrap();
@@ -562,20 +529,11 @@ fn published_udp_port_reaches_the_container() {
 
 #[test]
 fn failed_rootless_setup_rolls_back_membership_and_the_netns() {
-    if skip_if_cannot_run() {
-        return;
-    }
-    let Some(dir) = inside("failed_rootless_setup_rolls_back_membership_and_the_netns") else {
+    let Some(dir) =
+        inside_with_netavark("failed_rootless_setup_rolls_back_membership_and_the_netns")
+    else {
         return;
     };
-    if !Path::new(NETAVARK).exists() {
-        eprintln!("SKIPPED: {NETAVARK} is not installed");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a skip is a failure"
-        );
-        return;
-    }
     use podnet::Backend;
     let ns = RootlessNetNs::new(config(&dir));
     let backend = podnet::RootlessBackend::new(
