@@ -14,12 +14,14 @@ impl<B: Backend> Runtime<B> {
     /// default network only.
     pub fn inspect(&self, name_or_id: &str) -> Result<InspectNetworkSettings, Error> {
         let record = self.container(name_or_id)?;
+        let found = self.lookup_networks(&record)?;
         let attachments: Vec<Attachment> = record
             .networks
             .iter()
-            .map(|(name, per)| Attachment {
+            .zip(found)
+            .map(|((name, per), net)| Attachment {
                 name: name.clone(),
-                id: self.networks.inspect(name).ok().map(|n| n.id),
+                id: net.ok().map(|n| n.id),
                 aliases: per.aliases.clone(),
             })
             .collect();

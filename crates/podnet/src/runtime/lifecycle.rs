@@ -201,16 +201,16 @@ impl<B: Backend> Runtime<B> {
             return errors;
         }
         if let Some(ns) = record.netns_path.clone() {
-            let nets: Vec<Network> = record
-                .networks
-                .keys()
-                .filter_map(|name| match self.networks.inspect(name) {
-                    Ok(net) => Some(net),
-                    Err(e) => {
-                        errors.push(format!("network {name}: {e}"));
-                        None
-                    }
-                })
+            let found = match self.lookup_networks(record) {
+                Ok(found) => found,
+                Err(e) => {
+                    errors.push(e.to_string());
+                    Vec::new()
+                }
+            };
+            let nets: Vec<Network> = found
+                .into_iter()
+                .filter_map(|net| net.map_err(|e| errors.push(e.to_string())).ok())
                 .collect();
             if !nets.is_empty() && self.namespaces.is_alive(&ns) {
                 match self.applied_options(record, &nets) {

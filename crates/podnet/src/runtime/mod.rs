@@ -257,10 +257,33 @@ impl<B: Backend> Runtime<B> {
 
     /// Looks up every network of the record (a network removed since is an error naming it).
     fn record_networks(&self, record: &ContainerRecord) -> Result<Vec<Network>, Error> {
-        record
+        self.lookup_networks(record)?
+            .into_iter()
+            .map(|found| found.map_err(Error::from))
+            .collect()
+    }
+
+    /// Each network of the record, or why it could not be found, from one read of the
+    /// network directory (`inspect` would read it once per network).
+    fn lookup_networks(
+        &self,
+        record: &ContainerRecord,
+    ) -> Result<Vec<Result<Network, crate::NetworkError>>, Error> {
+        let mut all: BTreeMap<String, Network> = self
+            .networks
+            .list()?
+            .into_iter()
+            .map(|n| (n.name.clone(), n))
+            .collect();
+        Ok(record
             .networks
             .keys()
-            .map(|name| self.networks.inspect(name).map_err(Error::from))
-            .collect()
+            .map(|name| {
+                all.remove(name)
+                    .ok_or_else(|| crate::NetworkError::NotFound {
+                        name_or_id: name.clone(),
+                    })
+            })
+            .collect())
     }
 }

@@ -23,7 +23,7 @@ impl<B: Backend> Runtime<B> {
         if record.networks.is_empty() {
             return Ok(record);
         }
-        let options = self.reload_options(&record)?;
+        let options = self.applied_options(&record, &self.record_networks(&record)?)?;
         let tx = self.state.begin()?;
         tx.put_intent(&Intent {
             container_id: record.id.clone(),
@@ -41,12 +41,6 @@ impl<B: Backend> Runtime<B> {
         tx.delete_intent(&record.id)?;
         tx.commit()?;
         Ok(record)
-    }
-
-    /// The backend options that recreate exactly what the last setup produced.
-    pub(super) fn reload_options(&self, record: &ContainerRecord) -> Result<NetworkOptions, Error> {
-        let nets = self.record_networks(record)?;
-        self.applied_options(record, &nets)
     }
 
     /// Teardown (logged) then setup with `options`.
