@@ -14,7 +14,7 @@ struct Measured {
     mean_ns: f64,
 }
 
-/// Runs the benches (extra args go to `cargo bench`, e.g. `-p netns`) and prints the table.
+/// Runs the benches (extra args go to `cargo bench`, e.g. `-p podnet-netns`) and prints the table.
 pub fn run(extra: &[String]) -> Result<(), String> {
     crate::setup::run(&crate::setup::Wanted::all())?;
     if crate::is_root() {

@@ -26,6 +26,12 @@ pub fn run() -> Result<(), String> {
         "warnings",
     ]);
     tally.step("cargo clippy", cmd::run(clippy));
+    tally.step(
+        "cargo package (every publishable crate)",
+        crate::publish::package(),
+    );
+    tally.step("rust-version toolchain check", crate::publish::msrv());
+    tally.step("cargo doc -D warnings", crate::publish::docs());
 
     let mut unit = cmd::cargo();
     unit.args(["test", "--workspace", "--lib", "--bins"]);

@@ -11,6 +11,7 @@ mod cmd;
 mod demo;
 mod demo_host;
 mod integration;
+mod publish;
 mod setup;
 mod tidy;
 

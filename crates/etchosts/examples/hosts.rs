@@ -4,7 +4,7 @@
 //! podman equivalent: `podman run --hostname web --add-host db:10.0.0.7 ...` writes the
 //! file; `podman network connect net2 ctr` adds the container's new address.
 //!
-//! Run: `cargo run -p etchosts --example hosts -- /tmp/demo-hosts` (no root needed).
+//! Run: `cargo run -p podnet-etchosts --example hosts -- /tmp/demo-hosts` (no root needed).
 
 use std::net::IpAddr;
 

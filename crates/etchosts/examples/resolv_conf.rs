@@ -4,7 +4,7 @@
 //! podman equivalent: `podman run --dns-option ndots:2 ...` writes the file;
 //! `podman network connect` with aardvark-dns puts the network's gateway in front.
 //!
-//! Run: `cargo run -p etchosts --example resolv_conf -- /tmp/demo-resolv.conf` (no root).
+//! Run: `cargo run -p podnet-etchosts --example resolv_conf -- /tmp/demo-resolv.conf` (no root).
 
 use etchosts::resolvconf::{self, ResolvParams};
 

@@ -109,3 +109,8 @@ pub mod resolvconf;
 
 pub use entry::HostEntry;
 pub use error::Error;
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,7 +1,7 @@
 //! Create a named, pinned network namespace.
 //!
 //! Equivalent: `ip netns add NAME` (as root the pin lands in /run/netns, rootless in
-//! `$XDG_RUNTIME_DIR/netns`). Run: `sudo cargo run -p netns --example add_netns -- NAME [DIR]`.
+//! `$XDG_RUNTIME_DIR/netns`). Run: `sudo cargo run -p podnet-netns --example add_netns -- NAME [DIR]`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -1,7 +1,7 @@
 //! Run a command, and a closure, inside a pinned network namespace.
 //!
 //! Equivalent: `ip netns exec NAME PROGRAM ARGS...`.
-//! Run: `sudo cargo run -p netns --example exec_netns -- /run/netns/NAME ip link`.
+//! Run: `sudo cargo run -p podnet-netns --example exec_netns -- /run/netns/NAME ip link`.
 
 use netns::{CommandExt, NetNs};
 

@@ -2,7 +2,7 @@
 //!
 //! Equivalent (no single `ip` command): `unshare -U --map-users=... -n sleep inf &` then
 //! `ip netns attach NAME $!`. Run as root:
-//! `sudo cargo run -p netns --example userns_netns -- DIR NAME`.
+//! `sudo cargo run -p podnet-netns --example userns_netns -- DIR NAME`.
 
 use netns::{IdMapping, NetNs};
 

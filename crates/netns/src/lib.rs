@@ -85,3 +85,8 @@ pub use netns::NetNs;
 pub use remove::{is_netns, remove, sweep};
 pub use rootless_detect::IdMapping;
 pub use rundir::{run_dir, ROOTFUL_RUN_DIR};
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -3,7 +3,7 @@
 //!
 //! podman equivalent: `podman inspect --format '{{json .NetworkSettings}}' CTR`.
 //!
-//! Run: `cargo run -p netstatus --example inspect -- SETUP.json [DEFAULT_NETWORK]`
+//! Run: `cargo run -p podnet-netstatus --example inspect -- SETUP.json [DEFAULT_NETWORK]`
 //! e.g. with `crates/netstatus/tests/data/setup-dualstack.json pntcap`.
 
 use std::collections::BTreeMap;

@@ -52,3 +52,8 @@ pub use portmap::PortMapping;
 pub use ports::port_bindings;
 pub use settings::{network_settings, Attachment, NetnsState, SettingsInput};
 pub use status::{parse_setup_output, NetAddress, NetInterface, StatusBlock};
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

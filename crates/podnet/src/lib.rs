@@ -68,7 +68,17 @@ pub use rootless::{
 pub use runtime::{
     ContainerSpec, NetworkRequest, ReconcileReport, Runtime, RuntimeConfig, RuntimeError,
 };
+/// The rusqlite podnet's state database is built with (0.32): a crate that also uses SQLite must
+/// use this version, as two `libsqlite3-sys` versions cannot be linked into one program. The
+/// default `bundled-sqlite` feature compiles SQLite in; without it the system's libsqlite3 is
+/// linked.
+pub use rusqlite;
 pub use state::{
     check_static_ip, ContainerRecord, Intent, IntentKind, Lease, StateError, StateStore, StateTx,
     DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
 };
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

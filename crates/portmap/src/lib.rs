@@ -49,3 +49,8 @@ pub use legacy::{expand, merge_ranges};
 pub use protocol::Protocol;
 pub use publish::parse_publish;
 pub use types::{OciCniPortMapping, PortMapping};
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -4,7 +4,7 @@
 //!
 //! podman equivalent: `podman info --format '{{.Host.Security.Rootless}} {{.Host.IDMappings}}'`.
 //!
-//! Run: `cargo run -p rootless-detect --example whoami [USER]`
+//! Run: `cargo run -p podnet-rootless-detect --example whoami [USER]`
 
 use rootless_detect::{available_id_maps, classify, rootless_uid, runtime_dir};
 

@@ -50,3 +50,8 @@ pub use idmap::{parse_id_map, read_id_map, IdMapping};
 pub use runtime_dir::{runtime_dir, CandidateFailure, CandidateFailures};
 pub use split::{maybe_split_mappings, SplitMappings};
 pub use subid::{available_id_maps, parse_subids, AvailableIdMaps, SubIdProblem, SubIdRange};
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -333,7 +333,7 @@ impl Ctx<'_> {
 /// Checks a requested static address against a network without looking at
 /// leases: it must be inside one of the network's subnets and be neither the
 /// gateway nor the network or (IPv4) broadcast address. Flows call it while
-/// validating, before anything is applied; [`allocate`] checks again and
+/// validating, before anything is applied; the allocator checks again and
 /// also checks that no other container holds it.
 pub fn check_static_ip(net: &Network, ip: IpAddr) -> Result<(), StateError> {
     let ip = normalize(ip);
