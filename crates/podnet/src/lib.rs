@@ -50,8 +50,9 @@ mod runtime;
 mod state;
 
 pub use backend::{
-    find_helper_binary, testing, Backend, BackendError, Netavark, NetworkOptions,
-    PerNetworkOptions, StatusBlock, HELPER_BINARY_DIRS, ROOTFUL_CONFIG_DIR,
+    find_helper_binary, testing, Backend, BackendError, Feature, Netavark, NetavarkFeatureError,
+    NetavarkVersion, NetworkOptions, PerNetworkOptions, Release, StatusBlock, UnsupportedFeature,
+    VersionError, HELPER_BINARY_DIRS, ROOTFUL_CONFIG_DIR,
 };
 pub use error::Error;
 pub use network::{

@@ -23,6 +23,7 @@ mod netavark;
 mod options;
 mod status;
 pub mod testing;
+mod version;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,6 +34,9 @@ pub use netavark::{Netavark, ROOTFUL_CONFIG_DIR};
 pub use options::{NetworkOptions, PerNetworkOptions};
 pub(crate) use status::parse_setup_output;
 pub use status::StatusBlock;
+pub use version::{
+    Feature, NetavarkFeatureError, NetavarkVersion, Release, UnsupportedFeature, VersionError,
+};
 
 /// Sets up and tears down a container's interfaces in its network namespace.
 ///
