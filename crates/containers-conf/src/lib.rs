@@ -95,3 +95,6 @@ pub fn load_files(files: &[PathBuf]) -> Result<ContainersConf, Error> {
 #[cfg(test)]
 #[path = "apply_tests.rs"]
 mod apply_tests;
+
+#[cfg(test)]
+mod differential_tests;

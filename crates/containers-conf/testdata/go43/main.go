@@ -2,7 +2,7 @@
 // (podman 4.3, Debian 12) makes of the containers.conf files given as arguments,
 // read in order over the built-in defaults as its readConfigFromFile does, then
 // checked by NetworkConfig.Validate. On a failure it prints {"error": MESSAGE}.
-// Built offline by tests/differential.rs in GOPATH mode against /usr/share/gocode.
+// Built offline by src/differential_tests.rs in GOPATH mode against /usr/share/gocode.
 package main
 
 import (

@@ -1,4 +1,4 @@
-//! Differential test: containers/common v0.50's own parser (podman 4.3, Debian 12),
+//! Differential test (a unit test, so `cargo test --lib` and CI run it): containers/common v0.50's own parser (podman 4.3, Debian 12),
 //! built offline from /usr/share/gocode, and this crate read the same containers.conf
 //! files and must agree on the `[network]` keys podman 4.3 knows: `network_backend`,
 //! `cni_plugin_dirs`, `default_network`, `default_subnet`, `default_subnet_pools`,
@@ -15,8 +15,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use containers_conf::ipnet::IpNet;
-use containers_conf::{load_files, ContainersConf, NetworkBackend};
+use crate::ipnet::IpNet;
+use crate::{load_files, ContainersConf, NetworkBackend};
 use serde_json::{json, Value};
 
 const GOCODE: &str = "/usr/share/gocode";
@@ -34,7 +34,7 @@ fn build_go_parser(dir: &Path) -> Result<PathBuf, String> {
     let src = dir.join("src/confdiff");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go43/main.go"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/go43/main.go"),
         src.join("main.go"),
     )
     .unwrap();
