@@ -19,7 +19,7 @@ pub(crate) fn apply_file(conf: &mut ContainersConf, path: &Path, text: &str) -> 
         path: path.to_path_buf(),
         message: one_line(e.message()),
     })?;
-    warn_unknown(path, &table);
+    warn_unknown(path, &table)?;
     let mut network = conf.network.clone();
     let mut engine = conf.engine.clone();
     if let Some(t) = table.get("network").and_then(Value::as_table) {
@@ -39,13 +39,19 @@ fn one_line(message: &str) -> String {
 }
 
 /// Warns about keys containers/common does not know (it ignores them, so do we);
-/// keys it knows but podnet does not use are only logged at debug level.
-fn warn_unknown(path: &Path, table: &Table) {
+/// keys it knows but podnet does not use are only logged at debug level. A known table
+/// that is not a table is an error, as Go's decoder makes it.
+fn warn_unknown(path: &Path, table: &Table) -> Result<(), Error> {
     for (name, value) in table {
-        let Some(inner) = value
-            .as_table()
-            .filter(|_| known::TABLES.contains(&name.as_str()))
-        else {
+        let is_known_table = known::TABLES.contains(&name.as_str());
+        if is_known_table && !value.is_table() {
+            return Err(Error::NotATable {
+                path: path.to_path_buf(),
+                table: name.clone(),
+                value: value.to_string(),
+            });
+        }
+        let Some(inner) = value.as_table().filter(|_| is_known_table) else {
             tracing::warn!(file = %path.display(), key = %name, "unknown containers.conf key {name} ignored");
             continue;
         };
@@ -62,6 +68,7 @@ fn warn_unknown(path: &Path, table: &Table) {
             }
         }
     }
+    Ok(())
 }
 
 const USED: &[&str] = &[

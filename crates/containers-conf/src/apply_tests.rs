@@ -203,6 +203,14 @@ fn a_bad_value_leaves_nothing_of_its_file_applied() {
 }
 
 #[test]
+fn a_known_table_that_is_not_a_table_is_an_error() {
+    assert_eq!(
+        error_of("network = 1\n"),
+        "network = 1: expected a [network] table"
+    );
+}
+
+#[test]
 fn syntax_errors_are_one_line_naming_the_file() {
     let got = error_of("[network\nx = 1\n");
     assert!(got.starts_with("not valid TOML: "), "{got}");

@@ -188,6 +188,7 @@ const REJECTED_BY_BOTH: &[(&str, &str)] = &[
         "[engine]\nenable_port_reservation = \"yes\"\n",
     ),
     ("not-toml", "[network\nx = 1\n"),
+    ("network-not-a-table", "network = \"netavark\"\n"),
 ];
 
 /// Values podman 4.3 stores as they are and rejects only when it uses them (creating the

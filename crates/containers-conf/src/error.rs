@@ -56,6 +56,16 @@ pub enum Error {
         /// What a valid value is.
         reason: String,
     },
+    /// A table containers.conf knows (`network`, `engine`, ...) is not a table.
+    #[error("{path}: {table} = {value}: expected a [{table}] table")]
+    NotATable {
+        /// The file.
+        path: PathBuf,
+        /// The table's name.
+        table: String,
+        /// The value as written in the file.
+        value: String,
+    },
     /// A module named in the options was found in none of the module directories.
     #[error(
         "containers.conf module {name} not found (searched {})",
