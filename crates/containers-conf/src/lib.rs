@@ -98,3 +98,8 @@ mod apply_tests;
 
 #[cfg(test)]
 mod differential_tests;
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
