@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::ipnet::IpNet;
-use crate::{load_files, ContainersConf, NetworkBackend};
+use crate::{load, load_files, ContainersConf, NetworkBackend, Sources};
 use serde_json::{json, Value};
 
 const GOCODE: &str = "/usr/share/gocode";
@@ -229,22 +229,42 @@ const LENIENT_HERE: &[(&str, &str)] = &[
     ("escape-e", "[network]\nnetwork_config_dir = \"/a\\eb\"\n"),
 ];
 
+/// Skips loudly, or fails under `CI`.
+fn skip(what: &str, why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{what} cannot run under CI: {why}"
+    );
+    eprintln!("SKIPPED {what}: {why}");
+}
+
+/// One test, so the Go parser is built once.
 #[test]
-fn go_containers_common_43_and_this_crate_agree_on_network_keys() {
+fn go_containers_common_43_and_this_crate_agree() {
     let dir = tempfile::tempdir().unwrap();
     let binary = match build_go_parser(dir.path()) {
         Ok(b) => b,
-        Err(why) if std::env::var_os("CI").is_none() => {
-            eprintln!("SKIPPED differential test: {why}");
-            return;
-        }
-        Err(why) => panic!("differential test cannot run under CI: {why}"),
+        Err(why) => return skip("differential test", &why),
     };
-    let existing = dir.path().display().to_string();
+    files_agree(&binary, dir.path());
+    if is_root() {
+        chain_agrees(&binary, &dir.path().join("tree"));
+    } else {
+        skip(
+            "chain differential test",
+            "needs root for a private mount namespace",
+        );
+    }
+}
+
+/// Same files, same order: the same `[network]` values, or both reject them.
+fn files_agree(binary: &Path, dir: &Path) {
+    let binary = binary.to_path_buf();
+    let existing = dir.display().to_string();
     let mut compared = 0;
     for (name, texts) in agreeing_cases(&existing) {
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let files = write_files(dir.path(), name, &texts);
+        let files = write_files(dir, name, &texts);
         let go = normalize_go(go_network(&binary, &files));
         assert!(go.get("error").is_none(), "{name}: go rejected it: {go}");
         let ours = our_network(&load_files(&files).unwrap_or_else(|e| panic!("{name}: {e}")));
@@ -252,7 +272,7 @@ fn go_containers_common_43_and_this_crate_agree_on_network_keys() {
         compared += 1;
     }
     for (name, text) in REJECTED_BY_BOTH {
-        let files = write_files(dir.path(), name, &[text]);
+        let files = write_files(dir, name, &[text]);
         let go = go_network(&binary, &files);
         assert!(go.get("error").is_some(), "{name}: go accepted it: {go}");
         let ours = load_files(&files);
@@ -260,18 +280,137 @@ fn go_containers_common_43_and_this_crate_agree_on_network_keys() {
         compared += 1;
     }
     for (name, text) in STRICTER_HERE {
-        let files = write_files(dir.path(), name, &[text]);
+        let files = write_files(dir, name, &[text]);
         let go = go_network(&binary, &files);
         assert!(go.get("error").is_none(), "{name}: go now rejects it: {go}");
         assert!(load_files(&files).is_err(), "{name}: we accepted it");
         compared += 1;
     }
     for (name, text) in LENIENT_HERE {
-        let files = write_files(dir.path(), name, &[text]);
+        let files = write_files(dir, name, &[text]);
         let go = go_network(&binary, &files);
         assert!(go.get("error").is_some(), "{name}: go now accepts it: {go}");
         assert!(load_files(&files).is_ok(), "{name}: we now reject it");
         compared += 1;
     }
     eprintln!("{compared} containers.conf chains compared with containers/common v0.50");
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let uids = s.lines().find(|l| l.starts_with("Uid:"))?.to_string();
+            Some(uids.split_whitespace().nth(2)? == "0")
+        })
+        .unwrap_or(false)
+}
+
+/// podman 4.3's whole chain (`config.NewConfig`) over the files of `tree`, run in a
+/// private mount namespace where `tree/usr` and `tree/etc` are bind-mounted over
+/// `/usr/share/containers` and `/etc/containers` (the real ones are not touched).
+fn go_system(binary: &Path, tree: &Path, env: &[(&str, String)]) -> Value {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(r#"mount --bind "$1" /usr/share/containers && mount --bind "$2" /etc/containers && exec "$3" --system"#)
+        .arg("sh")
+        .arg(tree.join("usr"))
+        .arg(tree.join("etc"))
+        .arg(binary)
+        .env_remove("CONTAINERS_CONF")
+        .env_remove("CONTAINERS_CONF_OVERRIDE")
+        .env_remove("_CONTAINERS_ROOTLESS_UID")
+        .env("XDG_CONFIG_HOME", tree.join("home"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn put(tree: &Path, rel: &str, text: &str) {
+    let path = tree.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The same tree read as podman 4.3 reads it (`config.NewConfig`) and as [`Sources`] reads
+/// it, for root, for a rootless uid and with `CONTAINERS_CONF`.
+fn chain_agrees(binary: &Path, tree: &Path) {
+    // each file overrides what the earlier ones set, so only the right order gives the
+    // right values; the user's files are read by podman 4.3 for a rootless uid only
+    put(tree, "usr/containers.conf", "[network]\ndefault_network = \"usr\"\ndns_bind_port = 1\nnetwork_config_dir = \"/usr-dir\"\n");
+    put(
+        tree,
+        "etc/containers.conf",
+        "[network]\ndefault_network = \"etc\"\nnetwork_backend = \"cni\"\n",
+    );
+    put(
+        tree,
+        "etc/containers.conf.d/20-b.conf",
+        "[network]\ndns_bind_port = 3\n",
+    );
+    put(
+        tree,
+        "etc/containers.conf.d/10-a.conf",
+        "[network]\ndns_bind_port = 2\nnetwork_config_dir = \"/a-dir\"\n",
+    );
+    put(
+        tree,
+        "etc/containers.conf.d/30-c.txt",
+        "[network]\ndns_bind_port = 9\n",
+    );
+    put(
+        tree,
+        "etc/containers.conf.d/sub.conf/x.conf",
+        "[network]\ndns_bind_port = 9\n",
+    );
+    let ours = |uid, containers_conf: Option<PathBuf>| {
+        let sources = Sources {
+            vendor_dir: tree.join("usr"),
+            admin_dir: tree.join("etc"),
+            user_dir: Some(tree.join("home/containers")),
+            uid,
+            containers_conf,
+            ..Sources::under(tree, uid)
+        };
+        our_network(&load(&sources).unwrap())
+    };
+
+    // root, no user files (podman 5 would also read root's own user file)
+    let go = normalize_go(go_system(binary, tree, &[]));
+    assert_eq!(go["DNSBindPort"], 3, "{go}");
+    assert_eq!(ours(0, None), go, "rootful");
+
+    put(
+        tree,
+        "home/containers/containers.conf",
+        "[network]\ndefault_network = \"home\"\n",
+    );
+    put(
+        tree,
+        "home/containers/containers.conf.d/40-d.conf",
+        "[network]\ndefault_subnet = \"10.4.0.0/16\"\n",
+    );
+    let go = normalize_go(go_system(
+        binary,
+        tree,
+        &[("_CONTAINERS_ROOTLESS_UID", "1000".into())],
+    ));
+    assert_eq!(go["DefaultNetwork"], "home", "{go}");
+    assert_eq!(ours(1000, None), go, "rootless");
+
+    let only = tree.join("only.conf");
+    std::fs::write(&only, "[network]\ndefault_network = \"only\"\n").unwrap();
+    let go = normalize_go(go_system(
+        binary,
+        tree,
+        &[
+            ("CONTAINERS_CONF", only.display().to_string()),
+            ("_CONTAINERS_ROOTLESS_UID", "1000".into()),
+        ],
+    ));
+    assert_eq!(go["DefaultNetwork"], "only", "{go}");
+    assert_eq!(ours(1000, Some(only)), go, "CONTAINERS_CONF");
 }
