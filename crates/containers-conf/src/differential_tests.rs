@@ -256,7 +256,7 @@ fn go_containers_common_43_and_this_crate_agree() {
     } else if let Some(missing) = mount_points.iter().find(|p| !Path::new(p).is_dir()) {
         skip(
             "chain differential test",
-            &format!("{missing} is missing (apt-get install containers-common)"),
+            &format!("{missing} is missing (apt-get install golang-github-containers-common, which podman needs)"),
         );
     } else {
         chain_agrees(&binary, &dir.path().join("tree"));
