@@ -50,9 +50,13 @@ mod runtime;
 mod state;
 
 pub use backend::{
-    find_helper_binary, testing, Backend, BackendError, Netavark, NetworkOptions,
-    PerNetworkOptions, StatusBlock, HELPER_BINARY_DIRS, ROOTFUL_CONFIG_DIR,
+    find_helper_binary, firewall_driver, network_info, testing, Backend, BackendError, DnsInfo,
+    Feature, FirewallDriverSource, InfoError, Netavark, NetavarkFeatureError, NetavarkVersion,
+    NetworkBackendInfo, NetworkInfo, NetworkOptions, PerNetworkOptions, Release, StatusBlock,
+    UnsupportedFeature, VersionError, HELPER_BINARY_DIRS, ROOTFUL_CONFIG_DIR, UNKNOWN_PACKAGE,
 };
+/// containers.conf (its types appear in [`network_info`] and [`firewall_driver`]).
+pub use containers_conf;
 pub use error::Error;
 pub use network::{
     is_valid_name, LeaseRange, Network, NetworkError, NetworkStore, Route, Subnet, SubnetPool,

@@ -19,20 +19,29 @@
 mod aardvark;
 mod error;
 mod find;
+mod info;
 mod netavark;
 mod options;
 mod status;
 pub mod testing;
+mod version;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::BackendError;
 pub use find::{find_helper_binary, HELPER_BINARY_DIRS};
+pub use info::{
+    firewall_driver, network_info, DnsInfo, FirewallDriverSource, InfoError, NetworkBackendInfo,
+    NetworkInfo, UNKNOWN_PACKAGE,
+};
 pub use netavark::{Netavark, ROOTFUL_CONFIG_DIR};
 pub use options::{NetworkOptions, PerNetworkOptions};
 pub(crate) use status::parse_setup_output;
 pub use status::StatusBlock;
+pub use version::{
+    Feature, NetavarkFeatureError, NetavarkVersion, Release, UnsupportedFeature, VersionError,
+};
 
 /// Sets up and tears down a container's interfaces in its network namespace.
 ///

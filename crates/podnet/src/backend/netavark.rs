@@ -66,6 +66,8 @@ pub struct Netavark {
     log_level: Option<String>,
     host_netns: Option<Arc<NetNs>>,
     proc_root: PathBuf,
+    /// `netavark version`, detected on first use (see `version.rs`).
+    pub(super) version: Arc<std::sync::OnceLock<super::NetavarkVersion>>,
 }
 
 /// netavark 1.4's whole message when teardown found no aardvark-dns to signal.
@@ -108,6 +110,7 @@ impl Netavark {
             log_level: None,
             host_netns: None,
             proc_root: PathBuf::from("/proc"),
+            version: Arc::default(),
         }
     }
 
