@@ -19,7 +19,7 @@ use flows_support::Host;
 use ipnet::IpNet;
 use paths_support::{
     assert_clean, can_run, fetch_tcp, first_host, flush_firewall, kernel_addresses, listen_tcp,
-    ping_once, stop_listener, uplink,
+    nth_host, ping_once, stop_listener, uplink,
 };
 use podnet::{Netavark, Runtime, RuntimeConfig};
 
@@ -94,7 +94,7 @@ fn reload_restores_three_networks_and_a_published_port_after_a_firewall_flush() 
     let outside = Outside::new();
     let link_net = IpNet::V4(testkit::free_subnet_v4());
     let host_side = first_host(link_net);
-    let outside_addr = IpNet::new(link_net.hosts().nth(1).unwrap(), link_net.prefix_len()).unwrap();
+    let outside_addr = nth_host(link_net, 2);
     uplink(&host, "pntup0", "pntup1", &[host_side]);
     host.sh(&["ip", "link", "set", "pntup1", "netns", &outside.0]);
     let in_outside = |args: &[&str]| {

@@ -194,10 +194,20 @@ pub fn uplink(host: &Host, name: &str, peer: &str, addrs: &[IpNet]) {
     }
 }
 
-/// The first host address of `net` (`.1` / `::1`), as an `IpNet` with `net`'s prefix.
-pub fn first_host(net: IpNet) -> IpNet {
-    let addr = net.hosts().next().unwrap();
+/// The address `n` after `net`'s network address (`.1` / `::1` for 1), with `net`'s
+/// prefix. (ipnet's `hosts()` starts an IPv6 net at the network address itself.)
+pub fn nth_host(net: IpNet, n: u8) -> IpNet {
+    let addr: IpAddr = match net.network() {
+        IpAddr::V4(a) => (u32::from(a) + u32::from(n)).to_be_bytes().into(),
+        IpAddr::V6(a) => (u128::from(a) + u128::from(n)).to_be_bytes().into(),
+    };
+    assert!(net.contains(&addr), "{net} has no host {n}");
     IpNet::new(addr, net.prefix_len()).unwrap()
+}
+
+/// The first host address of `net` (`.1` / `::1`), where podman puts the gateway.
+pub fn first_host(net: IpNet) -> IpNet {
+    nth_host(net, 1)
 }
 
 /// Addresses (with prefix) of `interface` in the network namespace at `netns`, as the
