@@ -148,6 +148,13 @@ fn start_pasta(
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(spawn_err(path))?)
         .stderr(log);
+    // SAFETY: between fork and exec; one raw syscall (close_range).
+    unsafe {
+        cmd.pre_exec(|| {
+            super::process::cloexec_from(3);
+            Ok(())
+        });
+    }
     tracing::debug!(netns = %s.netns.display(), "starting pasta");
     let status = cmd.status().map_err(spawn_err(path))?;
     if !status.success() {
@@ -198,7 +205,9 @@ fn start_slirp(
     unsafe {
         cmd.pre_exec(move || {
             let _ = nix::unistd::setsid();
-            install_as_fd3(ready_w_raw)
+            install_as_fd3(ready_w_raw)?;
+            super::process::cloexec_from(4);
+            Ok(())
         });
     }
     tracing::debug!(netns = %s.netns.display(), "starting slirp4netns");

@@ -147,11 +147,12 @@ impl UserNamespace {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         // SAFETY: the closure runs between fork and exec and makes raw syscalls only
-        // (setsid, unshare): no allocation, no locks.
+        // (setsid, close_range, unshare): no allocation, no locks.
         unsafe {
             cmd.pre_exec(|| {
                 // Leave the caller's session: a terminal's ^C must not kill the holder.
                 let _ = nix::unistd::setsid();
+                super::process::cloexec_from(3);
                 nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)?;
                 Ok(())
             });

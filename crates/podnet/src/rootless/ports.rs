@@ -121,7 +121,9 @@ pub(crate) fn start(
     unsafe {
         cmd.pre_exec(move || {
             let _ = nix::unistd::setsid();
-            install_as_fd3(ready_w_raw)
+            install_as_fd3(ready_w_raw)?;
+            super::process::cloexec_from(4);
+            Ok(())
         });
     }
     let mut child = cmd.spawn().map_err(|source| RootlessError::Spawn {

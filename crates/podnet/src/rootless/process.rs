@@ -124,6 +124,25 @@ pub(crate) fn install_as_fd3(raw: std::os::fd::RawFd) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Between fork and exec: marks every descriptor from `first` up close-on-exec, so a
+/// long-lived helper (the namespace holder, pasta, slirp4netns, a forwarder) keeps none of
+/// the descriptors its caller inherited without `O_CLOEXEC`: the lock fd of a
+/// `flock LOCK podnet ...`, a pipe of the caller's caller. Kept open there, such a fd would
+/// hold the caller's lock for the helper's whole life. Best effort (close_range's
+/// `CLOSE_RANGE_CLOEXEC` needs Linux 5.11); one raw syscall, async-signal-safe.
+pub(crate) fn cloexec_from(first: u32) {
+    // SAFETY: close_range only sets the close-on-exec flag of descriptors; no memory is
+    // touched and nothing is allocated.
+    let _ = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+}
+
 /// A pipe whose both ends close on exec (the child gets its end through
 /// [`install_as_fd3`]).
 pub(crate) fn cloexec_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
@@ -241,6 +260,43 @@ impl PidFd {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The fds a child lists in /proc/self/fd, spawned with or without `cloexec_from(3)`.
+    fn fds_of_child(cloexec: bool) -> Vec<i32> {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new("ls");
+        cmd.arg("/proc/self/fd");
+        if cloexec {
+            // SAFETY: one raw syscall between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    cloexec_from(3);
+                    Ok(())
+                });
+            }
+        }
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|fd| fd.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn helpers_keep_no_inherited_descriptor() {
+        // an fd without O_CLOEXEC, as `flock LOCK podnet ...` hands its lock fd down
+        let file = File::open("/proc/self/status").unwrap();
+        let inherited = nix::unistd::dup(&file).unwrap();
+        let raw = inherited.as_raw_fd();
+        assert!(
+            fds_of_child(false).contains(&raw),
+            "control: {raw} is inherited"
+        );
+        assert!(
+            !fds_of_child(true).contains(&raw),
+            "{raw} survived cloexec_from(3)"
+        );
+    }
 
     #[test]
     fn parses_stat_with_spaces_and_parens_in_comm() {
