@@ -94,6 +94,8 @@ mod process;
 mod result;
 mod runtime;
 mod runtime_conf;
+#[cfg(test)]
+mod runtime_tests;
 mod version;
 
 pub use cache::{entry_path, CacheEntry, CACHE_KIND_V1};

@@ -494,3 +494,13 @@ fn exec_error(
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    //! Error texts for the flow tests.
+    use super::*;
+
+    pub(crate) fn exec_error_text(failure: ExecFailure) -> String {
+        exec_error("p", "n", Command::Add, Duration::from_secs(2), failure).to_string()
+    }
+}
