@@ -71,8 +71,16 @@ pub(crate) fn plugin_stdin(
         .collect();
     fields.push(("name", Field::Text(network)));
     fields.push(("cniVersion", Field::Text(version.as_str())));
-    if let Some(prev) = prev_result {
-        fields.push(("prevResult", Field::Result(prev)));
+    // libcni injects runtimeConfig with a second unmarshal/marshal round, which turns the
+    // already injected prevResult into a map: its keys then come out sorted
+    let prev_sorted = match prev_result {
+        Some(prev) if !runtime_config.is_empty() => Some(serde_json::to_value(prev)?),
+        _ => None,
+    };
+    match (&prev_sorted, prev_result) {
+        (Some(sorted), _) => fields.push(("prevResult", Field::Json(sorted))),
+        (None, Some(prev)) => fields.push(("prevResult", Field::Result(prev))),
+        (None, None) => {}
     }
     if !runtime_config.is_empty() {
         fields.push(("runtimeConfig", Field::Runtime(runtime_config)));
@@ -131,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn injected_runtime_config_replaces_the_written_one_and_prev_result_is_chained() {
+    fn injected_runtime_config_replaces_the_written_one_and_sorts_prev_result_like_libcni() {
         let prev = CniResult::from_plugin_output(
             br#"{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.9.0.7/24"}]}"#,
             SpecVersion::V0_4_0,
@@ -139,7 +147,7 @@ mod tests {
         .expect("prev");
         assert_eq!(
             stdin(1, Some(&prev)),
-            r#"{"capabilities":{"portMappings":true},"cniVersion":"0.4.0","name":"net1","prevResult":{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.9.0.7/24"}],"dns":{}},"runtimeConfig":{"portMappings":[{"containerPort":80,"hostIP":"127.0.0.1","hostPort":8080,"protocol":"tcp"}]},"type":"portmap"}"#
+            r#"{"capabilities":{"portMappings":true},"cniVersion":"0.4.0","name":"net1","prevResult":{"cniVersion":"0.4.0","dns":{},"ips":[{"address":"10.9.0.7/24","version":"4"}]},"runtimeConfig":{"portMappings":[{"containerPort":80,"hostIP":"127.0.0.1","hostPort":8080,"protocol":"tcp"}]},"type":"portmap"}"#
         );
     }
 
@@ -149,5 +157,14 @@ mod tests {
             stdin(2, None),
             r#"{"cniVersion":"0.4.0","name":"net1","runtimeConfig":{"kept":true},"type":"tuning"}"#
         );
+        // without an injected runtimeConfig, prevResult keeps the result's field order
+        let prev = CniResult::from_plugin_output(
+            br#"{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.9.0.7/24"}]}"#,
+            SpecVersion::V0_4_0,
+        )
+        .expect("prev");
+        assert!(stdin(2, Some(&prev)).contains(
+            r#""prevResult":{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.9.0.7/24"}],"dns":{}}"#
+        ));
     }
 }
