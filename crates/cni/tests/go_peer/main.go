@@ -7,6 +7,7 @@
 //	                                  DelNetworkList) with an in-memory exec that answers ADD
 //	                                  with the request's cannedResult, and prints the elapsed
 //	                                  nanoseconds
+//	peer bench-exec REQUEST.json      the same with real plugin processes
 package main
 
 import (
@@ -106,8 +107,11 @@ func main() {
 		if err := cni.CheckNetworkList(ctx, list, rt); err != nil {
 			fail("check: %v", err)
 		}
-	case "bench":
-		exec := &cannedExec{result: req.CannedResult}
+	case "bench", "bench-exec":
+		var exec invoke.Exec
+		if os.Args[1] == "bench" {
+			exec = &cannedExec{result: req.CannedResult}
+		}
 		cni := libcni.NewCNIConfigWithCacheDir(req.PluginDirs, req.CacheDir, exec)
 		in := bufio.NewScanner(os.Stdin)
 		for in.Scan() {
