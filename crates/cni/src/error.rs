@@ -143,6 +143,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The network's CNI version is one this runtime cannot run.
+    #[error("network {network:?} declares cniVersion {version}: {reason}")]
+    UnsupportedVersion {
+        /// The network.
+        network: String,
+        /// Its configuration version.
+        version: String,
+        /// Why it cannot be run.
+        reason: &'static str,
+    },
     /// A result cannot be expressed in the wanted CNI version.
     #[error("network {network:?}: cannot convert a {from} result to {to}: {reason}")]
     Convert {

@@ -108,11 +108,10 @@ impl Runtime {
         check_attachment(list.name(), rt)?;
         let version = list.cni_version();
         if !version.has_typed_result() {
-            return Err(Error::Convert {
+            return Err(Error::UnsupportedVersion {
                 network: list.name().into(),
-                from: version.to_string(),
-                to: version.to_string(),
-                reason: "ADD results of 0.1.0 and 0.2.0 (ip4/ip6) are not supported".into(),
+                version: version.to_string(),
+                reason: "results of 0.1.0 and 0.2.0 (ip4/ip6) are not supported",
             });
         }
         let paths = self.resolve(list, Command::Add)?;

@@ -436,3 +436,22 @@ fn unusable_plugin_output_is_reported_with_the_plugin() {
         "{garbage}"
     );
 }
+
+#[test]
+fn a_pre_0_3_0_network_is_refused_before_anything_runs() {
+    let s = setup(chaining);
+    let err = s.runtime.add(&list("0.2.0"), &rt()).expect_err("0.2.0");
+    assert_eq!(
+        err.to_string(),
+        "network \"net1\" declares cniVersion 0.2.0: results of 0.1.0 and 0.2.0 (ip4/ip6) are not supported"
+    );
+    assert!(s.calls().is_empty());
+}
+
+#[test]
+fn a_cni_path_list_splits_on_colons_and_skips_empty_parts() {
+    assert_eq!(
+        crate::split_path_list("/usr/lib/cni::/opt/cni/bin:".as_ref()),
+        [PathBuf::from("/usr/lib/cni"), PathBuf::from("/opt/cni/bin")]
+    );
+}
