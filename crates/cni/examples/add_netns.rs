@@ -12,6 +12,7 @@
 //! result cache is `CNI_CACHE_DIR` (default `/var/lib/cni`). The container id defaults to
 //! the netns file name; the interface is `eth0`. Needs root, as the plugins do.
 
+use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -33,14 +34,26 @@ fn main() -> ExitCode {
     match run(command, Path::new(conflist), netns, &container_id) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("add_netns: {e}");
+            // the error, then each cause (an io error behind a path, ...)
+            let mut line = format!("add_netns: {e}");
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                line.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("{line}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(command: &str, conflist: &Path, netns: &str, container_id: &str) -> Result<(), String> {
-    let list = NetworkConfigList::from_file(conflist).map_err(|e| e.to_string())?;
+fn run(
+    command: &str,
+    conflist: &Path,
+    netns: &str,
+    container_id: &str,
+) -> Result<(), Box<dyn Error>> {
+    let list = NetworkConfigList::from_file(conflist)?;
     let plugin_dirs: Vec<PathBuf> = match std::env::var_os("CNI_PATH") {
         Some(path) => cni::split_path_list(&path),
         None => cni::DEFAULT_PLUGIN_DIRS.iter().map(PathBuf::from).collect(),
@@ -52,13 +65,12 @@ fn run(command: &str, conflist: &Path, netns: &str, container_id: &str) -> Resul
     let rt = RuntimeConf::new(container_id, netns, "eth0");
     match command {
         "add" => {
-            let result = runtime.add(&list, &rt).map_err(|e| e.to_string())?;
-            let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
-            println!("{json}");
+            let result = runtime.add(&list, &rt)?;
+            println!("{}", serde_json::to_string_pretty(&result)?);
         }
-        "check" => runtime.check(&list, &rt).map_err(|e| e.to_string())?,
-        "del" => runtime.del(&list, &rt).map_err(|e| e.to_string())?,
-        other => return Err(format!("unknown command {other:?}: use add, check or del")),
+        "check" => runtime.check(&list, &rt)?,
+        "del" => runtime.del(&list, &rt)?,
+        other => return Err(format!("unknown command {other:?}: use add, check or del").into()),
     }
     Ok(())
 }
