@@ -459,3 +459,36 @@ fn a_hanging_plugin_is_killed_at_the_time_limit() {
         .join("cache/results/pncni-script-pncni-hang-eth0")
         .exists());
 }
+
+#[test]
+fn version_and_validate_ask_the_real_plugins() {
+    if !Path::new(PLUGIN_DIR).join("bridge").exists() {
+        let why = format!("no reference plugins in {PLUGIN_DIR}");
+        eprintln!("SKIPPED version_and_validate_ask_the_real_plugins: {why}");
+        assert!(std::env::var_os("CI").is_none(), "cannot run under CI: {why}");
+        return;
+    }
+    let runtime = Runtime::new(["/nonexistent/podnet-cni", PLUGIN_DIR]);
+    let info = runtime.version_info("bridge").unwrap();
+    assert!(info.supports(cni::SpecVersion::V0_4_0), "{info:?}");
+    assert!(info.supports(cni::SpecVersion::V1_0_0), "{info:?}");
+    let data = tempfile::tempdir().unwrap();
+    let list = conflist(
+        "pncni-validate",
+        "pncniv0",
+        "10.216.0.0/24",
+        "10.216.0.1",
+        "fd00:216::/64",
+        data.path(),
+    );
+    assert_eq!(
+        runtime.validate(&list).unwrap(),
+        ["ips", "mac", "portMappings"]
+    );
+    let err = runtime.version_info("no-such-plugin").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not found in /nonexistent/podnet-cni:/usr/lib/cni"),
+        "{err}"
+    );
+}
