@@ -16,6 +16,8 @@ const RUNTIME_PACKAGES: &[&str] = &[
     "passt",
     "slirp4netns",
     "uidmap",
+    // the CNI reference plugins (/usr/lib/cni) that podnet-cni runs
+    "containernetworking-plugins",
     // not podnet's own needs: the in-container tools of the demo and the tests (ping, nc)
     "busybox-static",
 ];
@@ -29,6 +31,8 @@ const PEER_PACKAGES: &[&str] = &[
     "catatonit",
     "golang-go",
     "golang-github-containers-common-dev",
+    // Go libcni 1.1 sources: podnet-cni's differential test and benchmark peer
+    "golang-github-appc-cni-dev",
 ];
 
 /// Which parts of the set-up a command needs.

@@ -1,0 +1,48 @@
+//! Builds the Go libcni peer (`tests/go_peer/main.go`) in GOPATH mode against Debian's libcni
+//! sources, once per target directory, for the differential test and the benchmark.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Debian's libcni sources (golang-github-containernetworking-cni-dev /
+/// golang-github-appc-cni-dev).
+pub const LIBCNI_SOURCES: &str = "/usr/share/gocode/src/github.com/containernetworking/cni/libcni";
+
+/// Builds the peer into `out`; `Err` says why it cannot be built here.
+pub fn build(out: &Path) -> Result<PathBuf, String> {
+    if Command::new("go").arg("version").output().is_err() {
+        return Err("no `go` toolchain (golang-go)".into());
+    }
+    if !Path::new(LIBCNI_SOURCES).join("api.go").exists() {
+        return Err(format!("no libcni sources at {LIBCNI_SOURCES}"));
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let bin = out.join("cni-go-peer");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go_peer/main.go");
+    let built = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(&source)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GOCACHE", out.join("gocache"))
+        .env("GOFLAGS", "")
+        .output()
+        .map_err(|e| format!("running go build: {e}"))?;
+    if !built.status.success() {
+        return Err(format!(
+            "go build failed: {}",
+            String::from_utf8_lossy(&built.stderr)
+        ));
+    }
+    Ok(bin)
+}
+
+/// Prints why a peer-based check cannot run and fails when `CI` is set.
+pub fn skip(test: &str, reason: &str) {
+    eprintln!("SKIPPED {test}: {reason}");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} cannot run under CI: {reason}"
+    );
+}
