@@ -465,7 +465,10 @@ fn version_and_validate_ask_the_real_plugins() {
     if !Path::new(PLUGIN_DIR).join("bridge").exists() {
         let why = format!("no reference plugins in {PLUGIN_DIR}");
         eprintln!("SKIPPED version_and_validate_ask_the_real_plugins: {why}");
-        assert!(std::env::var_os("CI").is_none(), "cannot run under CI: {why}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "cannot run under CI: {why}"
+        );
         return;
     }
     let runtime = Runtime::new(["/nonexistent/podnet-cni", PLUGIN_DIR]);
