@@ -21,7 +21,8 @@ const RUNTIME_PACKAGES: &[&str] = &[
 ];
 
 /// What the tests and benchmarks compare against, never a dependency: podman 4.3, and the Go
-/// reference of containers/common (its source, and Go to build a differential test peer).
+/// references of containers/common and go.etcd.io/bbolt (their source, and Go to build the
+/// differential test peers).
 const PEER_PACKAGES: &[&str] = &[
     "podman",
     "runc",
@@ -29,6 +30,7 @@ const PEER_PACKAGES: &[&str] = &[
     "catatonit",
     "golang-go",
     "golang-github-containers-common-dev",
+    "golang-github-coreos-bbolt-dev",
 ];
 
 /// Which parts of the set-up a command needs.
