@@ -5,6 +5,10 @@
 //	bboltpeer dump FILE         all buckets as JSON (keys and values in hex)
 //	bboltpeer load FILE [PS]    replaces all buckets by the JSON tree on stdin, in one
 //	                            bbolt Update, creating FILE with page size PS if needed
+//	bboltpeer ipambench FILE NET SUBNET N
+//	                            N times the bbolt writes of containers/common's allocIPs
+//	                            and deallocIPs for one IPv4 address (open, Update,
+//	                            Close, twice), printing the total nanoseconds
 package main
 
 import (
@@ -14,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -174,6 +179,69 @@ func load(path string, pageSize int) {
 	fmt.Println("ok")
 }
 
+// ipamBench repeats the writes ipam.go makes to allocate and release one address, each
+// in its own bbolt.Open/Update/Close as podman does.
+func ipamBench(path, network, subnet string, n int) {
+	ip := []byte{10, 90, 255, 254}
+	id := []byte("bench-container")
+	open := func() *bolt.DB {
+		db, err := bolt.Open(path, 0o600, nil)
+		if err != nil {
+			fail("open %s: %v", path, err)
+		}
+		return db
+	}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		db := open()
+		err := db.Update(func(tx *bolt.Tx) error {
+			net, err := tx.CreateBucketIfNotExists([]byte(network))
+			if err != nil {
+				return err
+			}
+			sub, err := net.CreateBucketIfNotExists([]byte(subnet))
+			if err != nil {
+				return err
+			}
+			if sub.Get(ip) != nil {
+				return fmt.Errorf("%v is taken", ip)
+			}
+			if err := sub.Put([]byte("lastIP"), ip); err != nil {
+				return err
+			}
+			if err := sub.Put(ip, id); err != nil {
+				return err
+			}
+			ids, err := net.CreateBucketIfNotExists([]byte("ids"))
+			if err != nil {
+				return err
+			}
+			return ids.Put(id, []byte(`["10.90.255.254"]`))
+		})
+		if err == nil {
+			err = db.Close()
+		}
+		if err != nil {
+			fail("allocate: %v", err)
+		}
+		db = open()
+		err = db.Update(func(tx *bolt.Tx) error {
+			net := tx.Bucket([]byte(network))
+			if err := net.Bucket([]byte(subnet)).Delete(ip); err != nil {
+				return err
+			}
+			return net.Bucket([]byte("ids")).Delete(id)
+		})
+		if err == nil {
+			err = db.Close()
+		}
+		if err != nil {
+			fail("release: %v", err)
+		}
+	}
+	fmt.Println(time.Since(start).Nanoseconds())
+}
+
 func main() {
 	if len(os.Args) < 3 {
 		fail("usage: bboltpeer check|dump|load FILE [PAGESIZE]")
@@ -193,6 +261,15 @@ func main() {
 			pageSize = n
 		}
 		load(os.Args[2], pageSize)
+	case "ipambench":
+		if len(os.Args) != 6 {
+			fail("usage: bboltpeer ipambench FILE NET SUBNET N")
+		}
+		n, err := strconv.Atoi(os.Args[5])
+		if err != nil {
+			fail("bad count %q", os.Args[5])
+		}
+		ipamBench(os.Args[2], os.Args[3], os.Args[4], n)
 	default:
 		fail("unknown command %q", os.Args[1])
 	}
