@@ -207,17 +207,25 @@ fn spill(b: &mut Bucket, a: &mut Alloc, is_root: bool) -> bool {
     if !is_root && inlineable(b, a.page_size) {
         return true;
     }
-    let values: Vec<(&[u8], u32, Vec<u8>)> = b
+    let children: Vec<Vec<u8>> = b
+        .entries
+        .values()
+        .filter_map(|item| match item {
+            Item::Bucket(child) => Some(bucket_value(child)),
+            Item::Value(_) => None,
+        })
+        .collect();
+    let mut child_values = children.iter();
+    let elems: Vec<(&[u8], u32, &[u8])> = b
         .entries
         .iter()
         .map(|(k, item)| match item {
-            Item::Value(v) => (k.as_slice(), 0, v.clone()),
-            Item::Bucket(child) => (k.as_slice(), BUCKET_LEAF_FLAG, bucket_value(child)),
+            Item::Value(v) => (k.as_slice(), 0, v.as_slice()),
+            Item::Bucket(_) => {
+                let v = child_values.next().map_or(&[][..], Vec::as_slice);
+                (k.as_slice(), BUCKET_LEAF_FLAG, v)
+            }
         })
-        .collect();
-    let elems: Vec<(&[u8], u32, &[u8])> = values
-        .iter()
-        .map(|(k, f, v)| (*k, *f, v.as_slice()))
         .collect();
     let mut level: Vec<(Vec<u8>, u64)> = Vec::new();
     let sizes = elems.iter().map(|(k, _, v)| ELEMENT + k.len() + v.len());

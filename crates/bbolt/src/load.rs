@@ -164,17 +164,21 @@ impl<'a> Walker<'a> {
 
     /// The bucket whose b+tree starts at page `root`.
     fn tree(&mut self, root: u64) -> Result<Bucket, String> {
-        let mut bucket = Bucket {
+        let mut entries = Vec::new();
+        let mut pages = Vec::new();
+        self.node(root, &mut entries, &mut pages)?;
+        Ok(Bucket {
             root,
+            pages,
+            // sorted already: a bulk build, much cheaper than inserting one by one
+            entries: entries.into_iter().collect(),
             ..Bucket::default()
-        };
-        self.node(root, &mut bucket)?;
-        Ok(bucket)
+        })
     }
 
-    fn node(&mut self, id: u64, bucket: &mut Bucket) -> Result<(), String> {
+    fn node(&mut self, id: u64, entries: &mut Entries, pages: &mut Vec<Run>) -> Result<(), String> {
         let (header, bytes) = self.page(id)?;
-        bucket.pages.push(Run {
+        pages.push(Run {
             id,
             overflow: header.overflow,
         });
@@ -186,12 +190,12 @@ impl<'a> Walker<'a> {
                 let at = PAGE_HEADER + i * ELEMENT;
                 let child = u64_at(bytes, at + 8)
                     .ok_or_else(|| format!("branch page {id} is shorter than its count"))?;
-                self.node(child, bucket)?;
+                self.node(child, entries, pages)?;
             }
             Ok(())
         } else if header.flags & LEAF_PAGE != 0 {
             for (flags, key, value) in leaf_elements(bytes, header.count, id)? {
-                self.insert(bucket, flags, key, value, id)?;
+                self.insert(entries, flags, key, value, id)?;
             }
             Ok(())
         } else {
@@ -204,13 +208,13 @@ impl<'a> Walker<'a> {
 
     fn insert(
         &mut self,
-        bucket: &mut Bucket,
+        entries: &mut Entries,
         flags: u32,
         key: &[u8],
         value: &[u8],
         id: u64,
     ) -> Result<(), String> {
-        if let Some((last, _)) = bucket.entries.last_key_value() {
+        if let Some((last, _)) = entries.last() {
             if last.as_slice() >= key {
                 return Err(format!("keys out of order in page {id}"));
             }
@@ -220,7 +224,7 @@ impl<'a> Walker<'a> {
         } else {
             Item::Value(value.to_vec())
         };
-        bucket.entries.insert(key.to_vec(), item);
+        entries.push((key.to_vec(), item));
         Ok(())
     }
 
@@ -238,16 +242,22 @@ impl<'a> Walker<'a> {
             if header.flags & LEAF_PAGE == 0 {
                 return Err(format!("inline bucket in page {id} is not a leaf"));
             }
-            let mut bucket = Bucket::default();
+            let mut entries = Vec::new();
             for (flags, key, value) in leaf_elements(page, header.count, id)? {
-                self.insert(&mut bucket, flags, key, value, id)?;
+                self.insert(&mut entries, flags, key, value, id)?;
             }
-            bucket
+            Bucket {
+                entries: entries.into_iter().collect(),
+                ..Bucket::default()
+            }
         };
         bucket.sequence = sequence;
         Ok(bucket)
     }
 }
+
+/// A bucket's entries in the order the pages hold them (checked ascending).
+type Entries = Vec<(Vec<u8>, Item)>;
 
 type LeafElement<'a> = (u32, &'a [u8], &'a [u8]);
 
