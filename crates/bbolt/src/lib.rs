@@ -85,3 +85,6 @@ pub use bucket::{Bucket, Entry, Iter};
 pub use db::{Db, Tx, TxMut};
 pub use error::{Error, Result};
 pub mod podman_ipam;
+
+#[cfg(test)]
+mod tests;

@@ -93,6 +93,12 @@ impl<'a> Walker<'a> {
     /// The page `id` with its overflow pages, marked as reachable.
     fn page(&mut self, id: u64) -> Result<(PageHeader, &'a [u8]), String> {
         let ps = self.page_size as u64;
+        if id >= self.high_water {
+            return Err(format!(
+                "page {id} is past the high water mark {}",
+                self.high_water
+            ));
+        }
         let start = id
             .checked_mul(ps)
             .and_then(|s| usize::try_from(s).ok())
