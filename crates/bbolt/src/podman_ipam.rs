@@ -22,7 +22,11 @@
 //! Differences from containers/common, all where Go misbehaves: a `lastIP` of a length
 //! other than 4 or 16 bytes counts as absent; a search that comes back to its start
 //! through the gateway ends with "no free address" (Go loops forever); `release`
-//! deletes an address only when it is held by the container being released.
+//! deletes an address only when it is held by the container being released. Go stores
+//! the first address of a lease range under its 16-byte (IPv4-mapped) form, then
+//! searches and releases 4-byte forms only, so it can leak that key or hand the address
+//! out twice; this module always writes 4-byte keys and, for IPv4, treats an address as
+//! taken, and releases it, under either form.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -177,6 +181,20 @@ pub fn ip_key(ip: IpAddr) -> Vec<u8> {
     }
 }
 
+/// Every key an address may have been stored under: podman stores IPv4 addresses as 4
+/// bytes, except the first one of a lease range, which it stores as 16 (IPv4-mapped).
+fn key_forms(ip: IpAddr) -> Vec<Vec<u8>> {
+    match normalize(ip) {
+        IpAddr::V4(v4) => vec![v4.octets().to_vec(), v4.to_ipv6_mapped().octets().to_vec()],
+        IpAddr::V6(v6) => vec![v6.octets().to_vec()],
+    }
+}
+
+/// The container holding `ip` in a subnet bucket, under any of its key forms.
+fn holder_of(bucket: &Bucket, ip: IpAddr) -> Option<&[u8]> {
+    key_forms(ip).iter().find_map(|k| bucket.get(k))
+}
+
 /// The address of a bucket key, when it is one (4 or 16 bytes).
 pub fn ip_of_key(key: &[u8]) -> Option<IpAddr> {
     if let Ok(b) = <[u8; 4]>::try_from(key) {
@@ -240,7 +258,7 @@ fn free_address(bucket: &Bucket, network: &str, subnet: &Subnet) -> Result<IpAdd
             continue;
         };
         let ip = from_int(c, like).ok_or_else(no_free)?;
-        if bucket.get(&ip_key(ip)).is_none() {
+        if holder_of(bucket, ip).is_none() {
             return Ok(ip);
         }
         cur = c.checked_add(1);
@@ -294,7 +312,7 @@ pub fn allocate(
             .find(|ip| subnet.subnet.contains(ip));
         let ip = match wanted {
             Some(ip) => {
-                if let Some(holder) = bucket.get(&ip_key(ip)) {
+                if let Some(holder) = holder_of(bucket, ip) {
                     return Err(IpamError::AddressTaken {
                         network: network.to_string(),
                         ip,
@@ -386,18 +404,18 @@ pub fn release(
                 network: network.to_string(),
                 subnet: subnet.subnet,
             })?;
-        let key = ip_key(ip);
-        match bucket.get(&key) {
-            Some(holder) if holder != container_id.as_bytes() => {
-                tracing::warn!(
+        for key in key_forms(ip) {
+            match bucket.get(&key) {
+                None => {}
+                Some(holder) if holder == container_id.as_bytes() => bucket.delete(&key)?,
+                Some(holder) => tracing::warn!(
                     network,
                     container_id,
                     %ip,
                     holder = %String::from_utf8_lossy(holder),
                     "address held by another container is left alone"
-                );
+                ),
             }
-            _ => bucket.delete(&key)?,
         }
     }
     let ids = net
