@@ -1,7 +1,7 @@
 //! A bucket as a transaction sees it: its keys in order, each a value or a nested bucket,
 //! plus where its own b+tree lives in the file so a commit knows what it replaces.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{show, Error, Result};
 use crate::format::{MAX_KEY_SIZE, MAX_VALUE_SIZE};
@@ -17,6 +17,13 @@ impl Run {
     pub(crate) fn ids(self) -> impl Iterator<Item = u64> {
         self.id..=self.id + u64::from(self.overflow)
     }
+}
+
+/// A leaf page of a bucket's b+tree as it is in the file: the first key it holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Leaf {
+    pub first: Vec<u8>,
+    pub run: Run,
 }
 
 #[derive(Debug)]
@@ -42,8 +49,13 @@ pub enum Entry<'a> {
 pub struct Bucket {
     /// Root page of its b+tree in the file; 0 when inline or not yet written.
     pub(crate) root: u64,
-    /// Pages of its own b+tree in the file (not those of nested buckets).
-    pub(crate) pages: Vec<Run>,
+    /// Leaf pages of its own b+tree in the file, in key order (empty when inline or new).
+    pub(crate) leaves: Vec<Leaf>,
+    /// Branch pages of its own b+tree in the file.
+    pub(crate) branches: Vec<Run>,
+    /// Keys put, deleted or whose nested bucket changed: the commit rewrites the leaves
+    /// holding them, and only those.
+    pub(crate) touched: BTreeSet<Vec<u8>>,
     pub(crate) sequence: u64,
     pub(crate) entries: BTreeMap<Vec<u8>, Item>,
     /// Changed since it was read: the commit rewrites it (copy on write).
@@ -148,7 +160,7 @@ impl Bucket {
                     .insert(key.to_vec(), Item::Value(value.to_vec()));
             }
         }
-        self.dirty = true;
+        self.touch(key);
         Ok(())
     }
 
@@ -158,7 +170,7 @@ impl Bucket {
             Some(Item::Bucket(_)) => Err(incompatible(key, "bucket")),
             Some(Item::Value(_)) => {
                 self.entries.remove(key);
-                self.dirty = true;
+                self.touch(key);
                 Ok(())
             }
             None => Ok(()),
@@ -192,7 +204,7 @@ impl Bucket {
             };
             self.entries
                 .insert(name.to_vec(), Item::Bucket(Box::new(child)));
-            self.dirty = true;
+            self.touch(name);
         }
         match self.entries.get_mut(name) {
             Some(Item::Bucket(b)) => Ok(b),
@@ -210,7 +222,7 @@ impl Bucket {
         if let Some(Item::Bucket(gone)) = self.entries.remove(name) {
             gone.collect_pages(&mut self.graveyard);
         }
-        self.dirty = true;
+        self.touch(name);
         Ok(())
     }
 
@@ -228,9 +240,16 @@ impl Bucket {
         self.sequence
     }
 
+    /// Marks `key` changed: its leaf, and the bucket, are rewritten by the commit.
+    pub(crate) fn touch(&mut self, key: &[u8]) {
+        self.touched.insert(key.to_vec());
+        self.dirty = true;
+    }
+
     /// Every page run this bucket and its nested buckets hold in the file.
     pub(crate) fn collect_pages(&self, out: &mut Vec<Run>) {
-        out.extend_from_slice(&self.pages);
+        out.extend(self.leaves.iter().map(|l| l.run));
+        out.extend_from_slice(&self.branches);
         out.extend_from_slice(&self.graveyard);
         for item in self.entries.values() {
             if let Item::Bucket(b) = item {

@@ -1,17 +1,21 @@
 //! Turning a write transaction's buckets into pages: copy on write of every changed
-//! bucket, page allocation from the freelist, the new freelist and the new meta.
+//! leaf, page allocation from the freelist, the new freelist and the new meta.
 //!
-//! A changed bucket is written in full to newly allocated pages (leaves filled up to a
-//! page, branch levels above them), or inline in its parent's leaf when it is small and
-//! holds no nested bucket (bbolt's `inlineable`: at most a quarter of a page). Its old
-//! pages, like those of deleted buckets and the old freelist, are freed. An unchanged
-//! bucket keeps its pages. Pages are only ever allocated from the freelist as it was at
+//! In a changed bucket, each leaf page holding a changed key is written again to newly
+//! allocated pages (filled up to a page, so it may split), untouched leaves keep their
+//! pages, and the branch pages above are written again; a small bucket without nested
+//! buckets goes inline in its parent's leaf instead (bbolt's `inlineable`: at most a
+//! quarter of a page). Replaced pages, like those of deleted buckets and the old
+//! freelist, are freed. An unchanged bucket keeps all its pages. Leaves are not merged
+//! when they empty out (bbolt's rebalance is optional for a valid file): an emptied leaf
+//! is simply dropped. Pages are only ever allocated from the freelist as it was at
 //! the start of the transaction, or past the high water mark, never from pages freed by
 //! this transaction: those are still in use by the version on disk.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
-use crate::bucket::{Bucket, Item, Run};
+use crate::bucket::{Bucket, Item, Leaf, Run};
 use crate::format::{
     Meta, PageHeader, BRANCH_PAGE, BUCKET_HEADER, BUCKET_LEAF_FLAG, ELEMENT, FREELIST_PAGE,
     LEAF_PAGE, PAGE_HEADER,
@@ -188,37 +192,25 @@ fn inlineable(b: &Bucket, page_size: usize) -> bool {
     true
 }
 
-/// Writes `b` again if it or a bucket inside it changed; returns whether it did.
-fn spill(b: &mut Bucket, a: &mut Alloc, is_root: bool) -> bool {
-    let mut changed = b.dirty;
-    for item in b.entries.values_mut() {
-        if let Item::Bucket(child) = item {
-            changed |= spill(child, a, false);
-        }
-    }
-    if !changed {
-        return false;
-    }
-    for run in b.graveyard.drain(..).chain(b.pages.drain(..)) {
-        a.release(run);
-    }
-    b.dirty = false;
-    b.root = 0;
-    if !is_root && inlineable(b, a.page_size) {
-        return true;
-    }
-    let children: Vec<Vec<u8>> = b
-        .entries
-        .values()
-        .filter_map(|item| match item {
+/// Writes the leaves for the entries of `range` (values and nested buckets' values),
+/// filling pages in key order; records them in `leaves` and `level`.
+fn write_leaves(
+    entries: &BTreeMap<Vec<u8>, Item>,
+    range: (Bound<&[u8]>, Bound<&[u8]>),
+    a: &mut Alloc,
+    leaves: &mut Vec<Leaf>,
+    level: &mut Vec<(Vec<u8>, u64)>,
+) {
+    let children: Vec<Vec<u8>> = entries
+        .range::<[u8], _>(range)
+        .filter_map(|(_, item)| match item {
             Item::Bucket(child) => Some(bucket_value(child)),
             Item::Value(_) => None,
         })
         .collect();
     let mut child_values = children.iter();
-    let elems: Vec<(&[u8], u32, &[u8])> = b
-        .entries
-        .iter()
+    let elems: Vec<(&[u8], u32, &[u8])> = entries
+        .range::<[u8], _>(range)
         .map(|(k, item)| match item {
             Item::Value(v) => (k.as_slice(), 0, v.as_slice()),
             Item::Bucket(_) => {
@@ -227,16 +219,79 @@ fn spill(b: &mut Bucket, a: &mut Alloc, is_root: bool) -> bool {
             }
         })
         .collect();
-    let mut level: Vec<(Vec<u8>, u64)> = Vec::new();
+    if elems.is_empty() {
+        return;
+    }
     let sizes = elems.iter().map(|(k, _, v)| ELEMENT + k.len() + v.len());
-    for range in groups(sizes, a.page_size) {
-        let first = elems
-            .get(range.start)
-            .map(|e| e.0.to_vec())
-            .unwrap_or_default();
-        let run = a.place(leaf_page(&elems[range]));
-        b.pages.push(run);
+    for group in groups(sizes, a.page_size) {
+        let first = elems[group.start].0.to_vec();
+        let run = a.place(leaf_page(&elems[group]));
+        leaves.push(Leaf {
+            first: first.clone(),
+            run,
+        });
         level.push((first, run.id));
+    }
+}
+
+/// Writes `b` again if it or a bucket inside it changed; returns whether it did.
+///
+/// Only the leaves holding touched keys are rewritten (an untouched leaf keeps its page),
+/// then every branch page above them.
+fn spill(b: &mut Bucket, a: &mut Alloc, is_root: bool) -> bool {
+    let mut changed = b.dirty;
+    for (key, item) in b.entries.iter_mut() {
+        if let Item::Bucket(child) = item {
+            if spill(child, a, false) {
+                b.touched.insert(key.clone());
+                changed = true;
+            }
+        }
+    }
+    if !changed {
+        return false;
+    }
+    for run in b.graveyard.drain(..).chain(b.branches.drain(..)) {
+        a.release(run);
+    }
+    let touched = std::mem::take(&mut b.touched);
+    let old = std::mem::take(&mut b.leaves);
+    b.dirty = false;
+    b.root = 0;
+    if !is_root && inlineable(b, a.page_size) {
+        for leaf in old {
+            a.release(leaf.run);
+        }
+        return true;
+    }
+    let mut level: Vec<(Vec<u8>, u64)> = Vec::new();
+    if old.is_empty() {
+        let all = (Bound::Unbounded, Bound::Unbounded);
+        write_leaves(&b.entries, all, a, &mut b.leaves, &mut level);
+    }
+    for (i, leaf) in old.iter().enumerate() {
+        let lo = match i {
+            0 => Bound::Unbounded,
+            _ => Bound::Included(leaf.first.as_slice()),
+        };
+        let hi = old.get(i + 1).map_or(Bound::Unbounded, |next| {
+            Bound::Excluded(next.first.as_slice())
+        });
+        if touched.range::<[u8], _>((lo, hi)).next().is_none() {
+            b.leaves.push(leaf.clone());
+            level.push((leaf.first.clone(), leaf.run.id));
+        } else {
+            a.release(leaf.run);
+            write_leaves(&b.entries, (lo, hi), a, &mut b.leaves, &mut level);
+        }
+    }
+    if level.is_empty() {
+        let run = a.place(leaf_page(&[]));
+        b.leaves.push(Leaf {
+            first: Vec::new(),
+            run,
+        });
+        level.push((Vec::new(), run.id));
     }
     while level.len() > 1 {
         let sizes = level.iter().map(|(k, _)| ELEMENT + k.len());
@@ -244,7 +299,7 @@ fn spill(b: &mut Bucket, a: &mut Alloc, is_root: bool) -> bool {
         for range in groups(sizes, a.page_size) {
             let first = level[range.start].0.clone();
             let run = a.place(branch_page(&level[range]));
-            b.pages.push(run);
+            b.branches.push(run);
             up.push((first, run.id));
         }
         level = up;

@@ -45,9 +45,13 @@
 //! rule it breaks. This suits small databases such as `ipam.db` (kilobytes); it is not
 //! meant for large ones.
 //!
-//! A commit is copy on write by bucket: every changed bucket (and the path of buckets
-//! above it) is written in full to pages allocated from the freelist as it was when the
-//! transaction began, or past the high water mark; unchanged buckets keep their pages.
+//! A commit is copy on write: in every changed bucket, each leaf page holding a changed
+//! key is written again (filled up to a page, so it may split), untouched leaves keep
+//! their pages, and the branch pages above, and the path of buckets up to the root, are
+//! written again; all to pages allocated from the freelist as it was when the
+//! transaction began, or past the high water mark. Small buckets without nested buckets
+//! are written inline, as bbolt does. Leaves are not merged when they empty out (bbolt's
+//! rebalance; an emptied leaf is dropped), which bbolt's `tx.Check()` does not require.
 //! Then, in this order:
 //!
 //! 1. the file is extended if needed, the new pages and the new freelist are written,

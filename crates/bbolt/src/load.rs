@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::bucket::{Bucket, Item, Run};
+use crate::bucket::{Bucket, Item, Leaf, Run};
 use crate::format::{
     u32_at, u64_at, Meta, PageHeader, BRANCH_PAGE, BUCKET_HEADER, BUCKET_LEAF_FLAG, ELEMENT,
     FREELIST_PAGE, LEAF_PAGE, NO_FREELIST, PAGE_HEADER,
@@ -171,24 +171,26 @@ impl<'a> Walker<'a> {
     /// The bucket whose b+tree starts at page `root`.
     fn tree(&mut self, root: u64) -> Result<Bucket, String> {
         let mut entries = Vec::new();
-        let mut pages = Vec::new();
+        let mut pages = Pages::default();
         self.node(root, &mut entries, &mut pages)?;
         Ok(Bucket {
             root,
-            pages,
+            leaves: pages.leaves,
+            branches: pages.branches,
             // sorted already: a bulk build, much cheaper than inserting one by one
             entries: entries.into_iter().collect(),
             ..Bucket::default()
         })
     }
 
-    fn node(&mut self, id: u64, entries: &mut Entries, pages: &mut Vec<Run>) -> Result<(), String> {
+    fn node(&mut self, id: u64, entries: &mut Entries, pages: &mut Pages) -> Result<(), String> {
         let (header, bytes) = self.page(id)?;
-        pages.push(Run {
+        let run = Run {
             id,
             overflow: header.overflow,
-        });
+        };
         if header.flags & BRANCH_PAGE != 0 {
+            pages.branches.push(run);
             if header.count == 0 {
                 return Err(format!("branch page {id} is empty"));
             }
@@ -200,7 +202,10 @@ impl<'a> Walker<'a> {
             }
             Ok(())
         } else if header.flags & LEAF_PAGE != 0 {
-            for (flags, key, value) in leaf_elements(bytes, header.count, id)? {
+            let elements = leaf_elements(bytes, header.count, id)?;
+            let first = elements.first().map(|e| e.1.to_vec()).unwrap_or_default();
+            pages.leaves.push(Leaf { first, run });
+            for (flags, key, value) in elements {
                 self.insert(entries, flags, key, value, id)?;
             }
             Ok(())
@@ -260,6 +265,13 @@ impl<'a> Walker<'a> {
         bucket.sequence = sequence;
         Ok(bucket)
     }
+}
+
+/// The pages of one bucket's b+tree, leaves in key order.
+#[derive(Default)]
+struct Pages {
+    leaves: Vec<Leaf>,
+    branches: Vec<Run>,
 }
 
 /// A bucket's entries in the order the pages hold them (checked ascending).

@@ -177,3 +177,30 @@ fn bad_keys_and_kind_mismatches_are_refused_and_change_nothing() {
     drop(db);
     assert_eq!(get(&path, b"b", b"k").as_deref(), Some(&b"v"[..]));
 }
+
+#[test]
+fn a_change_rewrites_only_its_leaf_and_the_pages_above() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let mut db = Db::open(&path).unwrap();
+    db.update(|tx| {
+        let b = tx.create_bucket(b"many")?;
+        for i in 0..600u32 {
+            b.put(format!("key-{i:04}").as_bytes(), &[i as u8; 50])?;
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    db.update(|tx| tx.bucket_mut(b"many").unwrap().put(b"key-0300", b"changed"))
+        .unwrap();
+    let after = std::fs::read(&path).unwrap();
+    // the last page is the one bbolt keeps past the high water mark, zero
+    let pages = after.len() / 4096 - 1;
+    let changed = (0..pages)
+        .filter(|i| before.get(i * 4096..(i + 1) * 4096) != after.get(i * 4096..(i + 1) * 4096))
+        .count();
+    // the leaf, the bucket's branch page, the root bucket's leaf, the freelist, the meta
+    // (a whole-bucket rewrite would touch the ~11 leaves of "many")
+    assert_eq!(changed, 5);
+}
