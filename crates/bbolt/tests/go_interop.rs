@@ -184,7 +184,7 @@ fn apply(tx: &mut bbolt::TxMut, model: &mut Tree, op: &Op) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
     fn random_operation_batches_stay_valid_for_bbolt(
