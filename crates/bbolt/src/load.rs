@@ -54,6 +54,7 @@ pub(crate) fn load(data: &[u8]) -> Result<Loaded, String> {
         page_size,
         high_water: meta.high_water,
         reachable: BTreeSet::from([0, 1]),
+        depth: 0,
     };
     let mut root = walker.tree(meta.root)?;
     root.sequence = meta.root_sequence;
@@ -87,7 +88,12 @@ struct Walker<'a> {
     page_size: usize,
     high_water: u64,
     reachable: BTreeSet<u64>,
+    /// Nesting of buckets being read: bounded so a crafted file cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deeper nesting than any real database has (podman's is 2).
+const MAX_DEPTH: usize = 256;
 
 impl<'a> Walker<'a> {
     /// The page `id` with its overflow pages, marked as reachable.
@@ -241,6 +247,18 @@ impl<'a> Walker<'a> {
 
     /// A nested bucket from its value: a header, and an inline page when its root is 0.
     fn nested(&mut self, value: &[u8], id: u64) -> Result<Bucket, String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!(
+                "buckets nested deeper than {MAX_DEPTH} in page {id}"
+            ));
+        }
+        self.depth += 1;
+        let bucket = self.nested_at_depth(value, id);
+        self.depth -= 1;
+        bucket
+    }
+
+    fn nested_at_depth(&mut self, value: &[u8], id: u64) -> Result<Bucket, String> {
         let root = u64_at(value, 0).ok_or_else(|| format!("short bucket value in page {id}"))?;
         let sequence =
             u64_at(value, 8).ok_or_else(|| format!("short bucket value in page {id}"))?;

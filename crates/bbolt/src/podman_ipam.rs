@@ -12,6 +12,27 @@
 //!     └── <16-byte IP> ...
 //! ```
 //!
+//! One transaction per operation, as podman does; several networks of one container may
+//! share a transaction (`allocIPs` allocates them all in one `Update`):
+//!
+//! ```
+//! use bbolt::podman_ipam::{self, Subnet};
+//! # fn main() -> Result<(), podman_ipam::IpamError> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("ipam.db"); // podman: /run/containers/networks/ipam.db
+//! let subnets = [Subnet {
+//!     gateway: Some("10.89.0.1".parse().unwrap()),
+//!     ..Subnet::new("10.89.0.0/24".parse().unwrap())
+//! }];
+//! let mut db = bbolt::Db::open(&path)?;
+//! let ips = db.update(|tx| podman_ipam::allocate(tx, "web-net", &subnets, "c0ffee", &[]))?;
+//! assert_eq!(ips, ["10.89.0.2".parse::<std::net::IpAddr>().unwrap()]);
+//! assert_eq!(db.view(|tx| podman_ipam::lookup(tx, "web-net", "c0ffee"))?, ips);
+//! db.update(|tx| podman_ipam::release(tx, "web-net", &subnets, "c0ffee", &ips))?;
+//! drop(db); // releases bbolt's flock: podman waits for it
+//! # Ok(()) }
+//! ```
+//!
 //! The free search (`getFreeIPFromBucket`): from the address after `lastIP` (or the
 //! range start), upwards to the range end, then from the range start, skipping the
 //! gateway and taken addresses; the range is the subnet's lease range, by default the
