@@ -55,6 +55,11 @@ pub use ipnet::IpNet;
 
 use crate::{Bucket, Tx, TxMut};
 
+/// Where rootful podman keeps the database (containers/common's `netavarkRunDir`, fixed).
+/// Rootless podman keeps it in `networks/ipam.db` under its storage run root (by default
+/// `$XDG_RUNTIME_DIR/containers`).
+pub const ROOTFUL_PATH: &str = "/run/containers/networks/ipam.db";
+
 /// The key of the ids bucket inside a network bucket.
 pub const IDS_BUCKET: &[u8] = b"ids";
 /// The key of the last address handed out, inside a subnet bucket.

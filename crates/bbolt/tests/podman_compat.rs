@@ -21,7 +21,7 @@ use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 
 const NETWORK: &str = "pbb-compat";
-const IPAM_DB: &str = "/run/containers/networks/ipam.db";
+const IPAM_DB: &str = podman_ipam::ROOTFUL_PATH;
 
 fn ready() -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {
