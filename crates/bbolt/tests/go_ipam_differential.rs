@@ -44,9 +44,10 @@ fn build_ipam_peer() -> Result<PathBuf, String> {
         ));
     }
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bbolt-go-ipam-peer");
-    let gopath = work.join("gopath");
+    // one GOPATH per test process, one shared build cache
+    common::sweep(&work);
+    let gopath = work.join(format!("gopath-{}", std::process::id()));
     let common = gopath.join("src/github.com/containers/common/libnetwork");
-    let _ = std::fs::remove_dir_all(&common);
     // a copy of the tree, so the package may import libnetwork/internal
     let package = common.join("netavark");
     std::fs::create_dir_all(&package).unwrap();

@@ -41,6 +41,24 @@ pub fn skip(test: &str, reason: &str) {
     );
 }
 
+/// Removes what earlier test processes built in `work` (entries named `*-PID` whose
+/// process is gone).
+pub fn sweep(work: &Path) {
+    let Ok(entries) = std::fs::read_dir(work) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((_, pid)) = name.rsplit_once('-') else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let path = entry.path();
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        }
+    }
+}
+
 fn build_peer() -> Result<PathBuf, String> {
     if Command::new("go").arg("version").output().is_err() {
         return Err("no `go` toolchain (golang-go)".into());
@@ -51,21 +69,21 @@ fn build_peer() -> Result<PathBuf, String> {
         ));
     }
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bbolt-go-peer");
-    let src = work.join("gopath/src/bboltpeer");
+    // One GOPATH and binary per test process (test binaries may build at once); one
+    // shared build cache.
+    sweep(&work);
+    let gopath = work.join(format!("gopath-{}", std::process::id()));
+    let src = gopath.join("src/bboltpeer");
     std::fs::create_dir_all(&src).map_err(|e| e.to_string())?;
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go_peer/main.go");
     std::fs::copy(here, src.join("main.go")).map_err(|e| e.to_string())?;
-    // One binary per test process: several test binaries may build at once.
     let bin = work.join(format!("peer-{}", std::process::id()));
     let out = Command::new("go")
         .args(["build", "-o"])
         .arg(&bin)
         .arg("bboltpeer")
         .env("GO111MODULE", "off")
-        .env(
-            "GOPATH",
-            format!("{}:/usr/share/gocode", work.join("gopath").display()),
-        )
+        .env("GOPATH", format!("{}:/usr/share/gocode", gopath.display()))
         .env("GOCACHE", work.join("cache"))
         .env("GOFLAGS", "")
         .output()
