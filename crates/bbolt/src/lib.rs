@@ -25,6 +25,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Why not an existing crate
+//!
+//! Of the registry's candidates, `jammdb` is "heavily inspired by bolt, but not 100%
+//! file compatible" (its maintainer, pjtatlow/jammdb#32); `nut` and `boltdb` are
+//! unmaintained early ports; `bbolt-rs` (1.3.10) is a full port by one author with no
+//! license in its registry metadata and a dozen runtime dependencies (clap, anyhow,
+//! fake, bumpalo...). podman's `ipam.db` needs little of bbolt (small files, one writer
+//! at a time), so this crate implements that part, small and tested against bbolt
+//! itself.
+//!
 //! # The file format facts this crate relies on
 //!
 //! The layout of pages, elements, bucket values, the meta and the freelist is drawn at
