@@ -23,7 +23,8 @@ const RUNTIME_PACKAGES: &[&str] = &[
 ];
 
 /// What the tests and benchmarks compare against, never a dependency: podman 4.3, and the Go
-/// reference of containers/common (its source, and Go to build a differential test peer).
+/// references of containers/common and go.etcd.io/bbolt (their source, and Go to build the
+/// differential test peers).
 const PEER_PACKAGES: &[&str] = &[
     "podman",
     "runc",
@@ -33,6 +34,8 @@ const PEER_PACKAGES: &[&str] = &[
     "golang-github-containers-common-dev",
     // Go libcni 1.1 sources: podnet-cni's differential test and benchmark peer
     "golang-github-appc-cni-dev",
+    // Go bbolt sources: podnet-bbolt's integrity checker and differential peer
+    "golang-github-coreos-bbolt-dev",
 ];
 
 /// Which parts of the set-up a command needs.
