@@ -51,7 +51,8 @@ mod state;
 
 pub use backend::{
     find_helper_binary, testing, Backend, BackendError, Netavark, NetworkOptions,
-    PerNetworkOptions, StatusBlock, HELPER_BINARY_DIRS, ROOTFUL_CONFIG_DIR,
+    PerNetworkOptions, StatusBlock, DEFAULT_BACKEND_TIMEOUT, HELPER_BINARY_DIRS,
+    ROOTFUL_CONFIG_DIR,
 };
 pub use error::Error;
 pub use network::{

@@ -17,8 +17,11 @@
 //!   or teardown should retry (not worked around here).
 
 mod aardvark;
+mod bounded;
 mod error;
 mod find;
+mod leftovers;
+mod links;
 mod netavark;
 mod options;
 mod status;
@@ -27,8 +30,10 @@ pub mod testing;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use bounded::DEFAULT_BACKEND_TIMEOUT;
 pub use error::BackendError;
 pub use find::{find_helper_binary, HELPER_BINARY_DIRS};
+pub(crate) use leftovers::bridge_names;
 pub use netavark::{Netavark, ROOTFUL_CONFIG_DIR};
 pub use options::{NetworkOptions, PerNetworkOptions};
 pub(crate) use status::parse_setup_output;
@@ -49,6 +54,31 @@ pub trait Backend {
 
     /// Removes what `setup` created for these options.
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError>;
+
+    /// The bridges of these options' networks that do not exist yet: asked before a setup
+    /// and kept in the flow's intent, so that an undo removes a bridge only when this
+    /// setup brought it up. None by default.
+    fn missing_bridges(&self, _options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
+        Ok(Vec::new())
+    }
+
+    /// Undoes a setup that failed part-way or was interrupted: a teardown with the same
+    /// options, then whatever that left of the options' interfaces in `netns`, and each of
+    /// `new_bridges` that nothing is attached to any more. `Ok` means none of the options'
+    /// interfaces is left in `netns`: only then may the caller release their addresses.
+    /// By default a teardown whose errors are ignored (a backend that creates nothing
+    /// outside `netns` and leaves nothing on failure).
+    fn undo_setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+        _new_bridges: &[String],
+    ) -> Result<(), BackendError> {
+        if let Err(e) = self.teardown(netns, options) {
+            tracing::debug!(container_id = %options.container_id, error = %e, "undo: teardown");
+        }
+        Ok(())
+    }
 
     /// Publishes the container's ports to its current addresses (`status`: every network
     /// it is on now; empty once it has none). A backend whose `setup` already forwards
@@ -80,6 +110,19 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
 
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {
         (**self).teardown(netns, options)
+    }
+
+    fn missing_bridges(&self, options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
+        (**self).missing_bridges(options)
+    }
+
+    fn undo_setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+        new_bridges: &[String],
+    ) -> Result<(), BackendError> {
+        (**self).undo_setup(netns, options, new_bridges)
     }
 
     fn publish(

@@ -7,6 +7,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use netns::{CommandExt, NetNs};
 use nix::sys::memfd::{memfd_create, MFdFlags};
@@ -14,7 +15,8 @@ use serde::Deserialize;
 use tracing::level_filters::LevelFilter;
 
 use super::{
-    aardvark, find, parse_setup_output, Backend, BackendError, NetworkOptions, StatusBlock,
+    aardvark, bounded, find, leftovers, parse_setup_output, Backend, BackendError, NetworkOptions,
+    StatusBlock,
 };
 
 /// netavark's `--config` directory podman uses when running as root.
@@ -26,6 +28,11 @@ pub const ROOTFUL_CONFIG_DIR: &str = "/run/containers/networks";
 /// netavark's stdout and stderr go to anonymous memory files, not pipes: an
 /// aardvark-dns that netavark starts inherits them and lives on, so waiting
 /// for end-of-file on a pipe would hang.
+///
+/// Every call is bounded ([`Netavark::timeout`], default [`DEFAULT_BACKEND_TIMEOUT`](super::DEFAULT_BACKEND_TIMEOUT)):
+/// netavark runs in its own process group, which is killed on expiry, and dies with
+/// podnet (`PR_SET_PDEATHSIG`); the aardvark-dns server it starts is in neither (it
+/// calls `setsid`) and outlives both, as podman's containers need.
 ///
 /// ```no_run
 /// use std::path::Path;
@@ -66,6 +73,7 @@ pub struct Netavark {
     log_level: Option<String>,
     host_netns: Option<Arc<NetNs>>,
     proc_root: PathBuf,
+    timeout: Duration,
 }
 
 /// netavark 1.4's whole message when teardown found no aardvark-dns to signal.
@@ -108,7 +116,15 @@ impl Netavark {
             log_level: None,
             host_netns: None,
             proc_root: PathBuf::from("/proc"),
+            timeout: bounded::DEFAULT_BACKEND_TIMEOUT,
         }
+    }
+
+    /// The time one netavark call may take before its process group is killed and the
+    /// call fails with [`BackendError::Timeout`].
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
     }
 
     /// Passes `--rootless=true` (aardvark-dns is then started with `systemd-run --user`).
@@ -234,7 +250,7 @@ impl Netavark {
             })?;
         }
         tracing::debug!(binary = %self.binary.display(), command, netns = %netns.display(), container_id = %options.container_id, "running netavark");
-        let status = cmd.status().map_err(spawn_err)?;
+        let status = bounded::status(&mut cmd, &self.binary, command, self.timeout)?;
         drop(cmd);
 
         let out = read_back(&mut stdout).map_err(spawn_err)?;
@@ -334,6 +350,48 @@ impl Backend for Netavark {
                 Ok(())
             }
             other => other.map(drop),
+        }
+    }
+
+    fn missing_bridges(&self, options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
+        let bridges = leftovers::bridge_names(options);
+        if bridges.is_empty() {
+            return Ok(bridges);
+        }
+        leftovers::in_host(self.host_netns.as_deref(), || leftovers::missing(&bridges)).map_err(
+            |source| BackendError::Leftovers {
+                container_id: options.container_id.clone(),
+                source,
+            },
+        )
+    }
+
+    fn undo_setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+        new_bridges: &[String],
+    ) -> Result<(), BackendError> {
+        if let Err(e) = self.teardown(netns, options) {
+            // expected when setup stopped early: the checks below find what is left
+            tracing::debug!(container_id = %options.container_id, error = %e, "undo: netavark teardown");
+        }
+        let mut left = leftovers::remove_interfaces(netns, options);
+        if !new_bridges.is_empty() {
+            match leftovers::in_host(self.host_netns.as_deref(), || {
+                leftovers::remove_idle_bridges(new_bridges)
+            }) {
+                Ok(bridges) => left.extend(bridges),
+                Err(e) => left.push(format!("bridges: {e}")),
+            }
+        }
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(BackendError::Undo {
+                container_id: options.container_id.clone(),
+                left,
+            })
         }
     }
 }
