@@ -116,7 +116,11 @@ pub(crate) fn recover(
     comm: &str,
 ) -> Result<Option<Stale>, BackendError> {
     let pid_path = pid_file(config_dir);
-    if !pid_path.exists() {
+    // a live server (the common case) needs no lock: netavark may hold it for long
+    if matches!(
+        check(config_dir, proc_root, comm),
+        Ok(PidState::NoPidFile | PidState::Alive(_))
+    ) {
         return Ok(None);
     }
     let lock_path = config_dir.join("aardvark.lock");
