@@ -446,3 +446,89 @@ fn reconcile_removes_dns_entries_and_port_rules_of_containers_it_marks_stopped()
     assert_eq!(leases(&host).len(), 1);
     assert!(!Path::new(&sandbox).exists());
 }
+
+/// The `Cap*:` and `NoNewPrivs:` lines of every thread of `pid`.
+fn privileges_of(pid: u32) -> Vec<String> {
+    let mut lines = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        lines.extend(
+            status
+                .lines()
+                .filter(|l| l.starts_with("Cap") || l.starts_with("NoNewPrivs:"))
+                .map(|l| format!("{}: {l}", task.file_name().to_string_lossy())),
+        );
+    }
+    lines
+}
+
+#[test]
+fn the_port_forwarder_runs_without_any_capability_and_still_forwards() {
+    if !can_run("the_port_forwarder_runs_without_any_capability") {
+        return;
+    }
+    let host = Host::new();
+    // the "container": a listener on the fake host's loopback
+    let mut listener = host
+        .command("busybox")
+        .args(["nc", "-l", "-p", "8080", "-e", "echo", "fwd-ok"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !host.sh(&["busybox", "netstat", "-ltn"]).contains(":8080 ") {
+        assert!(Instant::now() < deadline, "the listener did not come up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let spec = serde_json::json!({
+        "netns": host.netns_path(),
+        "ports": [{"host_ip": "127.0.0.1", "host_port": port, "container_ip": "127.0.0.1",
+                   "container_port": 8080, "protocol": "tcp"}]
+    });
+    let mut forwarder = Command::new(PODNET)
+        .env(podnet::PORT_FORWARDER_ENV, spec.to_string())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the forwarder did not bind {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let privileges = privileges_of(forwarder.id());
+    let mut text = String::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
+    let _ = forwarder.kill();
+    let _ = forwarder.wait();
+    let _ = listener.kill();
+    let _ = listener.wait();
+
+    assert_eq!(text.trim(), "fwd-ok", "forwarding broke");
+    assert!(privileges.len() >= 12, "{privileges:?}");
+    for line in &privileges {
+        let value = line.rsplit(':').next().unwrap().trim();
+        let want = if line.contains("NoNewPrivs") {
+            "1"
+        } else {
+            "0000000000000000"
+        };
+        assert_eq!(value, want, "{line}");
+    }
+}

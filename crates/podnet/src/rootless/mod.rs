@@ -24,6 +24,7 @@ mod members;
 mod mounts;
 mod pin;
 mod ports;
+mod privileges;
 mod process;
 mod reexec;
 mod resolv;
