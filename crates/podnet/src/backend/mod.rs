@@ -80,6 +80,13 @@ pub trait Backend {
         Ok(())
     }
 
+    /// Checks the DNS server the backend shares between containers (aardvark-dns): when
+    /// DNS entries exist but no live server serves them, starts one. Returns what was
+    /// repaired, if anything. Nothing by default.
+    fn repair_dns(&self) -> Result<Option<String>, BackendError> {
+        Ok(None)
+    }
+
     /// Publishes the container's ports to its current addresses (`status`: every network
     /// it is on now; empty once it has none). A backend whose `setup` already forwards
     /// ports (netavark's DNAT rules, rootful) has nothing to do: the default.
@@ -123,6 +130,10 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
         new_bridges: &[String],
     ) -> Result<(), BackendError> {
         (**self).undo_setup(netns, options, new_bridges)
+    }
+
+    fn repair_dns(&self) -> Result<Option<String>, BackendError> {
+        (**self).repair_dns()
     }
 
     fn publish(

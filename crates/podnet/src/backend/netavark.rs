@@ -353,6 +353,48 @@ impl Backend for Netavark {
         }
     }
 
+    fn repair_dns(&self) -> Result<Option<String>, BackendError> {
+        let Some(aardvark) = self.aardvark_binary.as_deref() else {
+            return Ok(None);
+        };
+        let start = || {
+            let mut cmd = Command::new(aardvark);
+            cmd.arg("--config")
+                .arg(self.config_dir.join("aardvark-dns"))
+                .arg("-p")
+                .arg(self.dns_port.unwrap_or(53).to_string())
+                .arg("run")
+                .env("RUST_LOG", self.level())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Some(host) = &self.host_netns {
+                cmd.netns(host).map_err(|source| BackendError::HostNetns {
+                    path: host.path().to_path_buf(),
+                    source,
+                })?;
+            }
+            let status = bounded::status(&mut cmd, aardvark, "run", self.timeout)?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(BackendError::Netavark {
+                    command: "run",
+                    netns: self.config_dir.clone(),
+                    exit_code: status.code(),
+                    message: String::from("aardvark-dns did not start"),
+                })
+            }
+        };
+        let restarted = aardvark::restart_if_needed(
+            &self.config_dir,
+            &self.proc_root,
+            &aardvark::comm_of(aardvark),
+            start,
+        )?;
+        Ok(restarted.map(|why| format!("aardvark-dns restarted ({why:?})")))
+    }
+
     fn missing_bridges(&self, options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
         let bridges = leftovers::bridge_names(options);
         if bridges.is_empty() {

@@ -199,6 +199,17 @@ impl<B: Backend + Sync> Backend for RootlessBackend<B> {
         Ok(())
     }
 
+    fn repair_dns(&self) -> Result<Option<String>, BackendError> {
+        let locked = self.netns.lock().map_err(|e| wrap("repair dns", e))?;
+        if !netns::is_netns(self.netns.config().pin_path()) {
+            // no rootless netns: no container, and aardvark-dns went with it
+            return Ok(None);
+        }
+        locked
+            .run(|| self.inner.repair_dns())
+            .map_err(|e| wrap("repair dns", e))?
+    }
+
     fn missing_bridges(&self, options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
         let locked = self.netns.lock().map_err(|e| wrap("setup", e))?;
         if !netns::is_netns(self.netns.config().pin_path()) {

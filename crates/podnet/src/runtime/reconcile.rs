@@ -10,6 +10,7 @@
 //! | a teardown or disconnect intent               | finished: backend teardown again (idempotent), then the flow's remaining steps |
 //! | a record marked running whose netns is gone   | torn down (netavark run against an empty scratch netns removes its DNS entries and port forwarding rules) and marked stopped |
 //! | a lease of a container without a record       | released                                 |
+//! | DNS entries with no live aardvark-dns (dead, zombie, pid reused) | a server started as netavark starts one |
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub struct ReconcileReport {
     pub containers_stopped: Vec<String>,
     /// Leases released because no container holds them.
     pub leases_released: usize,
+    /// The shared DNS server restarted because entries existed without a live server.
+    pub dns_repaired: Vec<String>,
     /// Problems met on the way (each repair is attempted regardless).
     pub errors: Vec<String>,
 }
@@ -49,6 +52,12 @@ impl<B: Backend> Runtime<B> {
         self.stop_orphaned_running(&mut report)?;
         self.remove_stray_pins(&mut report)?;
         self.release_stray_leases(&mut report)?;
+        // after the stale entries above are gone: only live containers' entries remain
+        match self.backend.repair_dns() {
+            Ok(Some(repaired)) => report.dns_repaired.push(repaired),
+            Ok(None) => {}
+            Err(e) => report.errors.push(format!("aardvark-dns: {e}")),
+        }
         Ok(report)
     }
 
