@@ -17,13 +17,14 @@
 //! is checked under netavark's own lock and removed when stale, so netavark
 //! starts a fresh server that reads every network's entries.
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
-use super::BackendError;
+use super::{BackendError, DEFAULT_BACKEND_TIMEOUT};
 
 /// Why a pid file does not name a live aardvark-dns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,19 +124,7 @@ pub(crate) fn recover(
     ) {
         return Ok(None);
     }
-    let lock_path = config_dir.join("aardvark.lock");
-    let lock_err = |source| BackendError::AardvarkPidFile {
-        path: lock_path.clone(),
-        source,
-    };
-    let lock = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(lock_err)?;
-    lock.lock_exclusive().map_err(lock_err)?;
+    let lock = commit_lock(config_dir)?;
     let pid_err = |source| BackendError::AardvarkPidFile {
         path: pid_path.clone(),
         source,
@@ -152,6 +141,36 @@ pub(crate) fn recover(
     }
     drop(lock);
     Ok(Some(stale))
+}
+
+/// netavark's commit lock, waited for at most [`DEFAULT_BACKEND_TIMEOUT`]: netavark holds
+/// it only while it writes entries and signals or starts the server, so a longer wait
+/// means a hung holder, and podnet's flow lock must not wait on it without end.
+fn commit_lock(config_dir: &Path) -> Result<File, BackendError> {
+    let path = config_dir.join("aardvark.lock");
+    let lock_err = |source| BackendError::AardvarkPidFile {
+        path: path.clone(),
+        source,
+    };
+    let lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(lock_err)?;
+    let deadline = Instant::now() + DEFAULT_BACKEND_TIMEOUT;
+    // flock has no timed wait: poll, as `flock -w` does
+    while lock.try_lock_exclusive().is_err() {
+        if Instant::now() >= deadline {
+            return Err(lock_err(std::io::Error::new(
+                ErrorKind::TimedOut,
+                format!("still held by another process after {DEFAULT_BACKEND_TIMEOUT:?}"),
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(lock)
 }
 
 /// True when some network's entry file is in the config (a server is needed).
@@ -190,19 +209,7 @@ pub(crate) fn restart_if_needed(
     if matches!(check(config_dir, proc_root, comm), Ok(PidState::Alive(_))) {
         return Ok(None);
     }
-    let lock_path = config_dir.join("aardvark.lock");
-    let lock_err = |source| BackendError::AardvarkPidFile {
-        path: lock_path.clone(),
-        source,
-    };
-    let lock = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(lock_err)?;
-    lock.lock_exclusive().map_err(lock_err)?;
+    let lock = commit_lock(config_dir)?;
     let pid_path = pid_file(config_dir);
     let pid_err = |source| BackendError::AardvarkPidFile {
         path: pid_path.clone(),

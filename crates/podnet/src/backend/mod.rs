@@ -14,7 +14,20 @@
 //!   warning) when the pid file was already known stale;
 //! - a DNS query that arrives while aardvark-dns reloads after a SIGHUP can
 //!   leave it silent for 4 to 8 s: callers that check DNS right after a setup
-//!   or teardown should retry (not worked around here).
+//!   or teardown should retry (not worked around here);
+//! - a setup that fails part-way is rolled back for the networks set up before
+//!   the failing one, not for the failing one: a /31 network fails on "add default
+//!   route" with the container's veth and the bridge made. [`Backend::undo_setup`]
+//!   runs the teardown, then removes the container interfaces and the bridges
+//!   the flow's intent says this setup brought up (the ownership rule is in
+//!   `leftovers.rs`);
+//! - a netavark run can hang (on aardvark-dns, a full disk, a lock): every call
+//!   has a time limit that kills netavark's process group, and netavark dies with
+//!   podnet (`PR_SET_PDEATHSIG`); aardvark-dns leaves netavark's process group
+//!   (`setsid`) and never inherits the death signal, so it outlives both, as the
+//!   containers of podman that share it need;
+//! - a dead aardvark-dns is restarted only by the next DNS setup:
+//!   [`Backend::repair_dns`] (run by `reconcile`) starts one when entries exist.
 
 mod aardvark;
 mod bounded;
