@@ -11,6 +11,9 @@
 //!   netavark's process group, and the parent-death signal is cleared for the child of a
 //!   `fork` (prctl(2)), so the server never inherits it.
 //!
+//! - The child gets no file descriptor beyond stdio (`close_range(CLOSE_RANGE_CLOEXEC)`):
+//!   a lock podnet's caller holds must not live on in a detached aardvark-dns.
+//!
 //! The wait is a `poll` on a pidfd with the remaining time, not a sleep loop.
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
@@ -60,6 +63,14 @@ pub(crate) fn status(
             if libc::getppid() != parent {
                 libc::_exit(137);
             }
+            // no fd of ours beyond stdio reaches netavark, nor the aardvark-dns it starts
+            // and that outlives us (a lock fd passed on would stay held for its lifetime)
+            libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
             Ok(())
         });
     }
@@ -147,6 +158,26 @@ mod tests {
         assert_eq!(ids.len(), 2);
         assert_eq!(ids[0], ids[1], "pid and process group id: {text}");
         assert_ne!(ids[1], nix::unistd::getpgrp().as_raw());
+    }
+
+    #[test]
+    fn no_inherited_descriptor_reaches_the_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::ffi::CString::new(dir.path().join("held").to_str().unwrap()).unwrap();
+        // SAFETY: open(2) with a valid C string; the fd is closed below.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_CREAT | libc::O_RDWR, 0o600) };
+        assert!(fd >= 3);
+        // SAFETY: `fd` was just opened by this test and is owned by nothing else.
+        let _owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        let script = format!("if [ -e /proc/self/fd/{fd} ]; then exit 1; fi");
+        let status = status(
+            &mut sh(&script),
+            Path::new("/bin/sh"),
+            "setup",
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert_eq!(status.code(), Some(0), "fd {fd} was inherited");
     }
 
     #[test]

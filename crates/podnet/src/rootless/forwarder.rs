@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RootlessError;
 
-/// Environment variable carrying a forwarder's [`ForwarderSpec`] as JSON.
+/// Environment variable carrying a forwarder's spec (netns path and ports) as JSON.
 pub const PORT_FORWARDER_ENV: &str = "_PODNET_PORT_FORWARDER";
 
 /// The fd on which a forwarder reports readiness (one byte once every port is bound).

@@ -147,11 +147,18 @@ impl UserNamespace {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         // SAFETY: the closure runs between fork and exec and makes raw syscalls only
-        // (setsid, unshare): no allocation, no locks.
+        // (setsid, close_range, unshare): no allocation, no locks.
         unsafe {
             cmd.pre_exec(|| {
                 // Leave the caller's session: a terminal's ^C must not kill the holder.
                 let _ = nix::unistd::setsid();
+                // It lives long: no fd of the caller (a held lock) may stay open in it.
+                libc::syscall(
+                    libc::SYS_close_range,
+                    3u32,
+                    u32::MAX,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                );
                 nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)?;
                 Ok(())
             });
