@@ -447,6 +447,16 @@ fn reconcile_removes_dns_entries_and_port_rules_of_containers_it_marks_stopped()
     assert!(!Path::new(&sandbox).exists());
 }
 
+/// A child killed and reaped when the test ends, passed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The `Cap*:` and `NoNewPrivs:` lines of every thread of `pid`.
 fn privileges_of(pid: u32) -> Vec<String> {
     let mut lines = Vec::new();
@@ -472,12 +482,14 @@ fn the_port_forwarder_runs_without_any_capability_and_still_forwards() {
     }
     let host = Host::new();
     // the "container": a listener on the fake host's loopback
-    let mut listener = host
-        .command("busybox")
-        .args(["nc", "-l", "-p", "8080", "-e", "echo", "fwd-ok"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _listener = KillOnDrop(
+        host.command("busybox")
+            .args(["nc", "-l", "-p", "8080", "-e", "echo", "fwd-ok"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !host.sh(&["busybox", "netstat", "-ltn"]).contains(":8080 ") {
         assert!(Instant::now() < deadline, "the listener did not come up");
@@ -493,32 +505,36 @@ fn the_port_forwarder_runs_without_any_capability_and_still_forwards() {
         "ports": [{"host_ip": "127.0.0.1", "host_port": port, "container_ip": "127.0.0.1",
                    "container_port": 8080, "protocol": "tcp"}]
     });
-    let mut forwarder = Command::new(PODNET)
+    // the forwarder reports readiness on fd 3 once its ports are bound and its
+    // capabilities dropped (a connect alone could win the race against the drop)
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let ready_raw = std::os::fd::AsRawFd::as_raw_fd(&ready_w);
+    let mut command = Command::new(PODNET);
+    command
         .env(podnet::PORT_FORWARDER_ENV, spec.to_string())
         .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut stream = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the forwarder did not bind {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let privileges = privileges_of(forwarder.id());
+        .stdout(Stdio::null());
+    // SAFETY: dup2 is one raw syscall, safe between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+            if libc::dup2(ready_raw, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let forwarder = KillOnDrop(command.spawn().unwrap());
+    drop(ready_w);
+    let mut byte = [0u8; 1];
+    let n = std::io::Read::read(&mut std::fs::File::from(ready_r), &mut byte).unwrap();
+    assert_eq!(n, 1, "the forwarder exited before it was ready");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let privileges = privileges_of(forwarder.0.id());
     let mut text = String::new();
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
-    let _ = forwarder.kill();
-    let _ = forwarder.wait();
-    let _ = listener.kill();
-    let _ = listener.wait();
 
     assert_eq!(text.trim(), "fwd-ok", "forwarding broke");
     assert!(privileges.len() >= 12, "{privileges:?}");

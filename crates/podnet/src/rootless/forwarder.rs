@@ -83,6 +83,14 @@ fn failed(action: &'static str, source: std::io::Error) -> RootlessError {
 /// spec from [`PORT_FORWARDER_ENV`], binds every host port, reports readiness on fd 3
 /// and forwards connections until killed. Returns only on a setup error.
 pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
+    // Taken before this process opens anything, so fd 3 is the parent's readiness pipe and
+    // not a file of ours (a manual start may provide none).
+    // SAFETY: fcntl(F_GETFD) only queries the descriptor table.
+    let ready = (unsafe { libc::fcntl(READY_FD, libc::F_GETFD) } >= 0).then(|| {
+        // SAFETY: fd 3 is open (checked above), was handed to this process by its parent
+        // as the write end of the readiness pipe, and nothing else owns it.
+        unsafe { OwnedFd::from_raw_fd(READY_FD) }
+    });
     let text = std::env::var(PORT_FORWARDER_ENV).map_err(|e| {
         failed(
             "read its spec from _PODNET_PORT_FORWARDER",
@@ -113,14 +121,8 @@ pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
     }
     let in_netns = InNetns::start(netns)?;
     super::privileges::drop_all().map_err(|e| failed("drop its capabilities", e))?;
-    // Readiness on fd 3 when the parent provided it (a manual start may not have).
-    // SAFETY: fcntl(F_GETFD) only queries the descriptor table.
-    if unsafe { libc::fcntl(READY_FD, libc::F_GETFD) } >= 0 {
-        // SAFETY: fd 3 is open (checked above) and was handed to this process by its
-        // parent as the write end of the readiness pipe; nothing else owns it.
-        let ready = unsafe { OwnedFd::from_raw_fd(READY_FD) };
-        let mut ready = std::fs::File::from(ready);
-        let _ = ready.write_all(b"1");
+    if let Some(ready) = ready {
+        let _ = std::fs::File::from(ready).write_all(b"1");
     }
 
     let mut threads = Vec::new();
