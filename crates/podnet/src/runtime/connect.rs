@@ -20,6 +20,9 @@ impl<B: Backend> Runtime<B> {
     ) -> Result<ContainerRecord, Error> {
         let _lock = FlowLock::acquire(&self.config.lock_file)?;
         let mut record = self.container(name_or_id)?;
+        if self.repair_own_intent(&record) {
+            record = self.container(&record.id)?;
+        }
         let net = self.networks.inspect(&request.network)?;
         if record.networks.contains_key(&net.name) {
             if record.running {
@@ -70,7 +73,6 @@ impl<B: Backend> Runtime<B> {
             .netns_path
             .clone()
             .ok_or_else(|| RuntimeError::NotRunning(record.name.clone()))?;
-        self.repair_own_intent(&record);
         let mut with_new = record.clone();
         with_new.networks.insert(net.name.clone(), per);
         let nets = [net];

@@ -14,11 +14,13 @@ impl<B: Backend> Runtime<B> {
     pub fn setup(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
         let _lock = FlowLock::acquire(&self.config.lock_file)?;
         let mut record = self.container(name_or_id)?;
+        if self.repair_own_intent(&record) {
+            record = self.container(&record.id)?;
+        }
         if record.running {
             return Ok(record);
         }
         let nets = self.record_networks(&record)?;
-        self.repair_own_intent(&record);
         let ns = self.create_netns(&record)?;
         failpoint::hit("setup:netns-created");
 
@@ -153,22 +155,25 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// Finishes an intent this container left earlier (a failed undo, a crash) before a
-    /// new flow replaces it, so what it names is not forgotten.
-    pub(super) fn repair_own_intent(&self, record: &ContainerRecord) {
+    /// new flow replaces it, so what it names is not forgotten. True when there was one
+    /// (the record may have changed: read it again).
+    pub(super) fn repair_own_intent(&self, record: &ContainerRecord) -> bool {
         let intents = match self.state.list_intents() {
             Ok(intents) => intents,
             Err(e) => {
                 tracing::warn!(container = %record.name, error = %e, "reading intents failed");
-                return;
+                return false;
             }
         };
-        if let Some(intent) = intents.iter().find(|i| i.container_id == record.id) {
-            let mut report = super::ReconcileReport::default();
-            self.repair_intent(intent, &mut report);
-            for e in report.errors {
-                tracing::warn!(container = %record.name, error = %e, "repairing an earlier intent");
-            }
+        let Some(intent) = intents.iter().find(|i| i.container_id == record.id) else {
+            return false;
+        };
+        let mut report = super::ReconcileReport::default();
+        self.repair_intent(intent, &mut report);
+        for e in report.errors {
+            tracing::warn!(container = %record.name, error = %e, "repairing an earlier intent");
         }
+        true
     }
 
     /// Stops the container's port publishing and lets the backend release what it shared.

@@ -557,3 +557,25 @@ fn reconcile_tears_down_a_container_whose_netns_vanished_in_a_scratch_netns() {
     assert!(pins(&f).is_empty(), "{:?}", pins(&f));
     assert!(leased(&f).is_empty());
 }
+
+#[test]
+fn a_new_connect_first_finishes_the_undo_an_earlier_one_left() {
+    // connect's setup (call 2) and its undo (call 3) fail; the retry undoes first (call 4)
+    let f = fixture_with(FakeBackend::new().fail_at(2).fail_at(3));
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    f.rt.setup("web").unwrap();
+    f.rt.connect("web", &NetworkRequest::new("back"))
+        .unwrap_err();
+    let c = f.rt.connect("web", &NetworkRequest::new("back")).unwrap();
+    let calls = f.rt.backend().calls();
+    assert!(
+        matches!(
+            &calls[3..],
+            [BackendCall::Undo { .. }, BackendCall::Setup { .. }]
+        ),
+        "{calls:?}"
+    );
+    assert_eq!(c.network_status.len(), 2);
+    assert_eq!(leased(&f).len(), 2);
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
+}
