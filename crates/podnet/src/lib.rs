@@ -53,7 +53,8 @@ pub use backend::{
     find_helper_binary, firewall_driver, network_info, testing, Backend, BackendError, DnsInfo,
     Feature, FirewallDriverSource, InfoError, Netavark, NetavarkFeatureError, NetavarkVersion,
     NetworkBackendInfo, NetworkInfo, NetworkOptions, PerNetworkOptions, Release, StatusBlock,
-    UnsupportedFeature, VersionError, HELPER_BINARY_DIRS, ROOTFUL_CONFIG_DIR, UNKNOWN_PACKAGE,
+    UnsupportedFeature, VersionError, DEFAULT_BACKEND_TIMEOUT, HELPER_BINARY_DIRS,
+    ROOTFUL_CONFIG_DIR, UNKNOWN_PACKAGE,
 };
 /// containers.conf (its types appear in [`network_info`] and [`firewall_driver`]).
 pub use containers_conf;

@@ -17,13 +17,14 @@
 //! is checked under netavark's own lock and removed when stale, so netavark
 //! starts a fresh server that reads every network's entries.
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
-use super::BackendError;
+use super::{BackendError, DEFAULT_BACKEND_TIMEOUT};
 
 /// Why a pid file does not name a live aardvark-dns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,22 +117,14 @@ pub(crate) fn recover(
     comm: &str,
 ) -> Result<Option<Stale>, BackendError> {
     let pid_path = pid_file(config_dir);
-    if !pid_path.exists() {
+    // a live server (the common case) needs no lock: netavark may hold it for long
+    if matches!(
+        check(config_dir, proc_root, comm),
+        Ok(PidState::NoPidFile | PidState::Alive(_))
+    ) {
         return Ok(None);
     }
-    let lock_path = config_dir.join("aardvark.lock");
-    let lock_err = |source| BackendError::AardvarkPidFile {
-        path: lock_path.clone(),
-        source,
-    };
-    let lock = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(lock_err)?;
-    lock.lock_exclusive().map_err(lock_err)?;
+    let lock = commit_lock(config_dir)?;
     let pid_err = |source| BackendError::AardvarkPidFile {
         path: pid_path.clone(),
         source,
@@ -148,6 +141,96 @@ pub(crate) fn recover(
     }
     drop(lock);
     Ok(Some(stale))
+}
+
+/// netavark's commit lock, waited for at most [`DEFAULT_BACKEND_TIMEOUT`]: netavark holds
+/// it only while it writes entries and signals or starts the server, so a longer wait
+/// means a hung holder, and podnet's flow lock must not wait on it without end.
+fn commit_lock(config_dir: &Path) -> Result<File, BackendError> {
+    let path = config_dir.join("aardvark.lock");
+    let lock_err = |source| BackendError::AardvarkPidFile {
+        path: path.clone(),
+        source,
+    };
+    let lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(lock_err)?;
+    let deadline = Instant::now() + DEFAULT_BACKEND_TIMEOUT;
+    // flock has no timed wait: poll, as `flock -w` does
+    while lock.try_lock_exclusive().is_err() {
+        if Instant::now() >= deadline {
+            return Err(lock_err(std::io::Error::new(
+                ErrorKind::TimedOut,
+                format!("still held by another process after {DEFAULT_BACKEND_TIMEOUT:?}"),
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(lock)
+}
+
+/// True when some network's entry file is in the config (a server is needed).
+pub(crate) fn has_entries(config_dir: &Path) -> bool {
+    fs::read_dir(config_dir.join("aardvark-dns"))
+        .map(|dir| {
+            dir.flatten()
+                .any(|e| e.file_name() != "aardvark.pid" && e.metadata().is_ok_and(|m| m.len() > 0))
+        })
+        .unwrap_or(false)
+}
+
+/// Why [`restart_if_needed`] restarted aardvark-dns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Restarted {
+    /// There was no pid file.
+    NoPidFile,
+    /// The pid file was stale.
+    Stale(Stale),
+}
+
+/// When DNS entries exist but no live aardvark-dns serves them (no pid file, a dead,
+/// zombie or reused pid), starts one the way netavark 1.4 does
+/// (`aardvark-dns --config DIR -p PORT run`: it forks, the server calls `setsid` and
+/// writes the pid file, the parent exits once it is ready), under netavark's commit lock
+/// so no netavark starts a second one meanwhile. `start` runs the command to completion.
+pub(crate) fn restart_if_needed(
+    config_dir: &Path,
+    proc_root: &Path,
+    comm: &str,
+    start: impl FnOnce() -> Result<(), BackendError>,
+) -> Result<Option<Restarted>, BackendError> {
+    if !has_entries(config_dir) {
+        return Ok(None);
+    }
+    if matches!(check(config_dir, proc_root, comm), Ok(PidState::Alive(_))) {
+        return Ok(None);
+    }
+    let lock = commit_lock(config_dir)?;
+    let pid_path = pid_file(config_dir);
+    let pid_err = |source| BackendError::AardvarkPidFile {
+        path: pid_path.clone(),
+        source,
+    };
+    let why = match check(config_dir, proc_root, comm).map_err(pid_err)? {
+        PidState::Alive(_) => return Ok(None),
+        PidState::NoPidFile => Restarted::NoPidFile,
+        PidState::Stale(stale) => {
+            match fs::remove_file(&pid_path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(pid_err(e)),
+            }
+            Restarted::Stale(stale)
+        }
+    };
+    tracing::warn!(config = %config_dir.display(), ?why, "aardvark-dns is not running although DNS entries exist: starting it");
+    start()?;
+    drop(lock);
+    Ok(Some(why))
 }
 
 #[cfg(test)]
@@ -253,6 +336,43 @@ mod tests {
         let me = fs::read_to_string("/proc/self/comm").unwrap();
         let state = check(tmp.path(), Path::new("/proc"), me.trim_end()).unwrap();
         assert_eq!(state, PidState::Alive(std::process::id() as i32));
+    }
+
+    #[test]
+    fn restarts_only_when_entries_exist_without_a_live_server() {
+        let f = fake();
+        let started = std::cell::Cell::new(0);
+        let start = || {
+            started.set(started.get() + 1);
+            Ok(())
+        };
+        // no entries: nothing to serve
+        f.pid_file("55");
+        assert_eq!(
+            restart_if_needed(&f.config, &f.proc_root, "aardvark-dns", start).unwrap(),
+            None
+        );
+        fs::write(
+            f.config.join("aardvark-dns").join("net1"),
+            "10.89.0.1\nabc 10.89.0.2  a\n",
+        )
+        .unwrap();
+        f.process(55, "55 (aardvark-dns) S 1 55 55");
+        assert_eq!(
+            restart_if_needed(&f.config, &f.proc_root, "aardvark-dns", start).unwrap(),
+            None
+        );
+        f.process(55, "55 (bash) S 1 55 55");
+        assert_eq!(
+            restart_if_needed(&f.config, &f.proc_root, "aardvark-dns", start).unwrap(),
+            Some(Restarted::Stale(Stale::OtherProcess(55, "bash".into())))
+        );
+        assert!(!pid_file(&f.config).exists());
+        assert_eq!(
+            restart_if_needed(&f.config, &f.proc_root, "aardvark-dns", start).unwrap(),
+            Some(Restarted::NoPidFile)
+        );
+        assert_eq!(started.get(), 2);
     }
 
     #[test]

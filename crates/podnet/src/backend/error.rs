@@ -70,6 +70,33 @@ pub enum BackendError {
         #[source]
         source: std::io::Error,
     },
+    /// The backend process ran past its time limit; its process group was killed.
+    #[error("{} {command} did not finish within {limit:?}: its process group was killed", binary.display())]
+    Timeout {
+        /// The binary run.
+        binary: PathBuf,
+        /// The subcommand (`setup`, `teardown`).
+        command: &'static str,
+        /// The limit that expired.
+        limit: std::time::Duration,
+    },
+    /// Undoing a failed setup left objects behind (they are kept on record for `reconcile`).
+    #[error("undo of the failed setup of container {container_id} left: {}", left.join("; "))]
+    Undo {
+        /// The container the setup was for.
+        container_id: String,
+        /// What is still there, and why it could not be removed.
+        left: Vec<String>,
+    },
+    /// The links a setup may leave could not be listed.
+    #[error("list the links of container {container_id}'s networks")]
+    Leftovers {
+        /// The container the setup is for.
+        container_id: String,
+        /// The underlying failure.
+        #[source]
+        source: std::io::Error,
+    },
     /// netavark ran and reported a failure.
     #[error("netavark {command} failed (exit code {}): {message}", exit_code.map_or_else(|| "none, killed by a signal".to_string(), |c| c.to_string()))]
     Netavark {

@@ -14,12 +14,28 @@
 //!   warning) when the pid file was already known stale;
 //! - a DNS query that arrives while aardvark-dns reloads after a SIGHUP can
 //!   leave it silent for 4 to 8 s: callers that check DNS right after a setup
-//!   or teardown should retry (not worked around here).
+//!   or teardown should retry (not worked around here);
+//! - a setup that fails part-way is rolled back for the networks set up before
+//!   the failing one, not for the failing one: a /31 network fails on "add default
+//!   route" with the container's veth and the bridge made. [`Backend::undo_setup`]
+//!   runs the teardown, then removes the container interfaces and the bridges
+//!   the flow's intent says this setup brought up (the ownership rule is in
+//!   `leftovers.rs`);
+//! - a netavark run can hang (on aardvark-dns, a full disk, a lock): every call
+//!   has a time limit that kills netavark's process group, and netavark dies with
+//!   podnet (`PR_SET_PDEATHSIG`); aardvark-dns leaves netavark's process group
+//!   (`setsid`) and never inherits the death signal, so it outlives both, as the
+//!   containers of podman that share it need;
+//! - a dead aardvark-dns is restarted only by the next DNS setup:
+//!   [`Backend::repair_dns`] (run by `reconcile`) starts one when entries exist.
 
 mod aardvark;
+mod bounded;
 mod error;
 mod find;
 mod info;
+mod leftovers;
+mod links;
 mod netavark;
 mod options;
 mod status;
@@ -29,12 +45,14 @@ mod version;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use bounded::DEFAULT_BACKEND_TIMEOUT;
 pub use error::BackendError;
 pub use find::{find_helper_binary, HELPER_BINARY_DIRS};
 pub use info::{
     firewall_driver, network_info, DnsInfo, FirewallDriverSource, InfoError, NetworkBackendInfo,
     NetworkInfo, UNKNOWN_PACKAGE,
 };
+pub(crate) use leftovers::bridge_names;
 pub use netavark::{Netavark, ROOTFUL_CONFIG_DIR};
 pub use options::{NetworkOptions, PerNetworkOptions};
 pub(crate) use status::parse_setup_output;
@@ -58,6 +76,38 @@ pub trait Backend {
 
     /// Removes what `setup` created for these options.
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError>;
+
+    /// The bridges of these options' networks that do not exist yet: asked before a setup
+    /// and kept in the flow's intent, so that an undo removes a bridge only when this
+    /// setup brought it up. None by default.
+    fn missing_bridges(&self, _options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
+        Ok(Vec::new())
+    }
+
+    /// Undoes a setup that failed part-way or was interrupted: a teardown with the same
+    /// options, then whatever that left of the options' interfaces in `netns`, and each of
+    /// `new_bridges` that nothing is attached to any more. `Ok` means none of the options'
+    /// interfaces is left in `netns`: only then may the caller release their addresses.
+    /// By default a teardown whose errors are ignored (a backend that creates nothing
+    /// outside `netns` and leaves nothing on failure).
+    fn undo_setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+        _new_bridges: &[String],
+    ) -> Result<(), BackendError> {
+        if let Err(e) = self.teardown(netns, options) {
+            tracing::debug!(container_id = %options.container_id, error = %e, "undo: teardown");
+        }
+        Ok(())
+    }
+
+    /// Checks the DNS server the backend shares between containers (aardvark-dns): when
+    /// DNS entries exist but no live server serves them, starts one. Returns what was
+    /// repaired, if anything. Nothing by default.
+    fn repair_dns(&self) -> Result<Option<String>, BackendError> {
+        Ok(None)
+    }
 
     /// Publishes the container's ports to its current addresses (`status`: every network
     /// it is on now; empty once it has none). A backend whose `setup` already forwards
@@ -89,6 +139,23 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
 
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {
         (**self).teardown(netns, options)
+    }
+
+    fn missing_bridges(&self, options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
+        (**self).missing_bridges(options)
+    }
+
+    fn undo_setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+        new_bridges: &[String],
+    ) -> Result<(), BackendError> {
+        (**self).undo_setup(netns, options, new_bridges)
+    }
+
+    fn repair_dns(&self) -> Result<Option<String>, BackendError> {
+        (**self).repair_dns()
     }
 
     fn publish(

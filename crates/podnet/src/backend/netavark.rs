@@ -7,6 +7,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use netns::{CommandExt, NetNs};
 use nix::sys::memfd::{memfd_create, MFdFlags};
@@ -14,7 +15,8 @@ use serde::Deserialize;
 use tracing::level_filters::LevelFilter;
 
 use super::{
-    aardvark, find, parse_setup_output, Backend, BackendError, NetworkOptions, StatusBlock,
+    aardvark, bounded, find, leftovers, parse_setup_output, Backend, BackendError, NetworkOptions,
+    StatusBlock,
 };
 
 /// netavark's `--config` directory podman uses when running as root.
@@ -26,6 +28,11 @@ pub const ROOTFUL_CONFIG_DIR: &str = "/run/containers/networks";
 /// netavark's stdout and stderr go to anonymous memory files, not pipes: an
 /// aardvark-dns that netavark starts inherits them and lives on, so waiting
 /// for end-of-file on a pipe would hang.
+///
+/// Every call is bounded ([`Netavark::timeout`], default [`DEFAULT_BACKEND_TIMEOUT`](super::DEFAULT_BACKEND_TIMEOUT)):
+/// netavark runs in its own process group, which is killed on expiry, and dies with
+/// podnet (`PR_SET_PDEATHSIG`); the aardvark-dns server it starts is in neither (it
+/// calls `setsid`) and outlives both, as podman's containers need.
 ///
 /// ```no_run
 /// use std::path::Path;
@@ -68,6 +75,7 @@ pub struct Netavark {
     proc_root: PathBuf,
     /// `netavark version`, detected on first use (see `version.rs`).
     pub(super) version: Arc<std::sync::OnceLock<super::NetavarkVersion>>,
+    timeout: Duration,
 }
 
 /// netavark 1.4's whole message when teardown found no aardvark-dns to signal.
@@ -111,7 +119,15 @@ impl Netavark {
             host_netns: None,
             proc_root: PathBuf::from("/proc"),
             version: Arc::default(),
+            timeout: bounded::DEFAULT_BACKEND_TIMEOUT,
         }
+    }
+
+    /// The time one netavark call may take before its process group is killed and the
+    /// call fails with [`BackendError::Timeout`].
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
     }
 
     /// Passes `--rootless=true` (aardvark-dns is then started with `systemd-run --user`).
@@ -237,7 +253,7 @@ impl Netavark {
             })?;
         }
         tracing::debug!(binary = %self.binary.display(), command, netns = %netns.display(), container_id = %options.container_id, "running netavark");
-        let status = cmd.status().map_err(spawn_err)?;
+        let status = bounded::status(&mut cmd, &self.binary, command, self.timeout)?;
         drop(cmd);
 
         let out = read_back(&mut stdout).map_err(spawn_err)?;
@@ -337,6 +353,90 @@ impl Backend for Netavark {
                 Ok(())
             }
             other => other.map(drop),
+        }
+    }
+
+    fn repair_dns(&self) -> Result<Option<String>, BackendError> {
+        let Some(aardvark) = self.aardvark_binary.as_deref() else {
+            return Ok(None);
+        };
+        let start = || {
+            let mut cmd = Command::new(aardvark);
+            cmd.arg("--config")
+                .arg(self.config_dir.join("aardvark-dns"))
+                .arg("-p")
+                .arg(self.dns_port.unwrap_or(53).to_string())
+                .arg("run")
+                .env("RUST_LOG", self.level())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Some(host) = &self.host_netns {
+                cmd.netns(host).map_err(|source| BackendError::HostNetns {
+                    path: host.path().to_path_buf(),
+                    source,
+                })?;
+            }
+            let status = bounded::status(&mut cmd, aardvark, "run", self.timeout)?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(BackendError::Netavark {
+                    command: "run",
+                    netns: self.config_dir.clone(),
+                    exit_code: status.code(),
+                    message: String::from("aardvark-dns did not start"),
+                })
+            }
+        };
+        let restarted = aardvark::restart_if_needed(
+            &self.config_dir,
+            &self.proc_root,
+            &aardvark::comm_of(aardvark),
+            start,
+        )?;
+        Ok(restarted.map(|why| format!("aardvark-dns restarted ({why:?})")))
+    }
+
+    fn missing_bridges(&self, options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
+        let bridges = leftovers::bridge_names(options);
+        if bridges.is_empty() {
+            return Ok(bridges);
+        }
+        leftovers::in_host(self.host_netns.as_deref(), || leftovers::missing(&bridges)).map_err(
+            |source| BackendError::Leftovers {
+                container_id: options.container_id.clone(),
+                source,
+            },
+        )
+    }
+
+    fn undo_setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+        new_bridges: &[String],
+    ) -> Result<(), BackendError> {
+        if let Err(e) = self.teardown(netns, options) {
+            // expected when setup stopped early: the checks below find what is left
+            tracing::debug!(container_id = %options.container_id, error = %e, "undo: netavark teardown");
+        }
+        let mut left = leftovers::remove_interfaces(netns, options);
+        if !new_bridges.is_empty() {
+            match leftovers::in_host(self.host_netns.as_deref(), || {
+                leftovers::remove_idle_bridges(new_bridges)
+            }) {
+                Ok(bridges) => left.extend(bridges),
+                Err(e) => left.push(format!("bridges: {e}")),
+            }
+        }
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(BackendError::Undo {
+                container_id: options.container_id.clone(),
+                left,
+            })
         }
     }
 }

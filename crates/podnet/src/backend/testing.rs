@@ -25,16 +25,40 @@ pub enum BackendCall {
         /// The options passed.
         options: NetworkOptions,
     },
+    /// An `undo_setup` call.
+    Undo {
+        /// The netns path passed.
+        netns: PathBuf,
+        /// The options passed.
+        options: NetworkOptions,
+        /// The bridges the undo may remove.
+        new_bridges: Vec<String>,
+    },
 }
+
+/// Called with every [`BackendCall`] as it is made, before it answers (e.g. to look at
+/// the state database at that moment).
+pub type Observer = Box<dyn Fn(&BackendCall) + Send + Sync>;
 
 /// Records every call; fails the calls numbered in [`FakeBackend::fail_at`].
 ///
-/// `setup` answers with one interface per network: the requested interface
+/// `missing_bridges` names every bridge of the options (a host where none exists yet);
+/// `undo_setup` is recorded as one call and fails like the others. `setup` answers with one interface per network: the requested interface
 /// name, the static MAC (or `02:00:00:00:00:NN`), and each static IP with the
 /// prefix length and gateway of the network's subnet that holds it.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FakeBackend {
     state: Mutex<FakeState>,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for FakeBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeBackend")
+            .field("state", &self.state)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +79,12 @@ impl FakeBackend {
         self
     }
 
+    /// Calls `observer` with every call as it is made.
+    pub fn observe(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// The calls made so far, in order (failed ones included).
     pub fn calls(&self) -> Vec<BackendCall> {
         self.lock().calls.clone()
@@ -65,6 +95,9 @@ impl FakeBackend {
     }
 
     fn record(&self, call: BackendCall, command: &'static str) -> Result<(), BackendError> {
+        if let Some(observer) = &self.observer {
+            observer(&call);
+        }
         let mut state = self.lock();
         state.calls.push(call);
         let n = state.calls.len();
@@ -121,6 +154,24 @@ impl Backend for FakeBackend {
             options: options.clone(),
         };
         self.record(call, "teardown")
+    }
+
+    fn missing_bridges(&self, options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
+        Ok(super::bridge_names(options))
+    }
+
+    fn undo_setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+        new_bridges: &[String],
+    ) -> Result<(), BackendError> {
+        let call = BackendCall::Undo {
+            netns: netns.to_path_buf(),
+            options: options.clone(),
+            new_bridges: new_bridges.to_vec(),
+        };
+        self.record(call, "undo")
     }
 }
 

@@ -199,6 +199,45 @@ impl<B: Backend + Sync> Backend for RootlessBackend<B> {
         Ok(())
     }
 
+    fn repair_dns(&self) -> Result<Option<String>, BackendError> {
+        let locked = self.netns.lock().map_err(|e| wrap("repair dns", e))?;
+        if !netns::is_netns(self.netns.config().pin_path()) {
+            // no rootless netns: no container, and aardvark-dns went with it
+            return Ok(None);
+        }
+        locked
+            .run(|| self.inner.repair_dns())
+            .map_err(|e| wrap("repair dns", e))?
+    }
+
+    fn missing_bridges(&self, options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
+        let locked = self.netns.lock().map_err(|e| wrap("setup", e))?;
+        if !netns::is_netns(self.netns.config().pin_path()) {
+            // no rootless netns yet: every bridge in it will be new
+            return Ok(crate::backend::bridge_names(options));
+        }
+        locked
+            .run(|| self.inner.missing_bridges(options))
+            .map_err(|e| wrap("setup", e))?
+    }
+
+    fn undo_setup(
+        &self,
+        netns: &Path,
+        options: &NetworkOptions,
+        new_bridges: &[String],
+    ) -> Result<(), BackendError> {
+        let locked = self.netns.lock().map_err(|e| wrap("teardown", e))?;
+        if !netns::is_netns(self.netns.config().pin_path()) {
+            // the bridges went with the rootless netns; the container's netns is the
+            // runtime's to remove
+            return Ok(());
+        }
+        locked
+            .run(|| self.inner.undo_setup(netns, options, new_bridges))
+            .map_err(|e| wrap("teardown", e))?
+    }
+
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {
         let locked = self.netns.lock().map_err(|e| wrap("teardown", e))?;
         if !netns::is_netns(self.netns.config().pin_path()) {

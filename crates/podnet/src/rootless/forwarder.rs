@@ -4,16 +4,24 @@
 //!
 //! One forwarder runs per container, so publishing or unpublishing one container's ports
 //! never restarts another's (pasta 2023-03 cannot add ports to a running instance).
-//! Each connection is served by a fresh thread that enters the rootless netns, connects
-//! to the container there and copies data; it dies with the connection. The container sees connections coming from the rootless netns (its bridge
-//! gateway), not the client's address, as with podman's rootlessport.
+//! Each connection is served by a fresh thread in the rootless netns that connects to the
+//! container there and copies data; it dies with the connection. The container sees
+//! connections coming from the rootless netns (its bridge gateway), not the client's
+//! address, as with podman's rootlessport.
+//!
+//! Least privilege: once every host port is bound, the forwarder needs no capability.
+//! One thread enters the rootless netns at start (the only `setns`); the threads that
+//! serve connections are started by it, so they begin in that netns without a `setns` of
+//! their own. That thread and the main thread then drop every capability (bounding and
+//! ambient sets included) and set `no_new_privs`, before any other thread exists, so
+//! every thread of the process runs without privileges.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use nix::sched::CloneFlags;
@@ -21,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RootlessError;
 
-/// Environment variable carrying a forwarder's `ForwarderSpec` as JSON.
+/// Environment variable carrying a forwarder's spec (netns path and ports) as JSON.
 pub const PORT_FORWARDER_ENV: &str = "_PODNET_PORT_FORWARDER";
 
 /// The fd on which a forwarder reports readiness (one byte once every port is bound).
@@ -75,6 +83,14 @@ fn failed(action: &'static str, source: std::io::Error) -> RootlessError {
 /// spec from [`PORT_FORWARDER_ENV`], binds every host port, reports readiness on fd 3
 /// and forwards connections until killed. Returns only on a setup error.
 pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
+    // Taken before this process opens anything, so fd 3 is the parent's readiness pipe and
+    // not a file of ours (a manual start may provide none).
+    // SAFETY: fcntl(F_GETFD) only queries the descriptor table.
+    let ready = (unsafe { libc::fcntl(READY_FD, libc::F_GETFD) } >= 0).then(|| {
+        // SAFETY: fd 3 is open (checked above), was handed to this process by its parent
+        // as the write end of the readiness pipe, and nothing else owns it.
+        unsafe { OwnedFd::from_raw_fd(READY_FD) }
+    });
     let text = std::env::var(PORT_FORWARDER_ENV).map_err(|e| {
         failed(
             "read its spec from _PODNET_PORT_FORWARDER",
@@ -103,30 +119,26 @@ pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
             )),
         }
     }
-    let netns = Arc::new(netns);
-    // Readiness on fd 3 when the parent provided it (a manual start may not have).
-    // SAFETY: fcntl(F_GETFD) only queries the descriptor table.
-    if unsafe { libc::fcntl(READY_FD, libc::F_GETFD) } >= 0 {
-        // SAFETY: fd 3 is open (checked above) and was handed to this process by its
-        // parent as the write end of the readiness pipe; nothing else owns it.
-        let ready = unsafe { OwnedFd::from_raw_fd(READY_FD) };
-        let mut ready = std::fs::File::from(ready);
-        let _ = ready.write_all(b"1");
+    let in_netns = InNetns::start(netns)?;
+    super::privileges::drop_all().map_err(|e| failed("drop its capabilities", e))?;
+    if let Some(ready) = ready {
+        let _ = std::fs::File::from(ready).write_all(b"1");
     }
 
     let mut threads = Vec::new();
     for (listener, port) in listeners {
-        let netns = netns.clone();
+        let in_netns = in_netns.clone();
         threads.push(std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let netns = netns.clone();
-                std::thread::spawn(move || forward(client, port, &netns));
+                in_netns.spawn(move || forward(client, port));
             }
         }));
     }
     for (socket, port) in udp {
-        let netns = netns.clone();
-        threads.push(std::thread::spawn(move || serve_udp(socket, port, netns)));
+        let in_netns = in_netns.clone();
+        threads.push(std::thread::spawn(move || {
+            serve_udp(socket, port, in_netns)
+        }));
     }
     for t in threads {
         let _ = t.join();
@@ -137,14 +149,50 @@ pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
     ))
 }
 
-/// Runs on a thread of its own that enters the rootless netns (and dies with the
-/// connection): connects to the container there, then copies both ways.
-fn forward(client: TcpStream, port: PortForward, netns: &std::fs::File) {
-    let target = SocketAddr::new(port.container_ip, port.container_port);
-    if let Err(e) = nix::sched::setns(netns, CloneFlags::CLONE_NEWNET) {
-        tracing::warn!(error = %e, "cannot enter the rootless netns");
-        return;
+/// A job run on a new thread inside the rootless netns.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts threads inside the rootless netns: jobs go to one thread that entered it (and
+/// then dropped its capabilities), which starts a thread per job, in the same netns.
+#[derive(Clone)]
+struct InNetns {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl InNetns {
+    fn start(netns: std::fs::File) -> Result<Self, RootlessError> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (ready_tx, ready) = mpsc::channel();
+        std::thread::spawn(move || {
+            let entered = nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
+                .map_err(|e| failed("enter the rootless netns", e.into()))
+                .and_then(|()| {
+                    super::privileges::drop_all().map_err(|e| failed("drop its capabilities", e))
+                });
+            let ok = entered.is_ok();
+            let _ = ready_tx.send(entered);
+            drop(netns);
+            if ok {
+                for job in queue {
+                    std::thread::spawn(job);
+                }
+            }
+        });
+        ready
+            .recv()
+            .map_err(|e| failed("enter the rootless netns", std::io::Error::other(e)))??;
+        Ok(Self { jobs })
     }
+
+    fn spawn(&self, job: impl FnOnce() + Send + 'static) {
+        let _ = self.jobs.send(Box::new(job));
+    }
+}
+
+/// Runs on a thread of its own in the rootless netns (and dies with the connection):
+/// connects to the container there, then copies both ways.
+fn forward(client: TcpStream, port: PortForward) {
+    let target = SocketAddr::new(port.container_ip, port.container_port);
     let Ok(upstream) = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) else {
         tracing::debug!(%target, "forward target refused");
         return;
@@ -164,27 +212,25 @@ fn forward(client: TcpStream, port: PortForward, netns: &std::fs::File) {
 
 /// A UDP socket created inside the rootless netns (on a thread that dies afterwards) and
 /// connected to `target`.
-fn udp_upstream(netns: &Arc<std::fs::File>, target: SocketAddr) -> Option<UdpSocket> {
-    let netns = netns.clone();
-    std::thread::spawn(move || {
-        nix::sched::setns(&*netns, CloneFlags::CLONE_NEWNET).ok()?;
+fn udp_upstream(in_netns: &InNetns, target: SocketAddr) -> Option<UdpSocket> {
+    let (tx, rx) = mpsc::channel();
+    in_netns.spawn(move || {
         let any: SocketAddr = if target.is_ipv4() {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
-        let socket = UdpSocket::bind(any).ok()?;
-        socket.connect(target).ok()?;
-        Some(socket)
-    })
-    .join()
-    .ok()
-    .flatten()
+        let socket = UdpSocket::bind(any)
+            .and_then(|s| s.connect(target).map(|()| s))
+            .ok();
+        let _ = tx.send(socket);
+    });
+    rx.recv().ok().flatten()
 }
 
 /// Relays datagrams: each client address gets its own upstream socket in the netns and
 /// a thread sending the container's replies back, until [`UDP_IDLE`] passes in silence.
-fn serve_udp(socket: UdpSocket, port: PortForward, netns: Arc<std::fs::File>) {
+fn serve_udp(socket: UdpSocket, port: PortForward, in_netns: InNetns) {
     let target = SocketAddr::new(port.container_ip, port.container_port);
     let socket = Arc::new(socket);
     let sessions: Arc<Mutex<HashMap<SocketAddr, Arc<UdpSocket>>>> = Arc::default();
@@ -197,7 +243,7 @@ fn serve_udp(socket: UdpSocket, port: PortForward, netns: Arc<std::fs::File>) {
         let upstream = match existing {
             Some(u) => u,
             None => {
-                let Some(u) = udp_upstream(&netns, target) else {
+                let Some(u) = udp_upstream(&in_netns, target) else {
                     tracing::debug!(%target, "cannot open a UDP socket towards the container");
                     continue;
                 };

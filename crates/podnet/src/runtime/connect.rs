@@ -20,6 +20,9 @@ impl<B: Backend> Runtime<B> {
     ) -> Result<ContainerRecord, Error> {
         let _lock = FlowLock::acquire(&self.config.lock_file)?;
         let mut record = self.container(name_or_id)?;
+        if self.repair_own_intent(&record) {
+            record = self.container(&record.id)?;
+        }
         let net = self.networks.inspect(&request.network)?;
         if record.networks.contains_key(&net.name) {
             if record.running {
@@ -34,6 +37,25 @@ impl<B: Backend> Runtime<B> {
         let explicit_hostname =
             (record.hostname != spec::short_id(&record.id)).then_some(record.hostname.as_str());
         let per = self.network_options(&record.id, explicit_hostname, request, &record.networks)?;
+        let in_use = record
+            .networks
+            .values()
+            .map(|p| p.interface_name.as_str())
+            .chain(
+                record
+                    .network_status
+                    .values()
+                    .flat_map(|s| s.interfaces.keys().map(String::as_str)),
+            )
+            .any(|name| name == per.interface_name);
+        if in_use {
+            // netavark's teardown of a failed connect would remove the existing interface
+            return Err(RuntimeError::InterfaceInUse {
+                container: record.name,
+                interface: per.interface_name,
+            }
+            .into());
+        }
 
         if !record.running {
             let tx = self.state.begin()?;
@@ -54,12 +76,20 @@ impl<B: Backend> Runtime<B> {
         let mut with_new = record.clone();
         with_new.networks.insert(net.name.clone(), per);
         let nets = [net];
-        let options = self.lease_and_intend(&with_new, &nets, &ns, IntentKind::Connect)?;
+        let intent = self.lease_and_intend(&with_new, &nets, &ns, IntentKind::Connect)?;
+        let options = &intent.options;
         failpoint::hit("connect:intent-committed");
-        let new_status = match self.backend.setup(&ns, &options) {
+        // the backend is undone before the leases go: the address is never handed out
+        // while an interface still carries it
+        let undo_backend = |record: &ContainerRecord| {
+            if self.undo_backend(record, &intent) {
+                self.release_intent(record, &nets);
+            }
+        };
+        let new_status = match self.backend.setup(&ns, options) {
             Ok(status) => status,
             Err(e) => {
-                self.release_intent(&record, &nets);
+                undo_backend(&record);
                 return Err(e.into());
             }
         };
@@ -70,10 +100,7 @@ impl<B: Backend> Runtime<B> {
                     tracing::warn!(container = %record.name, error = %e, "undo: hosts/resolv.conf");
                 }
             }
-            if let Err(e) = self.backend.teardown(&ns, &options) {
-                tracing::warn!(container = %record.name, error = %e, "undo: backend teardown failed");
-            }
-            self.release_intent(record, &nets);
+            undo_backend(record);
         };
         if let Err(e) = files::add_network(&record, &record.network_status, &new_status) {
             undo(&record, false);
@@ -128,6 +155,7 @@ impl<B: Backend> Runtime<B> {
                     kind: IntentKind::Disconnect,
                     netns_path: ns.clone(),
                     options: options.clone(),
+                    new_bridges: Vec::new(),
                 })?;
                 tx.commit()?;
                 if let Err(e) = self.backend.teardown(&ns, &options) {

@@ -41,6 +41,14 @@ pub enum RuntimeError {
         /// The network name.
         network: String,
     },
+    /// The interface name asked for is one the container has already.
+    #[error("invalid interface name {interface:?} for container {container}: the container has an interface of that name")]
+    InterfaceInUse {
+        /// The container name.
+        container: String,
+        /// The interface name.
+        interface: String,
+    },
     /// The container is not connected to the network.
     #[error("container {container} is not connected to network {network}")]
     NotConnected {

@@ -14,6 +14,9 @@ impl<B: Backend> Runtime<B> {
     pub fn setup(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
         let _lock = FlowLock::acquire(&self.config.lock_file)?;
         let mut record = self.container(name_or_id)?;
+        if self.repair_own_intent(&record) {
+            record = self.container(&record.id)?;
+        }
         if record.running {
             return Ok(record);
         }
@@ -21,19 +24,20 @@ impl<B: Backend> Runtime<B> {
         let ns = self.create_netns(&record)?;
         failpoint::hit("setup:netns-created");
 
-        let options = match self.lease_and_intend(&record, &nets, ns.as_path(), IntentKind::Setup) {
-            Ok(options) => options,
+        let intent = match self.lease_and_intend(&record, &nets, ns.as_path(), IntentKind::Setup) {
+            Ok(intent) => intent,
             Err(e) => {
                 self.remove_netns_logged(&record, ns.as_path());
                 return Err(e);
             }
         };
+        let options = &intent.options;
         failpoint::hit("setup:intent-committed");
 
-        let status = match self.backend.setup(ns.as_path(), &options) {
+        let status = match self.backend.setup(ns.as_path(), options) {
             Ok(status) => status,
             Err(e) => {
-                self.undo_setup(&record, &nets, ns.as_path(), &options, false);
+                self.undo_setup(&record, &nets, &intent);
                 return Err(e.into());
             }
         };
@@ -48,7 +52,7 @@ impl<B: Backend> Runtime<B> {
         let (hosts, resolv) = match written {
             Ok(paths) => paths,
             Err(e) => {
-                self.undo_setup(&record, &nets, ns.as_path(), &options, true);
+                self.undo_setup(&record, &nets, &intent);
                 return Err(e.into());
             }
         };
@@ -56,7 +60,7 @@ impl<B: Backend> Runtime<B> {
             .backend
             .publish(&record.id, &record.port_mappings, &status)
         {
-            self.undo_setup(&record, &nets, ns.as_path(), &options, true);
+            self.undo_setup(&record, &nets, &intent);
             return Err(e.into());
         }
         record.running = true;
@@ -69,7 +73,7 @@ impl<B: Backend> Runtime<B> {
             tx.commit()
         });
         if let Err(e) = committed {
-            self.undo_setup(&record, &nets, ns.as_path(), &options, true);
+            self.undo_setup(&record, &nets, &intent);
             return Err(e.into());
         }
         tracing::debug!(container = %record.name, netns = %ns.as_path().display(), "network set up");
@@ -86,14 +90,16 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// Allocates the leases of `nets` and commits them with an intent naming the exact
-    /// backend options, so a crash after this point can be undone by `reconcile`.
+    /// backend options and the bridges that do not exist yet, so a crash after this point
+    /// can be undone by `reconcile` (and a failure by the flow) without touching a bridge
+    /// that was there before. Returns the intent.
     pub(super) fn lease_and_intend(
         &self,
         record: &ContainerRecord,
         nets: &[Network],
         netns: &Path,
         kind: IntentKind,
-    ) -> Result<NetworkOptions, Error> {
+    ) -> Result<Intent, Error> {
         let tx = self.state.begin()?;
         let mut per_net = Vec::with_capacity(nets.len());
         for net in nets {
@@ -106,34 +112,68 @@ impl<B: Backend> Runtime<B> {
             per_net.push((net, per));
         }
         let options = self.backend_options(record, per_net)?;
-        tx.put_intent(&Intent {
+        let new_bridges = self.backend.missing_bridges(&options)?;
+        let intent = Intent {
             container_id: record.id.clone(),
             kind,
             netns_path: netns.to_path_buf(),
-            options: options.clone(),
-        })?;
+            options,
+            new_bridges,
+        };
+        tx.put_intent(&intent)?;
         tx.commit()?;
-        Ok(options)
+        Ok(intent)
     }
 
-    /// Undoes a failed setup: backend (if it ran), leases and intent, netns. Each failure
-    /// is logged; the caller returns the original error.
-    fn undo_setup(
-        &self,
-        record: &ContainerRecord,
-        nets: &[Network],
-        netns: &Path,
-        options: &NetworkOptions,
-        backend_ran: bool,
-    ) {
-        if backend_ran {
-            if let Err(e) = self.backend.teardown(netns, options) {
-                tracing::warn!(container = %record.name, error = %e, "undo: backend teardown failed");
+    /// Undoes a failed setup, in the order that never hands out a live address: the
+    /// backend (teardown, then what it left in the netns and the bridges this setup
+    /// brought up), shared backend state, the netns, and only then leases and intent.
+    /// When the backend undo or the netns removal leaves something, the intent and its
+    /// leases stay for `reconcile`. Each failure is logged; the caller returns the
+    /// original error.
+    fn undo_setup(&self, record: &ContainerRecord, nets: &[Network], intent: &Intent) {
+        let undone = self.undo_backend(record, intent);
+        self.release_backend_logged(record);
+        let netns_gone = self.remove_netns_logged(record, &intent.netns_path);
+        if undone && netns_gone {
+            self.release_intent(record, nets);
+        }
+    }
+
+    /// The backend part of an undo; true when nothing the intent names is left.
+    pub(super) fn undo_backend(&self, record: &ContainerRecord, intent: &Intent) -> bool {
+        match self
+            .backend
+            .undo_setup(&intent.netns_path, &intent.options, &intent.new_bridges)
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(container = %record.name, error = %e, "undo: backend objects left; the intent and its leases stay for reconcile");
+                false
             }
         }
-        self.release_backend_logged(record);
-        self.release_intent(record, nets);
-        self.remove_netns_logged(record, netns);
+    }
+
+    /// Finishes an intent this container left earlier (a failed undo, a crash) before a
+    /// new flow replaces it, so what it names is not forgotten. True when there was one
+    /// (the record may have changed: read it again).
+    pub(super) fn repair_own_intent(&self, record: &ContainerRecord) -> bool {
+        let intents = match self.state.list_intents() {
+            Ok(intents) => intents,
+            Err(e) => {
+                tracing::warn!(container = %record.name, error = %e, "reading intents failed");
+                return false;
+            }
+        };
+        let Some(intent) = intents.iter().find(|i| i.container_id == record.id) else {
+            return false;
+        };
+        let mut report = super::ReconcileReport::default();
+        self.repair_intent(intent, &mut report);
+        for e in report.errors {
+            tracing::warn!(container = %record.name, error = %e, "repairing an earlier intent");
+        }
+        true
     }
 
     /// Stops the container's port publishing and lets the backend release what it shared.
@@ -169,9 +209,14 @@ impl<B: Backend> Runtime<B> {
         }
     }
 
-    fn remove_netns_logged(&self, record: &ContainerRecord, netns: &Path) {
-        if let Err(e) = self.namespaces.remove(netns, &record.name) {
-            tracing::warn!(container = %record.name, netns = %netns.display(), error = %e, "undo: netns removal failed");
+    /// Removes a netns pin; false (logged) when it could not be removed.
+    fn remove_netns_logged(&self, record: &ContainerRecord, netns: &Path) -> bool {
+        match self.namespaces.remove(netns, &record.name) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(container = %record.name, netns = %netns.display(), error = %e, "undo: netns removal failed");
+                false
+            }
         }
     }
 
@@ -212,7 +257,12 @@ impl<B: Backend> Runtime<B> {
                 .into_iter()
                 .filter_map(|net| net.map_err(|e| errors.push(e.to_string())).ok())
                 .collect();
-            if !nets.is_empty() && self.namespaces.is_alive(&ns) {
+            if !nets.is_empty() && !self.namespaces.is_alive(&ns) {
+                match self.applied_options(record, &nets) {
+                    Ok(options) => self.teardown_in_scratch_netns(record, &options),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            } else if !nets.is_empty() {
                 match self.applied_options(record, &nets) {
                     Ok(options) => {
                         // a crash from here on is finished forward by reconcile
@@ -221,6 +271,7 @@ impl<B: Backend> Runtime<B> {
                             kind: IntentKind::Teardown,
                             netns_path: ns.clone(),
                             options: options.clone(),
+                            new_bridges: Vec::new(),
                         };
                         let noted = self.state.begin().and_then(|tx| {
                             tx.put_intent(&intent)?;
@@ -240,6 +291,30 @@ impl<B: Backend> Runtime<B> {
         }
         errors.extend(self.teardown_after_backend(record));
         errors
+    }
+
+    /// The container's netns is gone (its interfaces with it) but the backend still holds
+    /// its DNS entries and port forwarding rules: netavark's teardown is run against an
+    /// empty scratch namespace, where it removes both and then fails to find the
+    /// container's interfaces (expected, logged). The scratch pin is a `podnet-` pin, so
+    /// a crash in between leaves nothing `reconcile` does not remove.
+    fn teardown_in_scratch_netns(&self, record: &ContainerRecord, options: &NetworkOptions) {
+        let suffix: u32 = rand::random();
+        let name = format!("podnet-scratch-{suffix:08x}");
+        let scratch = match self
+            .namespaces
+            .create(&self.config.netns_dir, &name, &record.name)
+        {
+            Ok(path) => path,
+            Err(e) => {
+                tracing::warn!(container = %record.name, error = %e, "scratch netns for the teardown of a container without netns");
+                return;
+            }
+        };
+        if let Err(e) = self.backend.teardown(&scratch, options) {
+            tracing::debug!(container = %record.name, error = %e, "teardown in a scratch netns (the container's interfaces are gone)");
+        }
+        self.remove_netns_logged(record, &scratch);
     }
 
     /// The teardown steps after the backend: netns, leases, record, intent.

@@ -9,6 +9,14 @@
 //! database together with the leases it uses; the flow's final transaction replaces it by
 //! the new state. A crash in between leaves the intent, and [`Runtime::reconcile`] undoes
 //! it: the backend never holds an interface, rule or lease the database does not know.
+//!
+//! A backend failure part-way is undone in this order: the backend (its teardown, then the
+//! interfaces it left in the container's netns and the bridges the intent names as brought
+//! up by this setup, see [`Backend::undo_setup`]), then the netns (setup), and only then
+//! the leases and the intent, so an address is never handed out while an interface still
+//! carries it. When the undo leaves something, intent and leases stay and `reconcile` (or
+//! the container's next setup or connect) retries. The flow lock is held across backend
+//! calls, each bounded by the backend's time limit ([`Netavark::timeout`](crate::Netavark::timeout)).
 
 mod config;
 mod connect;

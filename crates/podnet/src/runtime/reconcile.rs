@@ -5,11 +5,12 @@
 //! | left behind                                   | repair                                   |
 //! |-----------------------------------------------|------------------------------------------|
 //! | a `podnet-*` pin no record or intent names    | removed (no backend work was done yet)   |
-//! | a setup or connect intent                     | backend torn down with its exact options, its leases released unless the record has the network, the netns removed for a setup |
+//! | a setup or connect intent (a crash, or a failed flow whose undo left something) | the backend undone with its exact options (teardown, the interfaces left in the netns, the bridges the intent says it brought up and nothing uses); only then its leases released unless the record has the network, the netns removed for a setup; kept for the next run when something is still left |
 //! | a reload intent                               | the reload is redone (the container was connected and stays so) |
 //! | a teardown or disconnect intent               | finished: backend teardown again (idempotent), then the flow's remaining steps |
-//! | a record marked running whose netns is gone   | torn down and marked stopped             |
+//! | a record marked running whose netns is gone   | torn down (netavark run against an empty scratch netns removes its DNS entries and port forwarding rules) and marked stopped |
 //! | a lease of a container without a record       | released                                 |
+//! | DNS entries with no live aardvark-dns (dead, zombie, pid reused) | a server started as netavark starts one |
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub struct ReconcileReport {
     pub containers_stopped: Vec<String>,
     /// Leases released because no container holds them.
     pub leases_released: usize,
+    /// The shared DNS server restarted because entries existed without a live server.
+    pub dns_repaired: Vec<String>,
     /// Problems met on the way (each repair is attempted regardless).
     pub errors: Vec<String>,
 }
@@ -49,10 +52,16 @@ impl<B: Backend> Runtime<B> {
         self.stop_orphaned_running(&mut report)?;
         self.remove_stray_pins(&mut report)?;
         self.release_stray_leases(&mut report)?;
+        // after the stale entries above are gone: only live containers' entries remain
+        match self.backend.repair_dns() {
+            Ok(Some(repaired)) => report.dns_repaired.push(repaired),
+            Ok(None) => {}
+            Err(e) => report.errors.push(format!("aardvark-dns: {e}")),
+        }
         Ok(report)
     }
 
-    fn repair_intent(&self, intent: &Intent, report: &mut ReconcileReport) {
+    pub(super) fn repair_intent(&self, intent: &Intent, report: &mut ReconcileReport) {
         let record = match self.state.get_container(&intent.container_id) {
             Ok(r) => r.filter(|r| r.id == intent.container_id),
             Err(e) => {
@@ -94,10 +103,18 @@ impl<B: Backend> Runtime<B> {
             self.finish_forward(intent, record, report);
             return;
         }
-        if self.namespaces.is_alive(&intent.netns_path) {
-            if let Err(e) = self.backend.teardown(&intent.netns_path, &intent.options) {
-                tracing::debug!(container = %intent.container_id, error = %e, "reconcile: teardown of an interrupted setup");
-            }
+        // the same undo as a failed flow's: teardown, the interfaces netavark left in the
+        // netns, the bridges the intent says this setup brought up (a dead netns only
+        // skips its interfaces); the leases stay until nothing is left
+        if let Err(e) =
+            self.backend
+                .undo_setup(&intent.netns_path, &intent.options, &intent.new_bridges)
+        {
+            report.errors.push(format!(
+                "undo interrupted setup of {}: {e}",
+                intent.container_id
+            ));
+            return;
         }
         let connected: BTreeSet<&String> = record
             .as_ref()

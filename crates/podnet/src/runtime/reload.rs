@@ -30,6 +30,7 @@ impl<B: Backend> Runtime<B> {
             kind: IntentKind::Reload,
             netns_path: ns.clone(),
             options: options.clone(),
+            new_bridges: Vec::new(),
         })?;
         tx.commit()?;
         let status = self.reapply(&record, &ns, &options)?;

@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use tempfile::TempDir;
 
@@ -332,7 +333,7 @@ fn reconcile_undoes_an_interrupted_setup() {
     assert!(f.rt.state().list_intents().unwrap().is_empty());
     let calls = f.rt.backend().calls();
     assert!(
-        matches!(&calls[..], [BackendCall::Teardown { .. }]),
+        matches!(&calls[..], [BackendCall::Undo { new_bridges, .. }] if !new_bridges.is_empty()),
         "{calls:?}"
     );
     // idempotent
@@ -370,7 +371,7 @@ fn a_failure_after_the_backend_undoes_the_backend_work() {
     assert!(err.to_string().contains("hosts"), "{err}");
     let calls = f.rt.backend().calls();
     assert!(
-        matches!(&calls[..], [BackendCall::Setup { options: a, .. }, BackendCall::Teardown { options: b, .. }] if a == b),
+        matches!(&calls[..], [BackendCall::Setup { options: a, .. }, BackendCall::Undo { options: b, .. }] if a == b),
         "{calls:?}"
     );
     assert!(leased(&f).is_empty());
@@ -394,4 +395,187 @@ fn teardown_hands_the_backend_the_addresses_it_set_up() {
         .ipnet
         .addr();
     assert_eq!(options.networks["front"].static_ips, vec![ip]);
+}
+
+/// Each backend call's kind, with the number of leases held when it was made.
+type Seen = Arc<Mutex<Vec<(&'static str, usize)>>>;
+
+/// A fixture whose backend notes, at each call, its kind and how many leases the state
+/// database holds at that moment (read through a second connection).
+fn observed_fixture(fail: &[usize]) -> (Fixture, Seen) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let db: Arc<Mutex<Option<std::path::PathBuf>>> = Arc::default();
+    let (seen2, db2) = (seen.clone(), db.clone());
+    let mut backend = FakeBackend::new().observe(Box::new(move |call| {
+        let kind = match call {
+            BackendCall::Setup { .. } => "setup",
+            BackendCall::Teardown { .. } => "teardown",
+            BackendCall::Undo { .. } => "undo",
+        };
+        let path = db2.lock().unwrap().clone().unwrap();
+        let leases = crate::StateStore::open(&path)
+            .unwrap()
+            .list_leases()
+            .unwrap()
+            .len();
+        seen2.lock().unwrap().push((kind, leases));
+    }));
+    for n in fail {
+        backend = backend.fail_at(*n);
+    }
+    let f = fixture_with(backend);
+    *db.lock().unwrap() = Some(f.rt.config().state_db.clone());
+    (f, seen)
+}
+
+#[test]
+fn a_failed_setup_is_undone_in_the_backend_before_its_lease_is_released() {
+    let (f, seen) = observed_fixture(&[1]);
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    f.rt.setup("web").unwrap_err();
+    assert_eq!(*seen.lock().unwrap(), [("setup", 1), ("undo", 1)]);
+    assert!(leased(&f).is_empty() && pins(&f).is_empty());
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
+}
+
+#[test]
+fn a_failure_after_the_backend_is_undone_before_the_lease_is_released() {
+    let (f, seen) = observed_fixture(&[]);
+    let c = f.rt.create(&spec("web", &["front"])).unwrap();
+    std::fs::create_dir_all(f.dir.path().join("containers").join(&c.id).join("hosts")).unwrap();
+    f.rt.setup("web").unwrap_err();
+    assert_eq!(*seen.lock().unwrap(), [("setup", 1), ("undo", 1)]);
+    assert!(leased(&f).is_empty());
+}
+
+#[test]
+fn a_failed_connect_is_undone_before_its_lease_is_released() {
+    let (f, seen) = observed_fixture(&[2]);
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let before = f.rt.setup("web").unwrap();
+    f.rt.connect("web", &NetworkRequest::new("back"))
+        .unwrap_err();
+    // the connect's lease (the second) is still held while the backend undoes it
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [("setup", 1), ("setup", 2), ("undo", 2)]
+    );
+    let calls = f.rt.backend().calls();
+    let BackendCall::Undo {
+        options,
+        new_bridges,
+        ..
+    } = &calls[2]
+    else {
+        panic!("{calls:?}")
+    };
+    assert_eq!(options.networks.keys().collect::<Vec<_>>(), ["back"]);
+    assert_eq!(new_bridges, &crate::backend::bridge_names(options));
+    assert_eq!(f.rt.container("web").unwrap(), before);
+    assert_eq!(leased(&f).len(), 1);
+    // and the same network connects afterwards
+    f.rt.connect("web", &NetworkRequest::new("back")).unwrap();
+    assert_eq!(leased(&f).len(), 2);
+}
+
+#[test]
+fn an_undo_that_leaves_something_keeps_the_lease_and_intent_for_reconcile() {
+    // connect's setup (call 2) fails and so does its undo (call 3)
+    let f = fixture_with(FakeBackend::new().fail_at(2).fail_at(3));
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    f.rt.setup("web").unwrap();
+    f.rt.connect("web", &NetworkRequest::new("back"))
+        .unwrap_err();
+    assert_eq!(leased(&f).len(), 2, "the address may still be up: kept");
+    let intents = f.rt.state().list_intents().unwrap();
+    assert_eq!(intents.len(), 1);
+    assert_eq!(intents[0].kind, crate::IntentKind::Connect);
+    let report = f.rt.reconcile().unwrap();
+    assert_eq!(report.intents_undone.len(), 1, "{report:?}");
+    assert!(matches!(
+        f.rt.backend().calls().last(),
+        Some(BackendCall::Undo { .. })
+    ));
+    assert_eq!(leased(&f).len(), 1);
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
+}
+
+#[test]
+fn a_failed_setup_whose_undo_fails_keeps_lease_and_intent_until_reconcile() {
+    let f = fixture_with(FakeBackend::new().fail_at(1).fail_at(2));
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    f.rt.setup("web").unwrap_err();
+    assert_eq!(leased(&f).len(), 1);
+    assert_eq!(f.rt.state().list_intents().unwrap().len(), 1);
+    assert!(
+        pins(&f).is_empty(),
+        "the netns goes, with the interfaces in it"
+    );
+    f.rt.reconcile().unwrap();
+    assert!(leased(&f).is_empty());
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
+    // a start after that works
+    assert!(f.rt.setup("web").unwrap().running);
+}
+
+#[test]
+fn connect_refuses_an_interface_name_the_container_has() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let before = f.rt.setup("web").unwrap();
+    let mut request = NetworkRequest::new("back");
+    request.interface_name = Some("eth0".into());
+    let err = f.rt.connect("web", &request).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid interface name \"eth0\" for container web: the container has an interface of that name"
+    );
+    assert_eq!(f.rt.container("web").unwrap(), before);
+    assert_eq!(f.rt.backend().calls().len(), 1);
+}
+
+#[test]
+fn reconcile_tears_down_a_container_whose_netns_vanished_in_a_scratch_netns() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["back"])).unwrap();
+    let c = f.rt.setup("web").unwrap();
+    std::fs::remove_file(c.netns_path.as_ref().unwrap()).unwrap();
+    let report = f.rt.reconcile().unwrap();
+    assert_eq!(report.containers_stopped, vec![c.id.clone()]);
+    let calls = f.rt.backend().calls();
+    // netavark removes DNS entries and port forwards without the container's netns
+    let Some(BackendCall::Teardown { netns, options }) = calls.last() else {
+        panic!("{calls:?}")
+    };
+    assert_ne!(Some(netns), c.netns_path.as_ref());
+    assert!(netns
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("podnet-scratch-"));
+    assert_eq!(options.container_id, c.id);
+    assert!(pins(&f).is_empty(), "{:?}", pins(&f));
+    assert!(leased(&f).is_empty());
+}
+
+#[test]
+fn a_new_connect_first_finishes_the_undo_an_earlier_one_left() {
+    // connect's setup (call 2) and its undo (call 3) fail; the retry undoes first (call 4)
+    let f = fixture_with(FakeBackend::new().fail_at(2).fail_at(3));
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    f.rt.setup("web").unwrap();
+    f.rt.connect("web", &NetworkRequest::new("back"))
+        .unwrap_err();
+    let c = f.rt.connect("web", &NetworkRequest::new("back")).unwrap();
+    let calls = f.rt.backend().calls();
+    assert!(
+        matches!(
+            &calls[3..],
+            [BackendCall::Undo { .. }, BackendCall::Setup { .. }]
+        ),
+        "{calls:?}"
+    );
+    assert_eq!(c.network_status.len(), 2);
+    assert_eq!(leased(&f).len(), 2);
+    assert!(f.rt.state().list_intents().unwrap().is_empty());
 }

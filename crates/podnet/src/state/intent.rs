@@ -9,6 +9,9 @@
 //!   kind TEXT                                setup | connect | reload | teardown | disconnect
 //!   netns_path TEXT                          the namespace the backend works in
 //!   options TEXT                             JSON: the exact backend options
+//!   new_bridges TEXT                         JSON list: bridges absent before the backend
+//!                                            ran (migration 4), the only ones an undo may
+//!                                            remove itself
 //! ```
 
 use std::path::PathBuf;
@@ -26,6 +29,11 @@ pub(crate) const MIGRATION: &str = "
         netns_path TEXT NOT NULL,
         options TEXT NOT NULL
     ) WITHOUT ROWID;
+";
+
+/// Migration 4: the bridges a setup or connect may have created.
+pub(crate) const MIGRATION_NEW_BRIDGES: &str = "
+    ALTER TABLE intents ADD COLUMN new_bridges TEXT NOT NULL DEFAULT '[]';
 ";
 
 /// Which flow left an intent.
@@ -77,6 +85,10 @@ pub struct Intent {
     pub netns_path: PathBuf,
     /// The exact options given to the backend (what a teardown needs).
     pub options: NetworkOptions,
+    /// Bridges of these options' networks that did not exist before the backend ran:
+    /// podnet's setup brought them up, so an undo may remove them (when nothing is
+    /// attached). Empty for flows that create nothing.
+    pub new_bridges: Vec<String>,
 }
 
 fn io_err(container: &str, source: rusqlite::Error) -> StateError {
@@ -93,9 +105,15 @@ pub(crate) fn put(conn: &Connection, intent: &Intent) -> Result<(), StateError> 
         field: "intent options",
         source,
     })?;
+    let new_bridges =
+        serde_json::to_string(&intent.new_bridges).map_err(|source| StateError::Encode {
+            id: id.clone(),
+            field: "intent new_bridges",
+            source,
+        })?;
     conn.execute(
-        "INSERT OR REPLACE INTO intents (container_id, kind, netns_path, options) VALUES (?1, ?2, ?3, ?4)",
-        params![id, intent.kind.as_str(), intent.netns_path.to_string_lossy(), options],
+        "INSERT OR REPLACE INTO intents (container_id, kind, netns_path, options, new_bridges) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, intent.kind.as_str(), intent.netns_path.to_string_lossy(), options, new_bridges],
     )
     .map_err(|e| io_err(id, e))?;
     Ok(())
@@ -113,7 +131,7 @@ pub(crate) fn delete(conn: &Connection, container_id: &str) -> Result<(), StateE
 pub(crate) fn list(conn: &Connection) -> Result<Vec<Intent>, StateError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT container_id, kind, netns_path, options FROM intents ORDER BY container_id",
+            "SELECT container_id, kind, netns_path, options, new_bridges FROM intents ORDER BY container_id",
         )
         .map_err(|e| io_err("*", e))?;
     let rows = stmt
@@ -123,23 +141,31 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<Intent>, StateError> {
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
             ))
         })
         .map_err(|e| io_err("*", e))?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, kind, netns, options) = row.map_err(|e| io_err("*", e))?;
+        let (id, kind, netns, options, new_bridges) = row.map_err(|e| io_err("*", e))?;
         let options = serde_json::from_str(&options).map_err(|source| StateError::Decode {
             id: id.clone(),
             field: "intent options",
             source,
         })?;
+        let new_bridges =
+            serde_json::from_str(&new_bridges).map_err(|source| StateError::Decode {
+                id: id.clone(),
+                field: "intent new_bridges",
+                source,
+            })?;
         let kind = IntentKind::parse(&kind).unwrap_or(IntentKind::Setup);
         out.push(Intent {
             container_id: id,
             kind,
             netns_path: PathBuf::from(netns),
             options,
+            new_bridges,
         });
     }
     Ok(out)

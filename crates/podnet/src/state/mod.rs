@@ -148,6 +148,7 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE ipam_cursor;
     ALTER TABLE ipam_cursor_v3 RENAME TO ipam_cursor;
 ",
+    intent::MIGRATION_NEW_BRIDGES,
 ];
 
 /// The schema version this build writes.
