@@ -48,6 +48,9 @@ mod network;
 mod rootless;
 mod runtime;
 mod state;
+// public so callers can check a value before building a request: the rule table is the
+// contract (`podnet::validate::alias("db")`)
+pub mod validate;
 
 pub use backend::{
     find_helper_binary, testing, Backend, BackendError, Netavark, NetworkOptions,
@@ -72,3 +75,4 @@ pub use state::{
     check_static_ip, ContainerRecord, Intent, IntentKind, Lease, StateError, StateStore, StateTx,
     DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
 };
+pub use validate::{InvalidInput, Rule};

@@ -93,7 +93,13 @@ fn load_file(path: &Path) -> Option<Network> {
             return None;
         }
     };
-    let mut net: Network = match serde_json::from_slice(&text) {
+    parse_file(path, &text)
+}
+
+/// A network from the bytes of `path`; `None` (with a warning) when they are not a
+/// network podman would load from that file name.
+pub(crate) fn parse_file(path: &Path, text: &[u8]) -> Option<Network> {
+    let mut net: Network = match serde_json::from_slice(text) {
         Ok(n) => n,
         Err(e) => {
             warn!(path = %path.display(), error = %e, "error reading network config file, skipping");
@@ -120,6 +126,10 @@ fn load_file(path: &Path) -> Option<Network> {
     if let Err(e) = validate::validate_subnets(&mut net, add_gateway, &[]) {
         warn!(path = %path.display(), error = %e, "network config could not be parsed, skipping");
         return None;
+    }
+    // podman's file is used as it is; only podnet's own create would have refused it
+    for finding in crate::validate::network_findings(&net) {
+        warn!(path = %path.display(), network = %net.name, "network config loaded although podnet would refuse it: {finding}");
     }
     Some(net)
 }

@@ -26,7 +26,7 @@ use super::error::NetworkError;
 use super::files::{self, DirLock};
 use super::pick::{self, SubnetPool};
 use super::types::*;
-use super::validate::{self, check_name};
+use super::validate;
 
 /// The network definitions in one directory, podman-compatible.
 #[derive(Debug, Clone)]
@@ -125,6 +125,8 @@ impl NetworkStore {
     /// when `ipv6_enabled`, gateways, IPAM `host-local`), the rest is
     /// validated; the file is written atomically. `id` must be empty.
     pub fn create(&self, mut net: Network) -> Result<Network, NetworkError> {
+        // refused before anything is written, even the directory
+        crate::validate::new_network(&net)?;
         fs::create_dir_all(&self.dir).map_err(|source| NetworkError::CreateDir {
             path: self.dir.clone(),
             source,
@@ -145,7 +147,6 @@ impl NetworkStore {
                 net.network_interface = net.name.clone();
             }
         } else {
-            check_name(&net.name)?;
             if existing.iter().any(|n| n.name == net.name) {
                 return Err(NetworkError::NameInUse { name: net.name });
             }
@@ -236,7 +237,6 @@ impl NetworkStore {
             {
                 return Err(NetworkError::BridgeNameInUse { name: name.clone() });
             }
-            check_name(name)?;
         }
         if net.ipam_driver() != HOST_LOCAL_IPAM {
             return Ok(());

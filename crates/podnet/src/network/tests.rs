@@ -150,7 +150,10 @@ fn create_rejects_bad_input() {
     let s = store(tmp.path());
     assert!(matches!(
         s.create(named("-bad")),
-        Err(NetworkError::InvalidName { .. })
+        Err(NetworkError::Invalid(crate::InvalidInput {
+            rule: crate::Rule::NameSyntax,
+            ..
+        }))
     ));
     assert!(matches!(
         s.create(named("podman")),
@@ -176,7 +179,10 @@ fn create_rejects_bad_input() {
     });
     assert!(matches!(
         s.create(gw),
-        Err(NetworkError::GatewayOutsideSubnet { .. })
+        Err(NetworkError::Invalid(crate::InvalidInput {
+            rule: crate::Rule::GatewayOutside(_),
+            ..
+        }))
     ));
     let mut drv = named("x");
     drv.driver = "ipvlan".into();
@@ -188,7 +194,10 @@ fn create_rejects_bad_input() {
     opt.options.insert("mtu".into(), "-1".into());
     assert!(matches!(
         s.create(opt),
-        Err(NetworkError::InvalidOption { .. })
+        Err(NetworkError::Invalid(crate::InvalidInput {
+            rule: crate::Rule::Mtu { .. },
+            ..
+        }))
     ));
     s.create(named("first")).unwrap();
     let mut br = named("x");

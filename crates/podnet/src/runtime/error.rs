@@ -67,6 +67,13 @@ pub enum RuntimeError {
         #[source]
         source: netns::Error,
     },
+    /// The directory where network namespaces are pinned could not be found.
+    #[error("cannot find the network namespace pin directory: {source}")]
+    NetnsDir {
+        /// The cause.
+        #[source]
+        source: netns::Error,
+    },
     /// Writing the container's hosts or resolv.conf failed.
     #[error("{file} of container {container}")]
     EtcFile {
