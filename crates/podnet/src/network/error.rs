@@ -30,6 +30,14 @@ pub enum NetworkError {
         /// What was looked up.
         name_or_id: String,
     },
+    /// The network's file exists but is not a network file podnet reads.
+    #[error("{path} cannot be used as a network config file: {reason}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why (a FIFO, a symlink, too big, not a network definition...).
+        reason: String,
+    },
     /// An ID prefix matches more than one network.
     #[error("more than one result for network ID {prefix}: {matches:?}")]
     AmbiguousId {

@@ -6,6 +6,7 @@ mod error;
 mod files;
 mod host;
 mod pick;
+mod read;
 mod store;
 mod types;
 mod validate;
