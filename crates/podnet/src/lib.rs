@@ -69,7 +69,8 @@ pub use rootless::{
     USERNS_ENV,
 };
 pub use runtime::{
-    ContainerSpec, NetworkRequest, ReconcileReport, Runtime, RuntimeConfig, RuntimeError,
+    ContainerSpec, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime, RuntimeConfig,
+    RuntimeError,
 };
 pub use state::{
     check_static_ip, ContainerRecord, Intent, IntentKind, Lease, StateError, StateStore, StateTx,

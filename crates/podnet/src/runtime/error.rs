@@ -49,6 +49,16 @@ pub enum RuntimeError {
         /// The network name.
         network: String,
     },
+    /// A network cannot be removed while containers use it.
+    #[error(
+        "network {network} is in use by {users:?}: remove them or disconnect them from it first"
+    )]
+    NetworkInUse {
+        /// The network name.
+        network: String,
+        /// The containers using it.
+        users: Vec<String>,
+    },
     /// The operation needs a running container.
     #[error("container {0} is not running")]
     NotRunning(String),

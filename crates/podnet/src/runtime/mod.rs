@@ -19,6 +19,7 @@ mod inspect;
 mod lifecycle;
 mod lock;
 mod namespaces;
+mod networks;
 mod ports;
 mod reconcile;
 mod reload;
@@ -30,6 +31,7 @@ use std::collections::BTreeMap;
 
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
+pub use networks::RemoveNetworkOptions;
 pub use reconcile::ReconcileReport;
 pub use spec::{ContainerSpec, NetworkRequest};
 

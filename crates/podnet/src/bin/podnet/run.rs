@@ -167,28 +167,8 @@ fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<ExitCo
         NetworkCommand::Rm { networks } => {
             let mut removed = Vec::new();
             for name in &networks {
-                let used_by: Vec<String> = rt
-                    .containers()?
-                    .into_iter()
-                    .filter(|c| c.networks.contains_key(name))
-                    .map(|c| c.name)
-                    .collect();
-                if !used_by.is_empty() {
-                    return Err(CliError::Argument {
-                        what: "network",
-                        value: name.clone(),
-                        why: format!("used by containers {used_by:?}"),
-                    });
-                }
-                let net = store.remove(name).map_err(Error::from)?;
-                rt.state()
-                    .begin()
-                    .and_then(|tx| {
-                        tx.forget_network(&net.id)?;
-                        tx.commit()
-                    })
-                    .map_err(Error::from)?;
-                removed.push(net.name);
+                let options = podnet::RemoveNetworkOptions::default();
+                removed.push(rt.remove_network(name, &options)?.name);
             }
             print(&removed)
         }
