@@ -54,6 +54,7 @@ mod error;
 mod intent;
 mod ipam;
 mod leases;
+mod open;
 mod record;
 
 use std::net::IpAddr;
@@ -184,7 +185,8 @@ impl StateStore {
     }
 
     /// Opens (creating the file and its directory when missing) and migrates
-    /// the database at `path`.
+    /// the database at `path`. An existing file that is not a podnet database (empty,
+    /// not SQLite, another program's) is refused, never reinitialised.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
         Self::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
     }
@@ -202,19 +204,62 @@ impl StateStore {
                 source,
             })?;
         }
-        let open_err = |source| StateError::Open {
-            path: path.clone(),
-            source,
+        if let open::Existing::Missing = open::existing(&path)? {
+            // built aside and linked into place: a crash meanwhile leaves no empty file
+            let tmp = open::temp_path(&path);
+            let built = Self::open_existing(&tmp, busy_timeout);
+            match built {
+                Ok(store) => drop(store),
+                Err(e) => {
+                    open::remove_temp(&tmp);
+                    return Err(match e {
+                        StateError::Unusable { reason, source, .. } => StateError::Unusable {
+                            path,
+                            reason,
+                            source,
+                        },
+                        other => other,
+                    });
+                }
+            }
+            open::publish(&tmp, &path)?;
+        }
+        Self::open_existing(&path, busy_timeout)
+    }
+
+    /// Opens, checks and migrates the database at `path`, which exists.
+    fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Self, StateError> {
+        let open_err = |source| {
+            open::sqlite_failure(path, source, |source| StateError::Open {
+                path: path.to_path_buf(),
+                source,
+            })
         };
-        let conn = Connection::open(&path).map_err(open_err)?;
+        let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(busy_timeout).map_err(open_err)?;
+        // before anything writes to it (WAL mode rewrites the header)
+        open::check_ours(&conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(64);
-        let mut store = StateStore { conn, path };
-        store.migrate()?;
+        let mut store = StateStore {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate().map_err(|e| match e {
+            StateError::Migrate {
+                path,
+                version,
+                source,
+            } => open::sqlite_failure(&path.clone(), source, |source| StateError::Migrate {
+                path,
+                version,
+                source,
+            }),
+            other => other,
+        })?;
         Ok(store)
     }
 
