@@ -42,9 +42,9 @@ pub enum StateError {
         path: PathBuf,
         /// The file system's reason (read-only, full, not writable).
         reason: String,
-        /// What SQLite reported.
+        /// What SQLite reported (boxed: this variant already carries the reason).
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
     /// The database file could not be looked at.
     #[error("cannot stat the state database {path}")]

@@ -94,7 +94,7 @@ pub(super) fn sqlite_failure(
             Some(reason) => StateError::Unusable {
                 path: path.to_path_buf(),
                 reason,
-                source,
+                source: Box::new(source),
             },
             None => otherwise(source),
         },
