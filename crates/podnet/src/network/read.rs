@@ -67,18 +67,19 @@ pub(crate) fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, String> {
         return Err(what.into());
     }
     if meta.len() > MAX_NETWORK_FILE {
-        return Err(too_big(meta.len()));
+        return Err(too_big(&format!("{} bytes", meta.len())));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(MAX_NETWORK_FILE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read it: {e}"))?;
     if bytes.len() as u64 > MAX_NETWORK_FILE {
-        return Err(too_big(bytes.len() as u64));
+        // it grew after the fstat
+        return Err(too_big(&format!("more than {MAX_NETWORK_FILE} bytes")));
     }
     Ok(Some(bytes))
 }
 
-fn too_big(len: u64) -> String {
-    format!("{len} bytes or more, above the {MAX_NETWORK_FILE}-byte limit for a network file")
+fn too_big(size: &str) -> String {
+    format!("{size}, above the {MAX_NETWORK_FILE}-byte limit for a network file")
 }
