@@ -13,6 +13,9 @@
 //!   `inspect` and `reconcile`, each validating first, applying, and undoing what it applied
 //!   when a later step fails; hosts and resolv.conf follow every change (through `etchosts`,
 //!   in place, locked);
+//! - [`validate`]: the rule table every value passes before anything is stored (names,
+//!   DNS aliases, hostnames, interface names, MACs, subnets, gateways, MTU, `--add-host`),
+//!   each refusal one [`InvalidInput`] naming the value and the rule;
 //! - [`RootlessNetNs`] and [`reexec_in_user_namespace`]: rootless networking (the user's
 //!   namespaces held by a pause process, a shared network namespace with pasta or
 //!   slirp4netns for outbound traffic and port forwarding).

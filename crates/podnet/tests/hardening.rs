@@ -446,6 +446,47 @@ fn a_full_disk_under_root_is_named_and_leaves_no_partial_state() {
 }
 
 #[test]
+fn a_disk_filling_up_under_an_open_database_is_named_and_commits_nothing() {
+    if !can_run("a_disk_filling_up_under_an_open_database_is_named_and_commits_nothing") {
+        return;
+    }
+    let fs = SmallFs::new("2m");
+    let db = fs.path().join("state.db");
+    let store = podnet::StateStore::open(&db).unwrap();
+    let filler = fs.fill();
+    let mut failed = None;
+    // a transaction big enough that the WAL must grow
+    for i in 0..50 {
+        let tx = store.begin().and_then(|tx| {
+            let record = podnet::ContainerRecord {
+                id: format!("{i:064x}"),
+                name: format!("c{i}"),
+                hostname: "x".repeat(4000),
+                ..podnet::ContainerRecord::default()
+            };
+            tx.put_container(&record)?;
+            tx.commit()
+        });
+        if let Err(e) = tx {
+            failed = Some(e);
+            break;
+        }
+    }
+    let err = failed.expect("50 commits on a full disk all succeeded");
+    let text = err.to_string();
+    assert!(
+        text.contains(&db.display().to_string()) && text.contains("no space left"),
+        "{text}"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    let listed = store.list_containers().unwrap();
+    assert!(
+        listed.iter().all(|c| c.hostname.len() == 4000),
+        "a partial record: {listed:?}"
+    );
+}
+
+#[test]
 fn a_read_only_root_is_named() {
     if !can_run("a_read_only_root_is_named") {
         return;

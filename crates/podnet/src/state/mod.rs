@@ -167,6 +167,7 @@ pub struct StateStore {
 #[derive(Debug)]
 pub struct StateTx<'a> {
     tx: Transaction<'a>,
+    path: &'a Path,
 }
 
 impl StateStore {
@@ -320,8 +321,11 @@ impl StateStore {
     /// the open transaction's uncommitted writes.
     pub fn begin(&self) -> Result<StateTx<'_>, StateError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(StateError::Begin)?;
-        Ok(StateTx { tx })
+            .map_err(|e| open::sqlite_failure(&self.path, e, StateError::Begin))?;
+        Ok(StateTx {
+            tx,
+            path: &self.path,
+        })
     }
 
     /// The container with this ID, name or unique ID prefix (read-only shortcut).
@@ -437,7 +441,11 @@ impl StateTx<'_> {
 
     /// Makes every change of the transaction durable at once.
     pub fn commit(self) -> Result<(), StateError> {
-        self.tx.commit().map_err(StateError::Commit)
+        let path = self.path;
+        // a full or read-only disk is named, with its path, rather than "disk I/O error"
+        self.tx
+            .commit()
+            .map_err(|e| open::sqlite_failure(path, e, StateError::Commit))
     }
 
     /// Discards every change (dropping the transaction does the same).
