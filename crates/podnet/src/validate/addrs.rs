@@ -59,6 +59,17 @@ pub fn subnet(net: &IpNet) -> Result<(), InvalidInput> {
         }));
     }
     let net = net.trunc();
+    if net.prefix_len() == 0 {
+        let range = if net.network().is_ipv4() {
+            "0.0.0.0/0"
+        } else {
+            "::/0"
+        };
+        return Err(bad(Rule::Reserved {
+            range,
+            why: "every address: the host's default route and all its other networks",
+        }));
+    }
     for (range, why) in RESERVED {
         let Ok(reserved) = range.parse::<IpNet>() else {
             continue;
@@ -173,8 +184,8 @@ mod tests {
             ("255.255.255.0/24", "240.0.0.0/4"),
             ("169.254.0.0/24", "169.254.0.0/16"),
             ("0.0.0.0/8", "0.0.0.0/8"),
-            ("0.0.0.0/0", "0.0.0.0/8"),
-            ("::/0", "::/128"),
+            ("0.0.0.0/0", "0.0.0.0/0"),
+            ("::/0", "::/0"),
             ("fe80::/64", "fe80::/10"),
             ("ff02::/64", "ff00::/8"),
         ] {

@@ -27,6 +27,9 @@ pub enum CliError {
         /// What is wrong.
         why: String,
     },
+    /// A `-p` spec does not parse (the message names the spec and the reason).
+    #[error(transparent)]
+    Publish(portmap::Error),
     /// JSON output failed.
     #[error("printing JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -229,13 +232,7 @@ fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
     let ports = args
         .publish
         .iter()
-        .map(|p| {
-            portmap::parse_publish(p).map_err(|e| CliError::Argument {
-                what: "--publish",
-                value: p.clone(),
-                why: e.to_string(),
-            })
-        })
+        .map(|p| portmap::parse_publish(p).map_err(CliError::Publish))
         .collect::<Result<_, _>>()?;
     Ok(ContainerSpec {
         name: args.name,
