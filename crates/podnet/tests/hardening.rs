@@ -537,3 +537,21 @@ fn an_empty_or_foreign_state_database_is_refused() {
         &["not an SQLite database"],
     );
 }
+
+/// `-p` errors say why, in the one line.
+#[test]
+fn a_bad_publish_spec_names_its_reason() {
+    if !can_run("a_bad_publish_spec_names_its_reason") {
+        return;
+    }
+    let root = tempfile::Builder::new()
+        .prefix("pnthard")
+        .tempdir()
+        .unwrap();
+    refused(
+        &podnet_at(root.path(), &["create", "c", "-p", "70000:80"]),
+        &["invalid publish spec \"70000:80\": port \"70000\" is out of range 1-65535"],
+    );
+    let ps = podnet_at(root.path(), &["ps"]);
+    assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), "[]");
+}
