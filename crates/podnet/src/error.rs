@@ -17,6 +17,9 @@ pub enum Error {
     /// A container network flow failed.
     #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
+    /// An input broke a rule of the validation layer.
+    #[error(transparent)]
+    Invalid(#[from] crate::validate::InvalidInput),
     /// Entering the user namespace or managing the rootless netns failed.
     #[error(transparent)]
     Rootless(#[from] crate::rootless::RootlessError),

@@ -13,6 +13,9 @@
 //!   `inspect` and `reconcile`, each validating first, applying, and undoing what it applied
 //!   when a later step fails; hosts and resolv.conf follow every change (through `etchosts`,
 //!   in place, locked);
+//! - [`validate`]: the rule table every value passes before anything is stored (names,
+//!   DNS aliases, hostnames, interface names, MACs, subnets, gateways, MTU, `--add-host`),
+//!   each refusal one [`InvalidInput`] naming the value and the rule;
 //! - [`RootlessNetNs`] and [`reexec_in_user_namespace`]: rootless networking (the user's
 //!   namespaces held by a pause process, a shared network namespace with pasta or
 //!   slirp4netns for outbound traffic and port forwarding).
@@ -48,6 +51,9 @@ mod network;
 mod rootless;
 mod runtime;
 mod state;
+// public so callers can check a value before building a request: the rule table is the
+// contract (`podnet::validate::alias("db")`)
+pub mod validate;
 
 pub use backend::{
     find_helper_binary, firewall_driver, network_info, testing, Backend, BackendError, DnsInfo,
@@ -71,7 +77,8 @@ pub use rootless::{
     USERNS_ENV,
 };
 pub use runtime::{
-    ContainerSpec, NetworkRequest, ReconcileReport, Runtime, RuntimeConfig, RuntimeError,
+    ContainerSpec, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime, RuntimeConfig,
+    RuntimeError,
 };
 /// The rusqlite podnet's state database is built with (0.32): a crate that also uses SQLite must
 /// use this version, as two `libsqlite3-sys` versions cannot be linked into one program. The
@@ -82,6 +89,7 @@ pub use state::{
     check_static_ip, ContainerRecord, Intent, IntentKind, Lease, StateError, StateStore, StateTx,
     DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
 };
+pub use validate::{InvalidInput, Rule};
 
 /// The README's example, compiled and run as a doctest so it stays true.
 #[doc = include_str!("../README.md")]

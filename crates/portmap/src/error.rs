@@ -84,13 +84,14 @@ pub enum Invalid {
     },
 }
 
-/// Errors of this crate. Each variant names the input it is about; the
-/// detail is its [`std::error::Error::source`].
+/// Errors of this crate. Each variant names the input it is about and says what is wrong
+/// with it (the detail is also its [`std::error::Error::source`], for callers that walk
+/// the chain).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// [`parse_publish`](crate::parse_publish) got a bad `-p` spec.
-    #[error("invalid publish spec {spec:?}")]
+    #[error("invalid publish spec {spec:?}: {cause}")]
     Publish {
         /// The spec as given.
         spec: String,
@@ -99,7 +100,7 @@ pub enum Error {
         cause: Invalid,
     },
     /// [`canonicalize`](crate::canonicalize) got an invalid mapping.
-    #[error("invalid port mapping {mapping}")]
+    #[error("invalid port mapping {mapping}: {cause}")]
     Mapping {
         /// The mapping as given.
         mapping: Box<PortMapping>,
@@ -128,7 +129,7 @@ pub enum Error {
         second_container_port: u16,
     },
     /// [`expand`](crate::expand) got a mapping whose range runs past 65535.
-    #[error("cannot expand port mapping {mapping}")]
+    #[error("cannot expand port mapping {mapping}: {cause}")]
     Expand {
         /// The mapping as given.
         mapping: Box<PortMapping>,

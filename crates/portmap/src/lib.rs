@@ -7,8 +7,8 @@
 //! Requires: nothing (pure data handling: no privileges, no kernel features,
 //! no files, no system calls).
 //!
-//! Every error names its input (the spec or the mapping) and carries the
-//! reason as its [`source`](std::error::Error::source). No port arithmetic
+//! Every error names its input (the spec or the mapping) and states the reason
+//! in its message (also its [`source`](std::error::Error::source)). No port arithmetic
 //! wraps or truncates: numbers are parsed wide and range-checked.
 //! Everything is O(n log n) in the number of mappings.
 //!

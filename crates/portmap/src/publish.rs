@@ -209,6 +209,14 @@ mod tests {
 
     /// Every rejected spec yields `Error::Publish` naming the spec, with the reason as source.
     #[test]
+    fn the_message_says_why() {
+        assert_eq!(
+            parse_publish("70000:80").unwrap_err().to_string(),
+            "invalid publish spec \"70000:80\": port \"70000\" is out of range 1-65535"
+        );
+    }
+
+    #[test]
     fn every_error_names_the_spec() {
         let cases: Vec<(&str, Invalid)> = vec![
             ("", Invalid::Empty),
@@ -287,6 +295,8 @@ mod tests {
             assert!(err.to_string().contains(&format!("{spec:?}")), "{err}");
             let source = std::error::Error::source(&err).unwrap().to_string();
             assert_eq!(source, cause.to_string());
+            // the reason is in the message itself, for callers that print only Display
+            assert!(err.to_string().ends_with(&format!(": {source}")), "{err}");
         }
     }
 

@@ -9,12 +9,9 @@ use ipnet::IpNet;
 /// A failed network operation; each variant names the input it is about.
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
-    /// A network (or bridge) name does not match `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`.
-    #[error("network name {name:?} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
-    InvalidName {
-        /// The rejected name.
-        name: String,
-    },
+    /// A value of the definition breaks a rule of [`crate::validate`].
+    #[error(transparent)]
+    Invalid(#[from] crate::InvalidInput),
     /// A network with this name exists already.
     #[error("network name {name} already used: network already exists")]
     NameInUse {
@@ -32,6 +29,14 @@ pub enum NetworkError {
     NotFound {
         /// What was looked up.
         name_or_id: String,
+    },
+    /// The network's file exists but is not a network file podnet reads.
+    #[error("{path} cannot be used as a network config file: {reason}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why (a FIFO, a symlink, too big, not a network definition...).
+        reason: String,
     },
     /// An ID prefix matches more than one network.
     #[error("more than one result for network ID {prefix}: {matches:?}")]

@@ -12,6 +12,7 @@ use nix::fcntl::{fcntl, FcntlArg};
 use tracing::warn;
 
 use super::error::NetworkError;
+use super::read::{self, Skipped};
 use super::types::Network;
 use super::validate::{self, is_valid_name};
 
@@ -57,71 +58,99 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<DirLock, NetworkError> {
     }
 }
 
-/// Every valid network file in `dir` (none when `dir` does not exist).
-pub(crate) fn load_dir(dir: &Path) -> Result<Vec<Network>, NetworkError> {
+/// Every valid network file in `dir` (none when `dir` does not exist), and the `*.json`
+/// entries skipped with the reason (each also logged as a warning).
+pub(crate) fn load_dir(dir: &Path) -> Result<(Vec<Network>, Vec<Skipped>), NetworkError> {
     let read_err = |source| NetworkError::ReadDir {
         path: dir.to_path_buf(),
         source,
     };
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
         Err(source) => return Err(read_err(source)),
     };
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for entry in entries {
-        let path = entry.map_err(read_err)?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") || path.is_dir() {
+        let entry = entry.map_err(read_err)?;
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        if let Some(net) = load_file(&path) {
-            out.push(net);
+        // the entry's own type: a symlink is not followed, a FIFO not opened
+        let kind = entry.file_type().map_err(read_err)?;
+        if kind.is_dir() {
+            continue;
+        }
+        let result = match read::not_regular(kind) {
+            Some(what) => Err(what.to_string()),
+            None => match read::read_bounded(&path) {
+                Ok(Some(bytes)) => check_file(&path, &bytes),
+                Ok(None) => continue,
+                Err(why) => Err(why),
+            },
+        };
+        match result {
+            Ok(net) => out.push(net),
+            Err(reason) => {
+                warn!(path = %path.display(), "skipping network config file: {reason}");
+                skipped.push(Skipped {
+                    name: path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    path,
+                    reason,
+                });
+            }
         }
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
-/// Reads one network file; `None` (with a warning) when it is not a valid
-/// network, as podman's `loadNetworks` skips it.
-fn load_file(path: &Path) -> Option<Network> {
-    let text = match fs::read(path) {
-        Ok(t) => t,
-        Err(e) => {
-            if e.kind() != io::ErrorKind::NotFound {
-                warn!(path = %path.display(), error = %e, "error loading network config file");
-            }
-            return None;
+/// A network from the bytes of `path`; `None` (with a warning) when they are not a
+/// network podman would load from that file name.
+#[cfg(test)]
+pub(crate) fn parse_file(path: &Path, text: &[u8]) -> Option<Network> {
+    match check_file(path, text) {
+        Ok(net) => Some(net),
+        Err(reason) => {
+            warn!(path = %path.display(), "skipping network config file: {reason}");
+            None
         }
-    };
-    let mut net: Network = match serde_json::from_slice(&text) {
-        Ok(n) => n,
-        Err(e) => {
-            warn!(path = %path.display(), error = %e, "error reading network config file, skipping");
-            return None;
-        }
-    };
+    }
+}
+
+/// A network from the bytes of `path`, or why podman would not load it (its
+/// `loadNetworks` skips such a file); what podnet's own create would have refused is
+/// only logged.
+fn check_file(path: &Path, text: &[u8]) -> Result<Network, String> {
+    let mut net: Network =
+        serde_json::from_slice(text).map_err(|e| format!("not a network definition: {e}"))?;
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or_default();
     if net.name != stem {
-        warn!(path = %path.display(), name = %net.name, "network config name does not match file name, skipping");
-        return None;
+        return Err(format!(
+            "its name {:?} does not match the file name",
+            net.name
+        ));
     }
     if !is_valid_name(&net.name) {
-        warn!(path = %path.display(), name = %net.name, "network config has invalid name, skipping");
-        return None;
+        return Err(format!("invalid network name {:?}", net.name));
     }
     if net.id.len() != 64 {
-        warn!(path = %path.display(), id = %net.id, "network config has invalid network ID, skipping");
-        return None;
+        return Err(format!("invalid network ID {:?}", net.id));
     }
     let add_gateway = !net.internal || net.dns_enabled;
-    if let Err(e) = validate::validate_subnets(&mut net, add_gateway, &[]) {
-        warn!(path = %path.display(), error = %e, "network config could not be parsed, skipping");
-        return None;
+    validate::validate_subnets(&mut net, add_gateway, &[]).map_err(|e| e.to_string())?;
+    // podman's file is used as it is; only podnet's own create would have refused it
+    for finding in crate::validate::network_findings(&net) {
+        warn!(path = %path.display(), network = %net.name, "network config loaded although podnet would refuse it: {finding}");
     }
-    Some(net)
+    Ok(net)
 }
 
 /// Temp file in the same directory, fsync, rename over, fsync the directory.

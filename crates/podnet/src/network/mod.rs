@@ -6,12 +6,15 @@ mod error;
 mod files;
 mod host;
 mod pick;
+mod read;
 mod store;
 mod types;
 mod validate;
 
 pub(crate) use addr::{from_int, host_bounds, to_int};
 pub use error::NetworkError;
+#[cfg(test)]
+pub(crate) use files::parse_file;
 pub use pick::SubnetPool;
 pub use store::NetworkStore;
 pub use types::{

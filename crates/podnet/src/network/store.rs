@@ -25,8 +25,9 @@ use tracing::{debug, warn};
 use super::error::NetworkError;
 use super::files::{self, DirLock};
 use super::pick::{self, SubnetPool};
+use super::read::Skipped;
 use super::types::*;
-use super::validate::{self, check_name};
+use super::validate;
 
 /// The network definitions in one directory, podman-compatible.
 #[derive(Debug, Clone)]
@@ -113,10 +114,13 @@ impl NetworkStore {
         self.load()
     }
 
-    /// The network with this name, full ID or unique ID prefix.
+    /// The network with this name, full ID or unique ID prefix. A `NAME.json` that is not
+    /// a readable network file (a FIFO, a symlink, too big, not parsable) is an error
+    /// saying so, not "not found".
     pub fn inspect(&self, name_or_id: &str) -> Result<Network, NetworkError> {
         let _lock = self.lock_if_present();
-        find(&self.load()?, name_or_id).cloned()
+        let (all, skipped) = self.load_all()?;
+        find_or_skipped(&all, &skipped, name_or_id).cloned()
     }
 
     /// Creates a network from a partly filled definition, as `podman network
@@ -125,12 +129,14 @@ impl NetworkStore {
     /// when `ipv6_enabled`, gateways, IPAM `host-local`), the rest is
     /// validated; the file is written atomically. `id` must be empty.
     pub fn create(&self, mut net: Network) -> Result<Network, NetworkError> {
+        // refused before anything is written, even the directory
+        crate::validate::new_network(&net)?;
         fs::create_dir_all(&self.dir).map_err(|source| NetworkError::CreateDir {
             path: self.dir.clone(),
             source,
         })?;
         let _lock = self.lock()?;
-        let existing = self.load()?;
+        let (existing, skipped) = self.load_all()?;
         if net.driver.is_empty() {
             net.driver = BRIDGE_DRIVER.to_owned();
         }
@@ -145,9 +151,12 @@ impl NetworkStore {
                 net.network_interface = net.name.clone();
             }
         } else {
-            check_name(&net.name)?;
             if existing.iter().any(|n| n.name == net.name) {
                 return Err(NetworkError::NameInUse { name: net.name });
+            }
+            // never rename over a file podnet could not read (a FIFO, say)
+            if let Some(s) = skipped.iter().find(|s| s.name == net.name) {
+                return Err(unreadable(s));
             }
         }
         match net.ipam_driver() {
@@ -203,8 +212,8 @@ impl NetworkStore {
         } else {
             None
         };
-        let all = self.load()?;
-        let net = find(&all, name_or_id)?.clone();
+        let (all, skipped) = self.load_all()?;
+        let net = find_or_skipped(&all, &skipped, name_or_id)?.clone();
         if net.name == self.default_name {
             return Err(NetworkError::RemoveDefault { name: net.name });
         }
@@ -236,7 +245,6 @@ impl NetworkStore {
             {
                 return Err(NetworkError::BridgeNameInUse { name: name.clone() });
             }
-            check_name(name)?;
         }
         if net.ipam_driver() != HOST_LOCAL_IPAM {
             return Ok(());
@@ -284,12 +292,17 @@ impl NetworkStore {
 
     /// Every valid network file, plus the default network when no file has its name.
     fn load(&self) -> Result<Vec<Network>, NetworkError> {
-        let mut out = files::load_dir(&self.dir)?;
+        Ok(self.load_all()?.0)
+    }
+
+    /// [`NetworkStore::load`], and the `*.json` files skipped with the reason.
+    fn load_all(&self) -> Result<(Vec<Network>, Vec<Skipped>), NetworkError> {
+        let (mut out, skipped) = files::load_dir(&self.dir)?;
         if !out.iter().any(|n| n.name == self.default_name) {
             out.push(self.default_network());
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        Ok((out, skipped))
     }
 
     fn write(&self, net: &Network) -> Result<(), NetworkError> {
@@ -352,6 +365,30 @@ pub(crate) fn find<'a>(all: &'a [Network], name_or_id: &str) -> Result<&'a Netwo
             prefix: name_or_id.to_owned(),
             matches: many.iter().map(|n| n.name.clone()).collect(),
         }),
+    }
+}
+
+/// [`find`], but a name whose file was skipped is an error saying why.
+fn find_or_skipped<'a>(
+    all: &'a [Network],
+    skipped: &[Skipped],
+    name_or_id: &str,
+) -> Result<&'a Network, NetworkError> {
+    match find(all, name_or_id) {
+        Err(NetworkError::NotFound { name_or_id }) => {
+            match skipped.iter().find(|s| s.name == name_or_id) {
+                Some(s) => Err(unreadable(s)),
+                None => Err(NetworkError::NotFound { name_or_id }),
+            }
+        }
+        other => other,
+    }
+}
+
+fn unreadable(s: &Skipped) -> NetworkError {
+    NetworkError::Unreadable {
+        path: s.path.clone(),
+        reason: s.reason.clone(),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 
 use super::*;
@@ -150,7 +150,10 @@ fn create_rejects_bad_input() {
     let s = store(tmp.path());
     assert!(matches!(
         s.create(named("-bad")),
-        Err(NetworkError::InvalidName { .. })
+        Err(NetworkError::Invalid(crate::InvalidInput {
+            rule: crate::Rule::NameSyntax,
+            ..
+        }))
     ));
     assert!(matches!(
         s.create(named("podman")),
@@ -176,7 +179,10 @@ fn create_rejects_bad_input() {
     });
     assert!(matches!(
         s.create(gw),
-        Err(NetworkError::GatewayOutsideSubnet { .. })
+        Err(NetworkError::Invalid(crate::InvalidInput {
+            rule: crate::Rule::GatewayOutside(_),
+            ..
+        }))
     ));
     let mut drv = named("x");
     drv.driver = "ipvlan".into();
@@ -188,7 +194,10 @@ fn create_rejects_bad_input() {
     opt.options.insert("mtu".into(), "-1".into());
     assert!(matches!(
         s.create(opt),
-        Err(NetworkError::InvalidOption { .. })
+        Err(NetworkError::Invalid(crate::InvalidInput {
+            rule: crate::Rule::Mtu { .. },
+            ..
+        }))
     ));
     s.create(named("first")).unwrap();
     let mut br = named("x");
@@ -292,20 +301,10 @@ fn invalid_files_are_skipped() {
     write_net(s.dir(), "mismatch", &"b".repeat(64));
     fs::rename(s.dir().join("mismatch.json"), s.dir().join("other.json")).unwrap();
     fs::write(s.dir().join("README"), "not json").unwrap();
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .finish();
-    let names: Vec<String> = tracing::subscriber::with_default(subscriber, || s.list())
-        .unwrap()
-        .into_iter()
-        .map(|n| n.name)
-        .collect();
+    let (listed, text) = warnings_of(|| s.list());
+    let names: Vec<String> = listed.unwrap().into_iter().map(|n| n.name).collect();
     assert_eq!(names, vec!["good", "podman"]);
     // each skipped file was named in a warning
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     for f in ["broken.json", "notanet.json", "shortid.json", "other.json"] {
         assert!(
             text.contains(f) && text.contains("WARN"),
@@ -313,6 +312,97 @@ fn invalid_files_are_skipped() {
         );
     }
     assert!(!text.contains("good.json"), "{text}");
+}
+
+#[test]
+fn podman_files_podnet_would_refuse_load_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = store(tmp.path());
+    fs::create_dir_all(s.dir()).unwrap();
+    let wide = Network {
+        name: "wide".into(),
+        id: "d".repeat(64),
+        driver: "bridge".into(),
+        subnets: vec![Subnet::new("0.0.0.0/0".parse().unwrap())],
+        ..Default::default()
+    };
+    fs::write(s.dir().join("wide.json"), wide.to_podman_json().unwrap()).unwrap();
+    let (loaded, text) = warnings_of(|| s.inspect("wide"));
+    assert_eq!(loaded.unwrap().subnets[0].subnet.to_string(), "0.0.0.0/0");
+    assert!(
+        text.contains("WARN")
+            && text.contains("wide.json")
+            && text.contains("\"0.0.0.0/0\"")
+            && text.contains("reserved"),
+        "{text}"
+    );
+}
+
+#[test]
+fn fifo_symlink_and_huge_files_are_skipped_without_reading_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = store(tmp.path());
+    write_net(s.dir(), "good", &"a".repeat(64));
+    nix::unistd::mkfifo(
+        &s.dir().join("fifo.json"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/dev/zero", s.dir().join("zero.json")).unwrap();
+    // a regular, valid network file behind a symlink is not followed either
+    write_net(tmp.path(), "outside", &"c".repeat(64));
+    std::os::unix::fs::symlink(
+        tmp.path().join("outside.json"),
+        s.dir().join("outside.json"),
+    )
+    .unwrap();
+    // 200 MB, sparse: costs nothing to make, would cost 200 MB to read
+    let huge = fs::File::create(s.dir().join("huge.json")).unwrap();
+    huge.set_len(200 << 20).unwrap();
+    let names: Vec<String> = s.list().unwrap().into_iter().map(|n| n.name).collect();
+    assert_eq!(names, vec!["good", "podman"]);
+    for (name, why) in [
+        ("fifo", "FIFO"),
+        ("zero", "symbolic link"),
+        ("outside", "symbolic link"),
+        ("huge", "1048576-byte limit"),
+    ] {
+        let err = s.inspect(name).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, NetworkError::Unreadable { .. }),
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains(&format!("{name}.json")) && text.contains(why),
+            "{name}: {text}"
+        );
+        // and create never renames over such a file
+        assert!(
+            matches!(s.create(named(name)), Err(NetworkError::Unreadable { .. })),
+            "{name}"
+        );
+    }
+    assert!(s
+        .dir()
+        .join("fifo.json")
+        .symlink_metadata()
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
+
+/// What `f` returns, and the warnings it logged.
+fn warnings_of<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    (out, text)
 }
 
 /// Captured log output of a test subscriber.

@@ -1,5 +1,6 @@
-//! Validation and normalization of a network definition, as podman's
-//! `CommonNetworkCreate`, `ValidateSubnets` and the per-driver option checks do.
+//! Normalization of a network definition, as podman's `CommonNetworkCreate`,
+//! `ValidateSubnets` and the per-driver option checks do; the rules that refuse a value
+//! live in [`crate::validate`].
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,25 +11,10 @@ use super::addr;
 use super::error::NetworkError;
 use super::types::{Network, Subnet, BRIDGE_DRIVER, MACVLAN_DRIVER};
 
-/// Podman's `NameRegex`: `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`.
+/// Podman's `NameRegex`: `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$` (the syntax only; the
+/// rules of [`crate::InvalidInput`] also bound the length).
 pub fn is_valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphanumeric() => {}
-        _ => return false,
-    }
-    chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// Checks a network name, or says which.
-pub(crate) fn check_name(name: &str) -> Result<(), NetworkError> {
-    if is_valid_name(name) {
-        Ok(())
-    } else {
-        Err(NetworkError::InvalidName {
-            name: name.to_owned(),
-        })
-    }
+    crate::validate::has_name_syntax(name)
 }
 
 /// Validates the subnets of `net` (podman's `ValidateSubnets`): host bits

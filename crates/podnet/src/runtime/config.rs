@@ -46,12 +46,8 @@ impl RuntimeConfig {
         let networks_dir = crate::NetworkStore::default_dir()?;
         let state_db = crate::StateStore::default_path()
             .ok_or(crate::Error::Runtime(super::RuntimeError::NoDataDir))?;
-        let netns_dir = netns::run_dir().map_err(|source| {
-            crate::Error::Runtime(super::RuntimeError::Netns {
-                container: String::from("-"),
-                source,
-            })
-        })?;
+        let netns_dir = netns::run_dir()
+            .map_err(|source| crate::Error::Runtime(super::RuntimeError::NetnsDir { source }))?;
         let run = if rootless_detect::is_rootless() {
             rootless_detect::runtime_dir()
                 .map(|d| d.join("podnet"))

@@ -18,6 +18,7 @@ impl<B: Backend> Runtime<B> {
         name_or_id: &str,
         request: &NetworkRequest,
     ) -> Result<ContainerRecord, Error> {
+        crate::validate::network_request(request)?;
         let _lock = FlowLock::acquire(&self.config.lock_file)?;
         let mut record = self.container(name_or_id)?;
         if self.repair_own_intent(&record) {

@@ -57,6 +57,16 @@ pub enum RuntimeError {
         /// The network name.
         network: String,
     },
+    /// A network cannot be removed while containers use it.
+    #[error(
+        "network {network} is in use by {users:?}: remove them or disconnect them from it first"
+    )]
+    NetworkInUse {
+        /// The network name.
+        network: String,
+        /// The containers using it.
+        users: Vec<String>,
+    },
     /// The operation needs a running container.
     #[error("container {0} is not running")]
     NotRunning(String),
@@ -71,6 +81,13 @@ pub enum RuntimeError {
     Netns {
         /// The container name.
         container: String,
+        /// The cause.
+        #[source]
+        source: netns::Error,
+    },
+    /// The directory where network namespaces are pinned could not be found.
+    #[error("cannot find the network namespace pin directory: {source}")]
+    NetnsDir {
         /// The cause.
         #[source]
         source: netns::Error,

@@ -27,6 +27,7 @@ mod inspect;
 mod lifecycle;
 mod lock;
 mod namespaces;
+mod networks;
 mod ports;
 mod reconcile;
 mod reload;
@@ -38,6 +39,7 @@ use std::collections::BTreeMap;
 
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
+pub use networks::RemoveNetworkOptions;
 pub use reconcile::ReconcileReport;
 pub use spec::{ContainerSpec, NetworkRequest};
 
@@ -118,18 +120,14 @@ impl<B: Backend> Runtime<B> {
         Ok(self.state.list_containers()?)
     }
 
-    /// Records a new container (`podman create`): validates its name, networks (by name,
-    /// ID or prefix; the default network when none), static IPs and published ports. No
-    /// kernel object is made until [`Runtime::setup`].
+    /// Records a new container (`podman create`): checks every value against the rules of
+    /// [`crate::validate`] first, then, under the runtime lock, its networks (by name, ID or
+    /// prefix; the default network when none; so a concurrent
+    /// [`Runtime::remove_network`] either sees the record or makes this fail), static IPs and
+    /// published ports. No kernel object is made until [`Runtime::setup`].
     pub fn create(&self, spec: &ContainerSpec) -> Result<ContainerRecord, Error> {
+        crate::validate::container_spec(spec)?;
         let _lock = FlowLock::acquire(&self.config.lock_file)?;
-        if !crate::is_valid_name(&spec.name) {
-            return Err(RuntimeError::InvalidName {
-                name: spec.name.clone(),
-                why: "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*",
-            }
-            .into());
-        }
         if self
             .state
             .get_container(&spec.name)?

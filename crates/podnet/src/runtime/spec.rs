@@ -32,6 +32,17 @@ impl NetworkRequest {
     }
 }
 
+/// Parses podman's `--network` syntax, `NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]`.
+/// The values are checked by [`Runtime::create`](crate::Runtime::create) and
+/// [`Runtime::connect`](crate::Runtime::connect) (or [`crate::validate::network_request`]).
+impl std::str::FromStr for NetworkRequest {
+    type Err = crate::InvalidInput;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        crate::validate::parse_network_option(spec)
+    }
+}
+
 /// Everything about a container's network side that `podnet create` takes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerSpec {

@@ -579,3 +579,190 @@ fn a_new_connect_first_finishes_the_undo_an_earlier_one_left() {
     assert_eq!(leased(&f).len(), 2);
     assert!(f.rt.state().list_intents().unwrap().is_empty());
 }
+
+/// Every file under the runtime's network directory, with its bytes.
+fn network_files(f: &Fixture) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&f.rt.config().networks_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn an_alias_newline_is_refused_at_create_and_connect_and_nothing_is_stored() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    let before = (f.rt.containers().unwrap(), network_files(&f), leased(&f));
+    let injected = format!("evil\n{} 10.232.7.99  victim", "a".repeat(64));
+    let mut bad = spec("c1", &[]);
+    bad.networks = vec![NetworkRequest {
+        aliases: vec![injected.clone()],
+        ..NetworkRequest::new("front")
+    }];
+    let err = f.rt.create(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("invalid alias") && err.contains("evil\\n") && !err.contains('\n'),
+        "{err}"
+    );
+    let connect = NetworkRequest {
+        aliases: vec!["a\nb c".into()],
+        ..NetworkRequest::new("back")
+    };
+    let err = f.rt.connect("web", &connect).unwrap_err().to_string();
+    assert!(err.contains("invalid alias \"a\\nb c\""), "{err}");
+    f.rt.setup("web").unwrap();
+    let running = f.rt.connect("web", &connect).unwrap_err().to_string();
+    assert!(running.contains("white space"), "{running}");
+    assert!(f.rt.backend().calls().iter().all(
+        |c| !matches!(c, BackendCall::Setup { options, .. } if options.networks.contains_key("back"))
+    ));
+    f.rt.teardown("web").unwrap();
+    let after = (f.rt.containers().unwrap(), network_files(&f), leased(&f));
+    assert_eq!(before.1, after.1);
+    assert_eq!(before.2, after.2);
+    assert_eq!(
+        before
+            .0
+            .iter()
+            .map(|c| (&c.name, &c.networks))
+            .collect::<Vec<_>>(),
+        after
+            .0
+            .iter()
+            .map(|c| (&c.name, &c.networks))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn each_create_time_rule_refuses_before_anything_is_stored() {
+    let f = fixture();
+    let mut cases: Vec<ContainerSpec> = Vec::new();
+    for opts in [
+        "mac=zz:zz",
+        "mac=01:00:5e:00:00:01",
+        "interface_name=../x",
+        "interface_name=lo",
+        "interface_name=seventeen-chars-x",
+    ] {
+        let mut s = spec("c1", &[]);
+        s.networks = vec![format!("front:{opts}").parse().unwrap()];
+        cases.push(s);
+    }
+    let mut s = spec("c1", &["front"]);
+    s.hostname = Some("h x".into());
+    cases.push(s);
+    let mut s = spec("c1", &["front"]);
+    s.dns_search = vec!["a\nb".into()];
+    cases.push(s);
+    let mut s = spec("c1", &["front"]);
+    s.add_hosts = vec!["garbage".into()];
+    cases.push(s);
+    cases.push(spec(&"n".repeat(300), &["front"]));
+    for case in cases {
+        let err = f.rt.create(&case).unwrap_err();
+        assert!(matches!(err, crate::Error::Invalid(_)), "{case:?}: {err}");
+    }
+    assert!(f.rt.containers().unwrap().is_empty());
+}
+
+#[test]
+fn a_network_in_use_is_not_removed_by_name_full_id_or_prefix() {
+    let f = fixture();
+    let front = f.rt.networks().inspect("front").unwrap();
+    f.rt.create(&spec("web", &["front"])).unwrap();
+    f.rt.setup("web").unwrap();
+    let opts = RemoveNetworkOptions::default();
+    for key in ["front", front.id.as_str(), &front.id[..12], &front.id[..3]] {
+        let err = f.rt.remove_network(key, &opts).unwrap_err().to_string();
+        assert!(
+            err.contains("in use") && err.contains("web"),
+            "{key}: {err}"
+        );
+    }
+    assert!(f.rt.networks().inspect("front").is_ok());
+    assert_eq!(leased(&f).len(), 1);
+    // stopped but still recorded on it: still refused
+    f.rt.teardown("web").unwrap();
+    assert!(f.rt.remove_network(&front.id, &opts).is_err());
+    f.rt.remove("web", false).unwrap();
+    let removed = f.rt.remove_network(&front.id[..12], &opts).unwrap();
+    assert_eq!(removed.name, "front");
+    assert!(matches!(
+        f.rt.networks().inspect("front"),
+        Err(crate::NetworkError::NotFound { .. })
+    ));
+    assert!(f.rt.remove_network("podman", &opts).is_err());
+}
+
+#[test]
+fn an_ambiguous_id_prefix_names_the_candidates() {
+    let f = fixture();
+    for (name, id) in [("twin1", "abc1"), ("twin2", "abc2")] {
+        let net = Network {
+            name: name.into(),
+            id: format!("{id}{}", "0".repeat(60)),
+            driver: "bridge".into(),
+            ..Network::default()
+        };
+        std::fs::write(
+            f.rt.config().networks_dir.join(format!("{name}.json")),
+            net.to_podman_json().unwrap(),
+        )
+        .unwrap();
+    }
+    let opts = RemoveNetworkOptions::default();
+    let err = f.rt.remove_network("abc", &opts).unwrap_err().to_string();
+    assert!(err.contains("twin1") && err.contains("twin2"), "{err}");
+    assert_eq!(f.rt.remove_network("abc2", &opts).unwrap().name, "twin2");
+    assert!(f.rt.networks().inspect("twin1").is_ok());
+}
+
+#[test]
+fn create_racing_network_rm_never_leaves_a_record_on_a_missing_network() {
+    let f = fixture();
+    for round in 0..40 {
+        let name = format!("race{round}");
+        f.rt.networks()
+            .create(Network {
+                name: name.clone(),
+                ..Network::default()
+            })
+            .unwrap();
+        let config = f.rt.config().clone();
+        let store = f.rt.networks().clone();
+        let remover = {
+            let (config, store, name) = (config.clone(), store.clone(), name.clone());
+            std::thread::spawn(move || {
+                let rt = Runtime::new(config, FakeBackend::new())
+                    .unwrap()
+                    .with_network_store(store);
+                rt.remove_network(&name, &RemoveNetworkOptions::default())
+                    .is_ok()
+            })
+        };
+        let rt = Runtime::new(config, FakeBackend::new())
+            .unwrap()
+            .with_network_store(store);
+        let created = rt.create(&spec(&format!("c{round}"), &[&name])).is_ok();
+        let removed = remover.join().unwrap();
+        assert!(!(created && removed), "round {round}: both succeeded");
+        let exists = f.rt.networks().inspect(&name).is_ok();
+        for c in f.rt.containers().unwrap() {
+            for net in c.networks.keys() {
+                assert!(
+                    f.rt.networks().inspect(net).is_ok(),
+                    "round {round}: {} references missing network {net}",
+                    c.name
+                );
+            }
+        }
+        assert_eq!(exists, !removed, "round {round}");
+    }
+}

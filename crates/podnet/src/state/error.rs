@@ -27,6 +27,42 @@ pub enum StateError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The file is not a podnet state database (empty, not SQLite, another program's).
+    #[error("{path} is not a podnet state database: {why}; move it away (only a missing file is created anew)")]
+    NotPodnetDatabase {
+        /// The database file.
+        path: PathBuf,
+        /// What it is instead.
+        why: &'static str,
+    },
+    /// SQLite could not open or write the database, and the file system says why.
+    #[error("cannot use the state database {path}: {reason}")]
+    Unusable {
+        /// The database file.
+        path: PathBuf,
+        /// The file system's reason (read-only, full, not writable).
+        reason: String,
+        /// What SQLite reported (boxed: this variant already carries the reason).
+        #[source]
+        source: Box<rusqlite::Error>,
+    },
+    /// The database file could not be looked at.
+    #[error("cannot stat the state database {path}")]
+    Stat {
+        /// The database file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A new database could not be put in place.
+    #[error("cannot create the state database {path}: {reason}")]
+    Create {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A schema migration failed.
     #[error("failed to migrate state database {path} to schema version {version}")]
     Migrate {

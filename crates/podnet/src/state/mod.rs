@@ -54,6 +54,7 @@ mod error;
 mod intent;
 mod ipam;
 mod leases;
+mod open;
 mod record;
 
 use std::net::IpAddr;
@@ -167,6 +168,7 @@ pub struct StateStore {
 #[derive(Debug)]
 pub struct StateTx<'a> {
     tx: Transaction<'a>,
+    path: &'a Path,
 }
 
 impl StateStore {
@@ -185,7 +187,8 @@ impl StateStore {
     }
 
     /// Opens (creating the file and its directory when missing) and migrates
-    /// the database at `path`.
+    /// the database at `path`. An existing file that is not a podnet database (empty,
+    /// not SQLite, another program's) is refused, never reinitialised.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
         Self::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
     }
@@ -203,19 +206,62 @@ impl StateStore {
                 source,
             })?;
         }
-        let open_err = |source| StateError::Open {
-            path: path.clone(),
-            source,
+        if let open::Existing::Missing = open::existing(&path)? {
+            // built aside and linked into place: a crash meanwhile leaves no empty file
+            let tmp = open::temp_path(&path);
+            let built = Self::open_existing(&tmp, busy_timeout);
+            match built {
+                Ok(store) => drop(store),
+                Err(e) => {
+                    open::remove_temp(&tmp);
+                    return Err(match e {
+                        StateError::Unusable { reason, source, .. } => StateError::Unusable {
+                            path,
+                            reason,
+                            source,
+                        },
+                        other => other,
+                    });
+                }
+            }
+            open::publish(&tmp, &path)?;
+        }
+        Self::open_existing(&path, busy_timeout)
+    }
+
+    /// Opens, checks and migrates the database at `path`, which exists.
+    fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Self, StateError> {
+        let open_err = |source| {
+            open::sqlite_failure(path, source, |source| StateError::Open {
+                path: path.to_path_buf(),
+                source,
+            })
         };
-        let conn = Connection::open(&path).map_err(open_err)?;
+        let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(busy_timeout).map_err(open_err)?;
+        // before anything writes to it (WAL mode rewrites the header)
+        open::check_ours(&conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(64);
-        let mut store = StateStore { conn, path };
-        store.migrate()?;
+        let mut store = StateStore {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate().map_err(|e| match e {
+            StateError::Migrate {
+                path,
+                version,
+                source,
+            } => open::sqlite_failure(&path.clone(), source, |source| StateError::Migrate {
+                path,
+                version,
+                source,
+            }),
+            other => other,
+        })?;
         Ok(store)
     }
 
@@ -276,8 +322,11 @@ impl StateStore {
     /// the open transaction's uncommitted writes.
     pub fn begin(&self) -> Result<StateTx<'_>, StateError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(StateError::Begin)?;
-        Ok(StateTx { tx })
+            .map_err(|e| open::sqlite_failure(&self.path, e, StateError::Begin))?;
+        Ok(StateTx {
+            tx,
+            path: &self.path,
+        })
     }
 
     /// The container with this ID, name or unique ID prefix (read-only shortcut).
@@ -393,7 +442,11 @@ impl StateTx<'_> {
 
     /// Makes every change of the transaction durable at once.
     pub fn commit(self) -> Result<(), StateError> {
-        self.tx.commit().map_err(StateError::Commit)
+        let path = self.path;
+        // a full or read-only disk is named, with its path, rather than "disk I/O error"
+        self.tx
+            .commit()
+            .map_err(|e| open::sqlite_failure(path, e, StateError::Commit))
     }
 
     /// Discards every change (dropping the transaction does the same).

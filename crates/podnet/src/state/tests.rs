@@ -375,6 +375,52 @@ fn dropped_transaction_leaves_nothing() {
 }
 
 #[test]
+fn only_a_missing_file_becomes_a_new_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let foreign = tmp.path().join("foreign.db");
+    let conn = Connection::open(&foreign).unwrap();
+    conn.execute_batch("CREATE TABLE photos (id INTEGER)")
+        .unwrap();
+    drop(conn);
+    let garbage = tmp.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0x5a; 4096]).unwrap();
+    let empty = tmp.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    for (path, why) in [
+        (&empty, "empty (0 bytes)"),
+        (&garbage, "not an SQLite database"),
+        (&foreign, "another program"),
+    ] {
+        let before = std::fs::read(path).unwrap();
+        let err = StateStore::open(path).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, StateError::NotPodnetDatabase { .. })
+                && text.contains(&path.display().to_string())
+                && text.contains(why),
+            "{text}"
+        );
+        assert!(
+            std::fs::read(path).unwrap() == before,
+            "{} changed",
+            path.display()
+        );
+    }
+    let fresh = tmp.path().join("fresh.db");
+    drop(StateStore::open(&fresh).unwrap());
+    drop(StateStore::open(&fresh).unwrap());
+    // no temporary file is left next to it
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
 fn schema_version_recorded_and_newer_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("state.db");

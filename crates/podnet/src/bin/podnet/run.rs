@@ -27,6 +27,9 @@ pub enum CliError {
         /// What is wrong.
         why: String,
     },
+    /// A `-p` spec does not parse (the message names the spec and the reason).
+    #[error(transparent)]
+    Publish(portmap::Error),
     /// JSON output failed.
     #[error("printing JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -167,28 +170,8 @@ fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<ExitCo
         NetworkCommand::Rm { networks } => {
             let mut removed = Vec::new();
             for name in &networks {
-                let used_by: Vec<String> = rt
-                    .containers()?
-                    .into_iter()
-                    .filter(|c| c.networks.contains_key(name))
-                    .map(|c| c.name)
-                    .collect();
-                if !used_by.is_empty() {
-                    return Err(CliError::Argument {
-                        what: "network",
-                        value: name.clone(),
-                        why: format!("used by containers {used_by:?}"),
-                    });
-                }
-                let net = store.remove(name).map_err(Error::from)?;
-                rt.state()
-                    .begin()
-                    .and_then(|tx| {
-                        tx.forget_network(&net.id)?;
-                        tx.commit()
-                    })
-                    .map_err(Error::from)?;
-                removed.push(net.name);
+                let options = podnet::RemoveNetworkOptions::default();
+                removed.push(rt.remove_network(name, &options)?.name);
             }
             print(&removed)
         }
@@ -240,48 +223,16 @@ fn network_definition(args: NetworkCreateArgs) -> Result<Network, CliError> {
     })
 }
 
-/// `NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]`, podman's `--network` syntax.
-fn network_request(spec: &str) -> Result<NetworkRequest, CliError> {
-    let (name, opts) = spec.split_once(':').unwrap_or((spec, ""));
-    let mut request = NetworkRequest::new(name);
-    let bad = |why: &str| CliError::Argument {
-        what: "--network",
-        value: spec.to_string(),
-        why: why.to_string(),
-    };
-    for opt in opts.split(',').filter(|o| !o.is_empty()) {
-        let (key, value) = opt
-            .split_once('=')
-            .ok_or_else(|| bad("options are key=value"))?;
-        match key {
-            "ip" | "ip6" => request
-                .static_ips
-                .push(value.parse().map_err(|_| bad("ip= is not an IP address"))?),
-            "alias" => request.aliases.push(value.to_string()),
-            "mac" => request.static_mac = Some(value.to_string()),
-            "interface_name" => request.interface_name = Some(value.to_string()),
-            _ => return Err(bad("unknown option (ip, alias, mac, interface_name)")),
-        }
-    }
-    Ok(request)
-}
-
 fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
     let networks = args
         .network
         .iter()
-        .map(|n| network_request(n))
+        .map(|n| n.parse::<NetworkRequest>().map_err(Error::from))
         .collect::<Result<_, _>>()?;
     let ports = args
         .publish
         .iter()
-        .map(|p| {
-            portmap::parse_publish(p).map_err(|e| CliError::Argument {
-                what: "--publish",
-                value: p.clone(),
-                why: e.to_string(),
-            })
-        })
+        .map(|p| portmap::parse_publish(p).map_err(CliError::Publish))
         .collect::<Result<_, _>>()?;
     Ok(ContainerSpec {
         name: args.name,
@@ -340,22 +291,6 @@ fn summary(record: &podnet::ContainerRecord) -> serde_json::Value {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn network_option_syntax() {
-        let r = network_request("front:ip=10.89.0.9,alias=db,mac=02:00:00:00:00:01").unwrap();
-        assert_eq!(r.network, "front");
-        assert_eq!(
-            r.static_ips,
-            vec!["10.89.0.9".parse::<std::net::IpAddr>().unwrap()]
-        );
-        assert_eq!(r.aliases, vec!["db"]);
-        assert_eq!(r.static_mac.as_deref(), Some("02:00:00:00:00:01"));
-        let err = network_request("front:ip=nope").unwrap_err().to_string();
-        assert!(err.contains("front:ip=nope"), "{err}");
-        let err = network_request("front:speed=9").unwrap_err().to_string();
-        assert!(err.contains("unknown option"), "{err}");
-    }
 
     #[test]
     fn key_value_errors_name_the_item() {

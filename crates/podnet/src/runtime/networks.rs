@@ -1,0 +1,85 @@
+//! Removing a network: the one path every caller (the CLI's `network rm`, library users)
+//! goes through, under the runtime lock, so no `create`, `connect` or `start` can race it.
+
+use super::{FlowLock, Runtime, RuntimeError};
+use crate::backend::Backend;
+use crate::{Error, Network};
+
+/// How [`Runtime::remove_network`] removes a network. Nothing to choose yet: a network in
+/// use is refused. Force semantics and checks for other tools' containers belong here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RemoveNetworkOptions {}
+
+impl<B: Backend> Runtime<B> {
+    /// Removes the network with this name, full ID or unique ID prefix (an ambiguous prefix
+    /// is an error naming the candidates) and returns its definition: its file goes, and so
+    /// do podnet's leases and allocation cursors of it. Refused while any container record
+    /// names it, any lease of it is held, or an unfinished flow's intent names it (run
+    /// `reconcile` first); the default network cannot be removed.
+    pub fn remove_network(
+        &self,
+        name_or_id: &str,
+        _options: &RemoveNetworkOptions,
+    ) -> Result<Network, Error> {
+        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let net = self.networks.inspect(name_or_id)?;
+        let users = self.network_users(&net)?;
+        if !users.is_empty() {
+            return Err(RuntimeError::NetworkInUse {
+                network: net.name,
+                users,
+            }
+            .into());
+        }
+        // by full ID: the same network just checked, whatever `name_or_id` said
+        let removed = self.networks.remove(&net.id)?;
+        let tx = self.state.begin()?;
+        tx.forget_network(&removed.id)?;
+        tx.commit()?;
+        tracing::debug!(network = %removed.name, id = %removed.id, "network removed");
+        Ok(removed)
+    }
+
+    /// Names of the containers that use `net`: by record (network name), by lease (network
+    /// ID) and by unfinished intent.
+    fn network_users(&self, net: &Network) -> Result<Vec<String>, Error> {
+        let containers = self.state.list_containers()?;
+        let name_of = |id: &str| {
+            containers
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| id.to_string())
+        };
+        let mut users: Vec<String> = containers
+            .iter()
+            .filter(|c| {
+                c.networks.contains_key(&net.name) || c.network_status.contains_key(&net.name)
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        users.extend(
+            self.state
+                .list_leases()?
+                .iter()
+                .filter(|l| l.network_id == net.id)
+                .map(|l| name_of(&l.container_id)),
+        );
+        users.extend(
+            self.state
+                .list_intents()?
+                .iter()
+                .filter(|i| i.options.networks.contains_key(&net.name))
+                .map(|i| {
+                    format!(
+                        "{} (unfinished flow: run reconcile)",
+                        name_of(&i.container_id)
+                    )
+                }),
+        );
+        users.sort();
+        users.dedup();
+        Ok(users)
+    }
+}
