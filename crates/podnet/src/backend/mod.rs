@@ -22,6 +22,7 @@ mod find;
 mod info;
 mod netavark;
 mod options;
+mod select;
 mod status;
 pub mod testing;
 mod version;
@@ -30,13 +31,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::BackendError;
-pub use find::{find_helper_binary, HELPER_BINARY_DIRS};
+pub use find::{
+    find_helper_binary, find_helper_binary_in, HELPER_BINARY_DIRS, HELPER_BINARY_DIR_ENV,
+};
 pub use info::{
     firewall_driver, network_info, DnsInfo, FirewallDriverSource, InfoError, NetworkBackendInfo,
     NetworkInfo, UNKNOWN_PACKAGE,
 };
 pub use netavark::{Netavark, ROOTFUL_CONFIG_DIR};
 pub use options::{NetworkOptions, PerNetworkOptions};
+pub use select::BackendConfig;
 pub(crate) use status::parse_setup_output;
 pub use status::StatusBlock;
 pub use version::{
