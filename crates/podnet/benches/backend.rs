@@ -39,10 +39,18 @@ impl Drop for Pinned {
     }
 }
 
-fn peer(host: &NetNs, binary: &Path, config: &Path, command: &str, netns: &Path, input: &[u8]) {
+/// netavark itself with podnet's JSON on stdin; its output is the error when it fails.
+fn peer(
+    host: &NetNs,
+    binary: &Path,
+    config: &Path,
+    command: &str,
+    netns: &Path,
+    input: &[u8],
+) -> Result<(), String> {
     let mut child = host
         .command(binary)
-        .unwrap()
+        .map_err(|e| e.to_string())?
         .arg("--config")
         .arg(config)
         .args(["--rootless=false", "--aardvark-binary=", command])
@@ -51,15 +59,28 @@ fn peer(host: &NetNs, binary: &Path, config: &Path, command: &str, netns: &Path,
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "netavark {command}: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+        .map_err(|e| format!("netavark {command}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input)
+            .map_err(|e| format!("netavark {command}: {e}"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("netavark {command}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "netavark {command} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout).trim()
+        ))
+    }
 }
+
+mod peer_support;
+use peer_support::Peer;
 
 fn main() {
     if !nix::unistd::geteuid().is_root() {
@@ -111,11 +132,9 @@ fn main() {
                 nv.teardown(netns, &opts).unwrap();
             })
         });
-        group.bench_function("peer_netavark", |b| {
-            b.iter(|| {
-                peer(&host.0, &binary, &config_dir, "setup", netns, &input);
-                peer(&host.0, &binary, &config_dir, "teardown", netns, &input);
-            })
+        Peer::new("backend_roundtrip", "peer_netavark").bench(&mut group, |p| {
+            p.retry(|| peer(&host.0, &binary, &config_dir, "setup", netns, &input))?;
+            p.retry(|| peer(&host.0, &binary, &config_dir, "teardown", netns, &input))
         });
         group.finish();
         c.final_summary();
