@@ -60,6 +60,13 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     let started = SystemTime::now();
     let mut bench = cmd::cargo();
     bench.args(["bench", "--no-fail-fast"]);
+    if crate::is_root() {
+        // the scale bench measures netavark 2.x too (setup built it)
+        let current = crate::tools::install()?;
+        bench
+            .env(crate::tools::TEST_NETAVARK_ENV, &current.netavark)
+            .env(crate::tools::TEST_AARDVARK_ENV, &current.aardvark);
+    }
     if !extra.iter().any(|a| a.starts_with("--bench")) {
         // every bench target (and no libtest pass over the unit tests)
         bench.args(["--bench", "*"]);

@@ -8,9 +8,6 @@
 //! it the same way (`setns` in the child between fork and exec).
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,46 +33,6 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         let _ = netns::remove(self.0.path());
-    }
-}
-
-/// netavark itself with podnet's JSON on stdin; its output is the error when it fails.
-fn peer(
-    host: &NetNs,
-    binary: &Path,
-    config: &Path,
-    command: &str,
-    netns: &Path,
-    input: &[u8],
-) -> Result<(), String> {
-    let mut child = host
-        .command(binary)
-        .map_err(|e| e.to_string())?
-        .arg("--config")
-        .arg(config)
-        .args(["--rootless=false", "--aardvark-binary=", command])
-        .arg(netns)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("netavark {command}: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input)
-            .map_err(|e| format!("netavark {command}: {e}"))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("netavark {command}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "netavark {command} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout).trim()
-        ))
     }
 }
 
@@ -133,8 +90,20 @@ fn main() {
             })
         });
         Peer::new("backend_roundtrip", "peer_netavark").bench(&mut group, |p| {
-            p.retry(|| peer(&host.0, &binary, &config_dir, "setup", netns, &input))?;
-            p.retry(|| peer(&host.0, &binary, &config_dir, "teardown", netns, &input))
+            for command in ["setup", "teardown"] {
+                p.retry(|| {
+                    peer_support::netavark_alone(
+                        &host.0,
+                        &binary,
+                        &config_dir,
+                        None,
+                        command,
+                        netns,
+                        &input,
+                    )
+                })?;
+            }
+            Ok(())
         });
         group.finish();
         c.final_summary();

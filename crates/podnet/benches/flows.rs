@@ -24,17 +24,9 @@ use netns::NetNs;
 use podnet::{ContainerSpec, Netavark, Network, NetworkRequest, Runtime, RuntimeConfig, Subnet};
 
 mod peer_support;
-use peer_support::Peer;
+use peer_support::{Peer, Pinned};
 
 const PODNET_BIN: &str = env!("CARGO_BIN_EXE_podnet");
-
-struct Pinned(Arc<NetNs>);
-
-impl Drop for Pinned {
-    fn drop(&mut self) {
-        let _ = netns::remove(self.0.path());
-    }
-}
 
 fn network(name: &str, bridge: &str, subnet: &str) -> Network {
     Network {
@@ -133,27 +125,15 @@ fn connect_disconnect(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
     Peer::new("connect_disconnect", "peer_netavark").bench(&mut group, |peer| {
         for command in ["setup", "teardown"] {
             peer.retry(|| {
-                let mut child = host
-                    .command(&netavark)
-                    .map_err(|e| e.to_string())?
-                    .arg("--config")
-                    .arg(&config)
-                    .args(["--rootless=false", command])
-                    .arg(&netns_path)
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .map_err(|e| format!("netavark {command}: {e}"))?;
-                use std::io::Write;
-                if let Some(mut stdin) = child.stdin.take() {
-                    stdin
-                        .write_all(&json)
-                        .map_err(|e| format!("netavark {command}: {e}"))?;
-                }
-                match child.wait() {
-                    Ok(status) if status.success() => Ok(()),
-                    other => Err(format!("netavark {command}: {other:?}")),
-                }
+                peer_support::netavark_alone(
+                    host,
+                    &netavark,
+                    &config,
+                    None,
+                    command,
+                    &netns_path,
+                    &json,
+                )
             })?;
         }
         Ok(())
@@ -170,6 +150,7 @@ fn connect_disconnect(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
         },
         "pntpb",
         ["10.89.223.0/24", "10.89.224.0/24"],
+        (1, 1),
     );
     group.finish();
     rt.remove(&ctr.id, true).unwrap();

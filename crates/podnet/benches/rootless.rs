@@ -117,6 +117,7 @@ fn main() {
         },
         "pntrlp",
         ["10.89.173.0/24", "10.89.174.0/24"],
+        (1, 1),
     );
     group.finish();
     podnet(&["rm", "-f", "rlbench"]);
