@@ -119,8 +119,15 @@ pub fn install() -> Result<CurrentBackend, String> {
         built = true;
     }
     if built {
-        // the build tree is over a gigabyte; the binaries are all that is kept
+        // the build tree is about a gigabyte; the binaries are all that is kept
         let _ = std::fs::remove_dir_all(dir.join("build"));
+    } else {
+        eprintln!(
+            "setup: netavark {} and aardvark-dns {} present in {}",
+            NETAVARK.version,
+            AARDVARK_DNS.version,
+            dir.display()
+        );
     }
     drop(lock);
     Ok(CurrentBackend {
