@@ -452,6 +452,22 @@ fn the_podnet_binary_is_the_one_under_test() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("podnet "));
 }
 
+/// netavark's version as `podnet info` prints it (`netavark 2.1.0`), and its major and
+/// minor numbers.
+fn netavark_release(info: &serde_json::Value) -> (String, (u32, u32)) {
+    let version = info["networkBackendInfo"]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut numbers = version
+        .strip_prefix("netavark ")
+        .unwrap_or_else(|| panic!("unreadable version {version}"))
+        .split('.')
+        .map(|n| n.parse::<u32>().unwrap());
+    let release = (numbers.next().unwrap(), numbers.next().unwrap());
+    (version, release)
+}
+
 /// Whether `from` reaches `ip` with one ping (no retries: a refusal is what is checked).
 fn reaches(host: &Host, from: &str, ip: &str) -> bool {
     host.podnet_out(&[
@@ -474,12 +490,7 @@ fn the_netavark_under_test_runs_and_isolates_networks_as_its_version_does() {
         wanted.to_str(),
         "{info}"
     );
-    let version = info["networkBackendInfo"]["version"].as_str().unwrap();
-    let major: u32 = version
-        .strip_prefix("netavark ")
-        .and_then(|v| v.split('.').next())
-        .and_then(|m| m.parse().ok())
-        .unwrap_or_else(|| panic!("unreadable version {version}"));
+    let (version, (major, _)) = netavark_release(&info);
 
     // two networks with default options, and a third that opts out of isolation
     host.podnet(&["network", "create", "--subnet", "10.89.207.0/24", "pntiso1"]);
@@ -534,4 +545,47 @@ fn the_netavark_under_test_runs_and_isolates_networks_as_its_version_does() {
     }
     host.podnet(&["network", "rm", "pntiso1", "pntiso2", "pntiso3"]);
     assert_clean(&host, "10.89.20");
+}
+
+#[test]
+fn the_firewall_driver_flag_reaches_netavark_or_is_refused_by_version() {
+    if !can_run("the_firewall_driver_flag") {
+        return;
+    }
+    let host = Host::new();
+    host.podnet(&["network", "create", "--subnet", "10.89.211.0/24", "pntfw"]);
+    host.podnet(&["create", "f", "--network", "pntfw"]);
+    let (version, release) = netavark_release(&host.podnet_json(&["info"]));
+    let netavark = test_backend::netavark().unwrap();
+    let out = host.podnet_out(&["--firewall-driver", "none", "start", "f"]);
+    if release < (1, 10) {
+        // before 1.10 netavark takes no --firewall-driver: one line, nothing started
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim(),
+            format!(
+                "podnet: error: --firewall-driver needs netavark 1.10 or later; {} is {}",
+                netavark.display(),
+                version.trim_start_matches("netavark ")
+            )
+        );
+        assert!(host.pins().is_empty(), "{:?}", host.pins());
+        assert_eq!(host.links(), ["lo"]);
+    } else {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // the container is up, and netavark wrote no rule for its subnet
+        assert!(exec_ok(&host, "f", &["ip", "-o", "-4", "addr", "show"]).contains("10.89.211."));
+        let fw = host.firewall();
+        assert!(!fw.contains("10.89.211."), "driver none wrote rules:\n{fw}");
+        let none = host.podnet_json(&["--firewall-driver", "none", "info"]);
+        assert_eq!(none["networkBackendInfo"]["firewallDriver"], "none");
+        host.podnet(&["--firewall-driver", "none", "stop", "f"]);
+    }
+    host.podnet(&["rm", "-f", "f"]);
+    host.podnet(&["network", "rm", "pntfw"]);
+    assert_clean(&host, "10.89.211.");
 }
