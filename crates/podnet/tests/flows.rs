@@ -589,3 +589,52 @@ fn the_firewall_driver_flag_reaches_netavark_or_is_refused_by_version() {
     host.podnet(&["network", "rm", "pntfw"]);
     assert_clean(&host, "10.89.211.");
 }
+
+#[test]
+fn containers_conf_sets_the_default_network_and_a_bad_value_is_one_line() {
+    if !can_run("containers_conf_sets_the_default_network") {
+        return;
+    }
+    let host = Host::new();
+    let conf = host.root.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        "[network]\ndefault_network = \"pntcfg\"\ndefault_subnet = \"10.89.212.0/24\"\n",
+    )
+    .unwrap();
+    let conf_env = [("CONTAINERS_CONF", conf.to_str().unwrap())];
+    let run = |args: &[&str]| {
+        let out = host.podnet_env(args, &conf_env);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // no --network: the configured default network, on the configured subnet
+    run(&["create", "d"]);
+    run(&["start", "d"]);
+    let addrs = run(&["exec", "d", "--", "ip", "-o", "-4", "addr", "show", "eth0"]);
+    assert!(addrs.contains("inet 10.89.212."), "{addrs}");
+    let inspect: serde_json::Value = serde_json::from_str(&run(&["inspect", "d"])).unwrap();
+    assert!(
+        inspect[0]["NetworkSettings"]["Networks"]["pntcfg"].is_object(),
+        "{inspect}"
+    );
+    run(&["rm", "-f", "d"]);
+
+    std::fs::write(&conf, "[network]\ndefault_subnet = \"not-a-cidr\"\n").unwrap();
+    let out = host.podnet_env(&["create", "e"], &conf_env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(conf.to_str().unwrap())
+            && err.contains("default_subnet")
+            && err.contains("not-a-cidr"),
+        "{err}"
+    );
+    assert_eq!(host.podnet(&["ps"]).trim(), "[]");
+    assert_clean(&host, "10.89.212.");
+}
