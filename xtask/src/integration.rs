@@ -128,6 +128,7 @@ pub fn run() -> Result<Tally, String> {
         let (ok, out) = cmd::tee(test)?;
         tally.record(&format!("{package} integration tests (root)"), ok, &out);
     }
+    crate::tools::record_second_backend_pass(&mut tally);
     let rootless: Vec<&TestTarget> = targets.iter().filter(|t| t.rootless()).collect();
     if !rootless.is_empty() {
         let user = prepare_test_user()?;

@@ -14,6 +14,7 @@ mod integration;
 mod publish;
 mod setup;
 mod tidy;
+mod tools;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -36,6 +36,8 @@ const PEER_PACKAGES: &[&str] = &[
     "golang-github-appc-cni-dev",
     // Go bbolt sources: podnet-bbolt's integrity checker and differential peer
     "golang-github-coreos-bbolt-dev",
+    // protoc, to build netavark 2.x from the crate registry (tools.rs)
+    "protobuf-compiler",
 ];
 
 /// Which parts of the set-up a command needs.
@@ -77,6 +79,7 @@ pub fn run(wanted: &Wanted) -> Result<Vec<String>, String> {
         fix_tun_mode()?;
         if wanted.peers {
             configure_podman_peer()?;
+            crate::tools::install()?;
         }
     } else {
         eprintln!("setup: not root: /dev/net/tun mode and the podman peer were not checked");

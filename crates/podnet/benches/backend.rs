@@ -8,9 +8,6 @@
 //! it the same way (`setns` in the child between fork and exec).
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,27 +36,8 @@ impl Drop for Pinned {
     }
 }
 
-fn peer(host: &NetNs, binary: &Path, config: &Path, command: &str, netns: &Path, input: &[u8]) {
-    let mut child = host
-        .command(binary)
-        .unwrap()
-        .arg("--config")
-        .arg(config)
-        .args(["--rootless=false", "--aardvark-binary=", command])
-        .arg(netns)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "netavark {command}: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
+mod peer_support;
+use peer_support::Peer;
 
 fn main() {
     if !nix::unistd::geteuid().is_root() {
@@ -111,11 +89,21 @@ fn main() {
                 nv.teardown(netns, &opts).unwrap();
             })
         });
-        group.bench_function("peer_netavark", |b| {
-            b.iter(|| {
-                peer(&host.0, &binary, &config_dir, "setup", netns, &input);
-                peer(&host.0, &binary, &config_dir, "teardown", netns, &input);
-            })
+        Peer::new("backend_roundtrip", "peer_netavark").bench(&mut group, |p| {
+            for command in ["setup", "teardown"] {
+                p.retry(|| {
+                    peer_support::netavark_alone(
+                        &host.0,
+                        &binary,
+                        &config_dir,
+                        None,
+                        command,
+                        netns,
+                        &input,
+                    )
+                })?;
+            }
+            Ok(())
         });
         group.finish();
         c.final_summary();

@@ -23,15 +23,10 @@ use criterion::{Criterion, SamplingMode};
 use netns::NetNs;
 use podnet::{ContainerSpec, Netavark, Network, NetworkRequest, Runtime, RuntimeConfig, Subnet};
 
+mod peer_support;
+use peer_support::{Peer, Pinned};
+
 const PODNET_BIN: &str = env!("CARGO_BIN_EXE_podnet");
-
-struct Pinned(Arc<NetNs>);
-
-impl Drop for Pinned {
-    fn drop(&mut self) {
-        let _ = netns::remove(self.0.path());
-    }
-}
 
 fn network(name: &str, bridge: &str, subnet: &str) -> Network {
     Network {
@@ -72,19 +67,6 @@ fn run(cmd: &mut Command) {
         "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn podman_ready() -> Result<(), String> {
-    let ok = Command::new("podman")
-        .args(["image", "exists", "localhost/busybox:latest"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        Ok(())
-    } else {
-        Err("podman or its localhost/busybox image is missing (run `cargo xtask setup`)".into())
-    }
 }
 
 fn connect_disconnect(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
@@ -140,75 +122,36 @@ fn connect_disconnect(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
     let json = serde_json::to_vec(&options).unwrap();
     let netavark = podnet::find_helper_binary("netavark", None).unwrap();
     let config = root.join("netavark-peer");
-    group.bench_function("peer_netavark", |b| {
-        b.iter(|| {
-            for command in ["setup", "teardown"] {
-                let mut child = host
-                    .command(&netavark)
-                    .unwrap()
-                    .arg("--config")
-                    .arg(&config)
-                    .args(["--rootless=false", command])
-                    .arg(&netns_path)
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .unwrap();
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(&json).unwrap();
-                assert!(child.wait().unwrap().success(), "netavark {command}");
-            }
-        })
+    Peer::new("connect_disconnect", "peer_netavark").bench(&mut group, |peer| {
+        for command in ["setup", "teardown"] {
+            peer.retry(|| {
+                peer_support::netavark_alone(
+                    host,
+                    &netavark,
+                    &config,
+                    None,
+                    command,
+                    &netns_path,
+                    &json,
+                )
+            })?;
+        }
+        Ok(())
     });
 
-    match podman_ready() {
-        Ok(()) => {
-            let pid = std::process::id();
-            let (n1, n2, ctr) = (
-                format!("pntpb1-{pid}"),
-                format!("pntpb2-{pid}"),
-                format!("pntpbc-{pid}"),
-            );
-            run(Command::new("podman").args([
-                "network",
-                "create",
-                "--subnet",
-                "10.89.223.0/24",
-                &n1,
-            ]));
-            run(Command::new("podman").args([
-                "network",
-                "create",
-                "--subnet",
-                "10.89.224.0/24",
-                &n2,
-            ]));
-            run(Command::new("podman").args([
-                "run",
-                "-d",
-                "--name",
-                &ctr,
-                "--network",
-                &n1,
-                "localhost/busybox",
-                "sleep",
-                "3600",
-            ]));
-            group.bench_function("peer_podman", |b| {
-                b.iter(|| {
-                    run(Command::new("podman").args(["network", "connect", &n2, &ctr]));
-                    run(Command::new("podman").args(["network", "disconnect", &n2, &ctr]));
-                })
-            });
-            let _ = Command::new("podman")
-                .args(["rm", "-f", "-t", "0", &ctr])
-                .output();
-            let _ = Command::new("podman")
-                .args(["network", "rm", "-f", &n1, &n2])
-                .output();
-        }
-        Err(why) => eprintln!("connect_disconnect/peer_podman skipped: {why}"),
-    }
+    // a podman that keeps failing is reported and the other figures stand
+    peer_support::podman_connect_disconnect(
+        &mut group,
+        "connect_disconnect",
+        |args| {
+            let mut c = Command::new("podman");
+            c.args(args);
+            c
+        },
+        "pntpb",
+        ["10.89.223.0/24", "10.89.224.0/24"],
+        (1, 1),
+    );
     group.finish();
     rt.remove(&ctr.id, true).unwrap();
 }

@@ -56,11 +56,12 @@ mod state;
 pub mod validate;
 
 pub use backend::{
-    find_helper_binary, firewall_driver, network_info, testing, Backend, BackendError, DnsInfo,
-    Feature, FirewallDriverSource, InfoError, Netavark, NetavarkFeatureError, NetavarkVersion,
-    NetworkBackendInfo, NetworkInfo, NetworkOptions, PerNetworkOptions, Release, StatusBlock,
-    UnsupportedFeature, VersionError, DEFAULT_BACKEND_TIMEOUT, HELPER_BINARY_DIRS,
-    ROOTFUL_CONFIG_DIR, UNKNOWN_PACKAGE,
+    find_helper_binary, find_helper_binary_in, firewall_driver, network_info, testing, Backend,
+    BackendConfig, BackendError, DnsInfo, Feature, FirewallDriverSource, InfoError, Netavark,
+    NetavarkFeatureError, NetavarkVersion, NetworkBackendInfo, NetworkInfo, NetworkOptions,
+    PerNetworkOptions, Release, StatusBlock, UnsupportedFeature, VersionError,
+    DEFAULT_BACKEND_TIMEOUT, HELPER_BINARY_DIRS, HELPER_BINARY_DIR_ENV, ROOTFUL_CONFIG_DIR,
+    UNKNOWN_PACKAGE,
 };
 /// containers.conf (its types appear in [`network_info`] and [`firewall_driver`]).
 pub use containers_conf;

@@ -129,6 +129,16 @@ pub enum BackendError {
         /// The networks in the result.
         got: Vec<String>,
     },
+    /// The configured network backend is one podnet does not have.
+    #[error("network backend {backend} is not available: podnet runs netavark only (network_backend = \"netavark\")")]
+    Unavailable {
+        /// The backend asked for.
+        backend: containers_conf::NetworkBackend,
+    },
+    /// The installed netavark cannot do what the configuration asks (or its version is
+    /// unreadable).
+    #[error(transparent)]
+    Feature(Box<super::NetavarkFeatureError>),
     /// A failure injected into [`FakeBackend`](crate::testing::FakeBackend).
     #[error("injected {command} failure at call {call}")]
     Injected {
@@ -137,6 +147,13 @@ pub enum BackendError {
         /// The 1-based number of the call that failed.
         call: usize,
     },
+}
+
+impl From<super::NetavarkFeatureError> for BackendError {
+    fn from(err: super::NetavarkFeatureError) -> Self {
+        // boxed: a version and two paths would double the size of every podnet::Error
+        Self::Feature(Box::new(err))
+    }
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

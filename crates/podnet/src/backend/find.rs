@@ -14,12 +14,54 @@ pub const HELPER_BINARY_DIRS: &[&str] = &[
     "/usr/lib/podman",
 ];
 
+/// `CONTAINERS_HELPER_BINARY_DIR`: a directory searched before the helper directories
+/// (containers/common's hook for tests).
+pub const HELPER_BINARY_DIR_ENV: &str = "CONTAINERS_HELPER_BINARY_DIR";
+
+/// A helper directory entry that stands for the running program's own directory.
+const BINDIR: &str = "$BINDIR";
+
 /// Finds the executable `name`: `configured` if given (it must exist), else the
 /// first hit in [`HELPER_BINARY_DIRS`], else in `$PATH`.
 pub fn find_helper_binary(name: &str, configured: Option<&Path>) -> Result<PathBuf, BackendError> {
     let dirs: Vec<PathBuf> = HELPER_BINARY_DIRS.iter().map(PathBuf::from).collect();
+    find_helper_binary_in(name, configured, &dirs)
+}
+
+/// Finds the executable `name` as containers/common's `FindHelperBinary` does, with
+/// `helper_dirs` as containers.conf's `[engine] helper_binaries_dir`: `configured` if
+/// given (it must exist), else `$CONTAINERS_HELPER_BINARY_DIR`, then each helper
+/// directory in order (`$BINDIR` stands for this program's directory), then `$PATH`
+/// (podman stops before `$PATH`; podnet keeps it so a netavark installed by hand is found).
+pub fn find_helper_binary_in(
+    name: &str,
+    configured: Option<&Path>,
+    helper_dirs: &[PathBuf],
+) -> Result<PathBuf, BackendError> {
+    let bindir = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let dirs: Vec<PathBuf> = std::env::var_os(HELPER_BINARY_DIR_ENV)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            helper_dirs
+                .iter()
+                .filter_map(|dir| expand_bindir(dir, bindir.as_deref())),
+        )
+        .collect();
     let path_env = std::env::var_os("PATH");
     search(name, configured, &dirs, path_env.as_deref())
+}
+
+/// `$BINDIR` or `$BINDIR/rest` relative to `bindir`; `None` when it cannot be known.
+fn expand_bindir(dir: &Path, bindir: Option<&Path>) -> Option<PathBuf> {
+    match dir.strip_prefix(BINDIR) {
+        Ok(rest) => bindir.map(|b| b.join(rest)),
+        Err(_) => Some(dir.to_path_buf()),
+    }
 }
 
 fn search(
@@ -106,6 +148,24 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!("netavark binary not found (searched {})", missing.display())
+        );
+    }
+
+    #[test]
+    fn bindir_entries_are_relative_to_the_program() {
+        let bin = Path::new("/opt/podnet/bin");
+        assert_eq!(
+            expand_bindir(Path::new("$BINDIR/../libexec/podman"), Some(bin)),
+            Some(PathBuf::from("/opt/podnet/bin/../libexec/podman"))
+        );
+        assert_eq!(
+            expand_bindir(Path::new("$BINDIR"), Some(bin)),
+            Some(bin.to_path_buf())
+        );
+        assert_eq!(expand_bindir(Path::new("$BINDIR"), None), None);
+        assert_eq!(
+            expand_bindir(Path::new("/usr/lib/podman"), None),
+            Some(PathBuf::from("/usr/lib/podman"))
         );
     }
 

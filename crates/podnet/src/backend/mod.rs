@@ -38,6 +38,7 @@ mod leftovers;
 mod links;
 mod netavark;
 mod options;
+mod select;
 mod status;
 pub mod testing;
 mod version;
@@ -47,7 +48,9 @@ use std::path::Path;
 
 pub use bounded::DEFAULT_BACKEND_TIMEOUT;
 pub use error::BackendError;
-pub use find::{find_helper_binary, HELPER_BINARY_DIRS};
+pub use find::{
+    find_helper_binary, find_helper_binary_in, HELPER_BINARY_DIRS, HELPER_BINARY_DIR_ENV,
+};
 pub use info::{
     firewall_driver, network_info, DnsInfo, FirewallDriverSource, InfoError, NetworkBackendInfo,
     NetworkInfo, UNKNOWN_PACKAGE,
@@ -55,6 +58,7 @@ pub use info::{
 pub(crate) use leftovers::bridge_names;
 pub use netavark::{Netavark, ROOTFUL_CONFIG_DIR};
 pub use options::{NetworkOptions, PerNetworkOptions};
+pub use select::BackendConfig;
 pub(crate) use status::parse_setup_output;
 pub use status::StatusBlock;
 pub use version::{

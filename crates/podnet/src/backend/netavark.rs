@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use containers_conf::FirewallDriver;
 use netns::{CommandExt, NetNs};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use serde::Deserialize;
@@ -70,6 +71,7 @@ pub struct Netavark {
     config_dir: PathBuf,
     rootless: bool,
     dns_port: Option<u16>,
+    firewall_driver: Option<FirewallDriver>,
     log_level: Option<String>,
     host_netns: Option<Arc<NetNs>>,
     proc_root: PathBuf,
@@ -115,6 +117,7 @@ impl Netavark {
             config_dir: config_dir.into(),
             rootless: false,
             dns_port: None,
+            firewall_driver: None,
             log_level: None,
             host_netns: None,
             proc_root: PathBuf::from("/proc"),
@@ -140,6 +143,19 @@ impl Netavark {
     pub fn dns_port(mut self, port: u16) -> Self {
         self.dns_port = Some(port);
         self
+    }
+
+    /// netavark's firewall driver, passed as `--firewall-driver` (netavark 1.10 and later;
+    /// [`BackendConfig::netavark`](super::BackendConfig::netavark) checks the version first).
+    /// Unset, netavark picks its own default (`NETAVARK_FW`, else its build's default).
+    pub fn firewall_driver(mut self, driver: FirewallDriver) -> Self {
+        self.firewall_driver = Some(driver);
+        self
+    }
+
+    /// The firewall driver asked for, if any.
+    pub fn configured_firewall_driver(&self) -> Option<FirewallDriver> {
+        self.firewall_driver
     }
 
     /// netavark's log level (`RUST_LOG=netavark=LEVEL`): `error`, `warn`,
@@ -233,8 +249,11 @@ impl Netavark {
                     .as_deref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
-            ))
-            .arg(command)
+            ));
+        if let Some(driver) = self.firewall_driver {
+            cmd.arg("--firewall-driver").arg(driver.as_str());
+        }
+        cmd.arg(command)
             .arg(netns)
             .env("RUST_LOG", format!("netavark={level}"))
             .stdin(Stdio::from(stdin))

@@ -1,6 +1,12 @@
-//! Where a [`Runtime`](super::Runtime) keeps its files, rootful and rootless.
+//! Where a [`Runtime`](super::Runtime) keeps its files, rootful and rootless, and the
+//! network defaults and backend settings containers.conf gives it.
 
 use std::path::{Path, PathBuf};
+
+use containers_conf::ContainersConf;
+use ipnet::IpNet;
+
+use crate::{BackendConfig, SubnetPool};
 
 /// The directories and files a runtime uses. [`RuntimeConfig::system`] gives podman's
 /// locations for the current user; tests point everything into a temporary directory.
@@ -20,6 +26,15 @@ pub struct RuntimeConfig {
     pub base_hosts: Option<PathBuf>,
     /// Host-side resolver files read for each container's resolv.conf.
     pub resolv_sources: etchosts::resolvconf::HostSources,
+    /// The network a container joins when none is named (`default_network`).
+    pub default_network: String,
+    /// The default network's subnet (`default_subnet`).
+    pub default_subnet: IpNet,
+    /// Where `network create` picks free subnets (`default_subnet_pools`).
+    pub subnet_pools: Vec<SubnetPool>,
+    /// Which backend, binaries, firewall driver and DNS port (see [`BackendConfig`]);
+    /// the caller builds the backend from it ([`BackendConfig::netavark`]).
+    pub backend: BackendConfig,
 }
 
 impl RuntimeConfig {
@@ -27,15 +42,39 @@ impl RuntimeConfig {
     /// `containers/`.
     pub fn under(root: impl AsRef<Path>) -> Self {
         let root = root.as_ref();
+        Self::with_dirs(
+            root.join("networks"),
+            root.join("state.db"),
+            root.join("netns"),
+            root.join("containers"),
+            root.join("podnet.lock"),
+        )
+    }
+
+    /// These locations, the host's hosts file and resolvers, and containers/common's
+    /// built-in network defaults.
+    fn with_dirs(
+        networks_dir: PathBuf,
+        state_db: PathBuf,
+        netns_dir: PathBuf,
+        containers_dir: PathBuf,
+        lock_file: PathBuf,
+    ) -> Self {
+        let conf = ContainersConf::default();
         Self {
-            networks_dir: root.join("networks"),
-            state_db: root.join("state.db"),
-            netns_dir: root.join("netns"),
-            containers_dir: root.join("containers"),
-            lock_file: root.join("podnet.lock"),
+            networks_dir,
+            state_db,
+            netns_dir,
+            containers_dir,
+            lock_file,
             base_hosts: Some(etchosts::hosts::DEFAULT_HOSTS_FILE.into()),
             resolv_sources: Default::default(),
+            default_network: conf.network.default_network.clone(),
+            default_subnet: conf.network.default_subnet,
+            subnet_pools: Vec::new(),
+            backend: BackendConfig::from_containers_conf(&conf),
         }
+        .with_containers_conf(&conf)
     }
 
     /// podman's locations: networks in `/etc/containers/networks` (rootless:
@@ -55,14 +94,112 @@ impl RuntimeConfig {
         } else {
             PathBuf::from("/run/podnet")
         };
-        Ok(Self {
+        Ok(Self::with_dirs(
             networks_dir,
             state_db,
             netns_dir,
-            containers_dir: run.join("containers"),
-            lock_file: run.join("podnet.lock"),
-            base_hosts: Some(etchosts::hosts::DEFAULT_HOSTS_FILE.into()),
-            resolv_sources: Default::default(),
-        })
+            run.join("containers"),
+            run.join("podnet.lock"),
+        ))
+    }
+
+    /// podman's locations ([`RuntimeConfig::system`]) with containers.conf applied
+    /// ([`RuntimeConfig::with_containers_conf`]), `network_config_dir` included.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut conf = podnet::containers_conf::ContainersConf::default();
+    /// conf.network.default_network = "web".into();
+    /// conf.network.network_config_dir = Some("/srv/networks".into());
+    /// let config = podnet::RuntimeConfig::from_containers_conf(&conf)?;
+    /// assert_eq!(config.default_network, "web");
+    /// assert_eq!(config.networks_dir, std::path::Path::new("/srv/networks"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_containers_conf(conf: &ContainersConf) -> Result<Self, crate::Error> {
+        let mut config = Self::system()?.with_containers_conf(conf);
+        if let Some(dir) = &conf.network.network_config_dir {
+            config.networks_dir = dir.clone();
+        }
+        Ok(config)
+    }
+
+    /// These locations with containers.conf's `default_network`, `default_subnet`,
+    /// `default_subnet_pools` and backend keys (`network_backend`, `helper_binaries_dir`,
+    /// `firewall_driver`, `dns_bind_port`). The directories stay as they are: under a
+    /// test's root, `network_config_dir` does not apply.
+    pub fn with_containers_conf(mut self, conf: &ContainersConf) -> Self {
+        self.default_network = conf.network.default_network.clone();
+        self.default_subnet = conf.network.default_subnet;
+        self.subnet_pools = conf
+            .network
+            .default_subnet_pools
+            .iter()
+            .map(|pool| SubnetPool::new(IpNet::V4(pool.base), pool.size))
+            .collect();
+        self.backend = BackendConfig::from_containers_conf(conf);
+        self
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::backend::testing::FakeBackend;
+    use crate::Runtime;
+
+    #[test]
+    fn containers_conf_network_keys_reach_the_runtime() {
+        let root = tempfile::tempdir().unwrap();
+        let etc = root.path().join("etc/containers");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("containers.conf"),
+            "[network]\ndefault_network = \"web\"\ndefault_subnet = \"10.77.0.0/24\"\n\
+             default_subnet_pools = [{base = \"10.123.0.0/16\", size = 24}]\n\
+             firewall_driver = \"nftables\"\ndns_bind_port = 5353\n\
+             network_config_dir = \"/srv/nets\"\n\
+             [engine]\nhelper_binaries_dir = [\"/opt/helpers\"]\n",
+        )
+        .unwrap();
+        let conf = containers_conf::load(&containers_conf::Sources::under(root.path(), 0)).unwrap();
+
+        let state = tempfile::tempdir().unwrap();
+        let config = RuntimeConfig::under(state.path()).with_containers_conf(&conf);
+        // under a root, the network files stay there
+        assert_eq!(config.networks_dir, state.path().join("networks"));
+        assert_eq!(
+            config.backend.helper_binaries_dir,
+            [PathBuf::from("/opt/helpers")]
+        );
+        assert_eq!(
+            config.backend.firewall_driver,
+            Some(containers_conf::FirewallDriver::Nftables)
+        );
+        assert_eq!(config.backend.dns_bind_port, Some(5353));
+        assert_eq!(
+            RuntimeConfig::from_containers_conf(&conf)
+                .unwrap()
+                .networks_dir,
+            Path::new("/srv/nets")
+        );
+
+        let rt = Runtime::new(config, FakeBackend::new()).unwrap();
+        let default = rt.networks().inspect("web").unwrap();
+        assert_eq!(default.subnets[0].subnet.to_string(), "10.77.0.0/24");
+        let created = rt
+            .networks()
+            .create(crate::Network {
+                name: "picked".into(),
+                ..crate::Network::default()
+            })
+            .unwrap();
+        let pool: IpNet = "10.123.0.0/16".parse().unwrap();
+        assert!(
+            pool.contains(&created.subnets[0].subnet),
+            "{created:?} not from the configured pool"
+        );
     }
 }

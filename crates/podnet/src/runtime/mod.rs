@@ -64,7 +64,9 @@ pub struct Runtime<B: Backend> {
 impl<B: Backend> Runtime<B> {
     /// Opens the network store and state database named by `config`, with `backend`.
     pub fn new(config: RuntimeConfig, backend: B) -> Result<Self, Error> {
-        let networks = NetworkStore::new(&config.networks_dir);
+        let networks = NetworkStore::new(&config.networks_dir)
+            .with_subnet_pools(config.subnet_pools.clone())
+            .with_default_network(config.default_network.clone(), config.default_subnet);
         let state = StateStore::open(&config.state_db)?;
         Ok(Self {
             config,

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+#[path = "../test_backend/mod.rs"]
+pub mod test_backend;
+
 /// The podnet binary under test.
 pub const PODNET: &str = env!("CARGO_BIN_EXE_podnet");
 
@@ -29,6 +32,8 @@ pub fn can_run(test: &str) -> bool {
     .map(|(_, what)| format!("needs {what}"));
     let reason = if !nix::unistd::geteuid().is_root() {
         Some("needs root".to_string())
+    } else if let Err(err) = test_backend::netavark().and_then(|_| test_backend::aardvark()) {
+        Some(err)
     } else {
         missing
     };
@@ -77,10 +82,19 @@ impl Host {
         c
     }
 
-    /// `podnet --root ROOT args...` in the fake host, with extra environment.
+    /// `podnet --root ROOT args...` in the fake host, with extra environment; with the
+    /// netavark under test (`--netavark`) and its aardvark-dns (found first in
+    /// `CONTAINERS_HELPER_BINARY_DIR`) when the suite overrides them.
     pub fn podnet_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = self.command(PODNET);
-        c.arg("--root").arg(self.root.path()).args(args);
+        c.arg("--root").arg(self.root.path());
+        if test_backend::overridden() {
+            let aardvark = test_backend::aardvark().unwrap();
+            c.arg("--netavark")
+                .arg(test_backend::netavark().unwrap())
+                .env(podnet::HELPER_BINARY_DIR_ENV, aardvark.parent().unwrap());
+        }
+        c.args(args);
         for (k, v) in env {
             c.env(k, v);
         }
@@ -145,9 +159,19 @@ impl Host {
             .collect()
     }
 
-    /// The fake host's iptables rules (all tables).
+    /// The fake host's firewall rules: iptables (all tables) and nftables (netavark 2.x's
+    /// `inet netavark` table), whichever driver netavark uses.
     pub fn firewall(&self) -> String {
-        self.sh(&["iptables-save"])
+        self.sh(&["iptables-save"]) + &self.sh(&["nft", "list", "ruleset"])
+    }
+
+    /// The firewall driver netavark uses, as `podnet info` reports it.
+    pub fn firewall_driver(&self) -> String {
+        let info = self.podnet_json(&["info"]);
+        info["networkBackendInfo"]["firewallDriver"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Files in podnet's netns pin directory.

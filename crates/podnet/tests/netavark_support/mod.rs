@@ -7,16 +7,19 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use netns::NetNs;
-use podnet::{find_helper_binary, Netavark};
+use podnet::Netavark;
 use serde_json::{json, Value};
+
+#[path = "../test_backend/mod.rs"]
+pub mod test_backend;
 
 /// Returns false (after saying why on stderr) when the test cannot run; in CI
 /// (`CI` set) it panics instead, so a skip never passes silently there.
 pub fn can_run(test: &str) -> bool {
     let reason = if !nix::unistd::geteuid().is_root() {
         Some("needs root".to_string())
-    } else if let Err(err) = find_helper_binary("netavark", None) {
-        Some(err.to_string())
+    } else if let Err(err) = test_backend::netavark().and_then(|_| test_backend::aardvark()) {
+        Some(err)
     } else if Command::new("ip").arg("-V").output().is_err() {
         Some("needs iproute2's ip".to_string())
     } else {
@@ -34,12 +37,12 @@ pub fn can_run(test: &str) -> bool {
     }
 }
 
-/// A `Netavark` on the machine's binaries with a throwaway config directory,
-/// running netavark inside `host`.
+/// A `Netavark` on the binaries under test (see `test_backend`) with a throwaway config
+/// directory, running netavark inside `host`.
 pub fn netavark(config: &tempfile::TempDir, dns: bool, host: &Netns) -> Netavark {
-    let binary = find_helper_binary("netavark", None).unwrap();
+    let binary = test_backend::netavark().unwrap();
     let aardvark = if dns {
-        Some(find_helper_binary("aardvark-dns", None).unwrap())
+        Some(test_backend::aardvark().unwrap())
     } else {
         None
     };
@@ -88,6 +91,21 @@ impl Drop for Netns {
             eprintln!("cleanup: remove netns {}: {err}", self.name);
         }
     }
+}
+
+/// `host`'s firewall rules: iptables (all tables; netavark 1.x) and nftables (netavark
+/// 2.x's `inet netavark` table), whichever driver netavark uses.
+pub fn firewall(host: &Netns) -> String {
+    let text = |args: &[&str]| {
+        let out = host.exec(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    text(&["iptables-save"]) + &text(&["nft", "list", "ruleset"])
 }
 
 /// Runs a command and returns its output, whatever the exit status.

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use podnet::containers_conf::{FirewallDriver, NetworkBackend};
 
 /// podnet: podman's container network layer.
 #[derive(Debug, Parser)]
@@ -15,6 +16,17 @@ pub struct Cli {
     /// Log filter (`warn`, `debug`, `podnet=trace`...); default `$RUST_LOG` or `warn`.
     #[arg(long, global = true)]
     pub log_level: Option<String>,
+    /// The netavark binary; default: containers.conf's `helper_binaries_dir`, then `$PATH`.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub netavark: Option<PathBuf>,
+    /// The network backend (containers.conf `network_backend`): `netavark` (`cni` is not
+    /// available).
+    #[arg(long, global = true, value_name = "BACKEND", value_parser = network_backend)]
+    pub network_backend: Option<NetworkBackend>,
+    /// netavark's firewall driver (containers.conf `firewall_driver`): `nftables`,
+    /// `iptables`, `firewalld` or `none`; needs netavark 1.10 or later.
+    #[arg(long, global = true, value_name = "DRIVER", value_parser = firewall_driver)]
+    pub firewall_driver: Option<FirewallDriver>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -80,6 +92,18 @@ pub enum Command {
     },
     /// Repair what a crash left behind (leases, namespaces, backend rules).
     Reconcile,
+    /// The network backend in use: backend, binaries, versions and firewall driver, as
+    /// `podman info` shows them (`networkBackend`, `networkBackendInfo`).
+    Info,
+}
+
+fn network_backend(value: &str) -> Result<NetworkBackend, String> {
+    NetworkBackend::parse(value).ok_or_else(|| "expected netavark or cni".to_string())
+}
+
+fn firewall_driver(value: &str) -> Result<FirewallDriver, String> {
+    FirewallDriver::parse(value)
+        .ok_or_else(|| "expected nftables, iptables, firewalld or none".to_string())
 }
 
 /// `podnet network ...`

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use podnet::containers_conf;
 use podnet::{
     Backend, ContainerSpec, Error, Netavark, Network, NetworkRequest, RootlessBackend,
     RootlessNetNs, RootlessNetNsConfig, Runtime, RuntimeConfig, Subnet, ROOTFUL_CONFIG_DIR,
@@ -30,6 +31,12 @@ pub enum CliError {
     /// A `-p` spec does not parse (the message names the spec and the reason).
     #[error(transparent)]
     Publish(portmap::Error),
+    /// containers.conf could not be read, or has a bad value.
+    #[error(transparent)]
+    ContainersConf(#[from] podnet::containers_conf::Error),
+    /// `info` could not be assembled.
+    #[error(transparent)]
+    Info(#[from] podnet::InfoError),
     /// JSON output failed.
     #[error("printing JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -50,18 +57,11 @@ pub enum CliError {
 /// netavark on the host, or, for an unprivileged user (re-executed inside its user
 /// namespace by `main`), netavark inside the user's rootless network namespace, with ports
 /// published by forwarder processes of this same binary.
-fn open(root: Option<&PathBuf>) -> Result<Runtime<Box<dyn Backend>>, CliError> {
+fn open(cli: &Cli) -> Result<Runtime<Box<dyn Backend>>, CliError> {
+    let root = cli.root.as_ref();
     let rootless = podnet::in_user_namespace();
-    let config = match root {
-        Some(root) => RuntimeConfig::under(root),
-        None => RuntimeConfig::system()?,
-    };
-    let netavark_config = match (root, rootless) {
-        (Some(root), _) => root.join("netavark"),
-        (None, true) => config.containers_dir.with_file_name("netavark"),
-        (None, false) => PathBuf::from(ROOTFUL_CONFIG_DIR),
-    };
-    let netavark = Netavark::new(netavark_config).map_err(Error::from)?;
+    let config = runtime_config(cli)?;
+    let netavark = netavark(cli, &config)?;
     let backend: Box<dyn Backend> = if rootless {
         let netns_config = match root {
             Some(root) => RootlessNetNsConfig::new(root.join("rootless-netns"), &config.netns_dir),
@@ -90,9 +90,52 @@ fn print<T: serde::Serialize>(value: &T) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// containers.conf as podman reads it for this user (for `--root`, only its network
+/// defaults and backend keys), with the command line's backend overrides.
+fn runtime_config(cli: &Cli) -> Result<RuntimeConfig, CliError> {
+    let sources = containers_conf::Sources::system(rootless_detect::rootless_uid());
+    let conf = containers_conf::load(&sources)?;
+    let mut config = match &cli.root {
+        Some(root) => RuntimeConfig::under(root).with_containers_conf(&conf),
+        None => RuntimeConfig::from_containers_conf(&conf)?,
+    };
+    let backend = &mut config.backend;
+    backend.netavark_binary = cli.netavark.clone().or(backend.netavark_binary.take());
+    backend.network_backend = cli.network_backend.or(backend.network_backend);
+    backend.firewall_driver = cli.firewall_driver.or(backend.firewall_driver);
+    Ok(config)
+}
+
+/// netavark as `config` describes it, with podman's `--config` directory (or one under
+/// `--root`).
+fn netavark(cli: &Cli, config: &RuntimeConfig) -> Result<Netavark, CliError> {
+    let netavark_config = match (&cli.root, podnet::in_user_namespace()) {
+        (Some(root), _) => root.join("netavark"),
+        (None, true) => config.containers_dir.with_file_name("netavark"),
+        (None, false) => PathBuf::from(ROOTFUL_CONFIG_DIR),
+    };
+    Ok(config
+        .backend
+        .netavark(netavark_config)
+        .map_err(Error::from)?)
+}
+
+/// `podnet info`: the network backend in use.
+fn info(cli: &Cli) -> Result<ExitCode, CliError> {
+    let netavark = netavark(cli, &runtime_config(cli)?)?;
+    print(&podnet::network_info(
+        &netavark,
+        netavark.configured_firewall_driver(),
+    )?)
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    let rt = open(cli.root.as_ref())?;
+    // info reads no state: it answers even where the state database cannot be opened
+    if let Command::Info = cli.command {
+        return info(&cli);
+    }
+    let rt = open(&cli)?;
     match cli.command {
         Command::Network(cmd) => network(&rt, cmd),
         Command::Create(args) => {
@@ -146,6 +189,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             crate::exec::exec(&record, &command)
         }
         Command::Reconcile => print(&rt.reconcile()?),
+        Command::Info => info(&cli),
     }
 }
 
