@@ -1,0 +1,34 @@
+//! Test support shared by podnet's suites (dev-only, never published).
+//!
+//! - [`skip`]: the one way a test says it cannot run. Outside CI it prints and passes; under
+//!   `cargo xtask ci` (which sets `PODNET_SKIP_FATAL`) it fails unless the machine declared
+//!   the skip expected, and every skip is written to the file named by `PODNET_SKIP_LOG` so
+//!   xtask counts it.
+//! - [`require_root`], [`require_binary`], [`in_user_namespace`]: probes that skip through
+//!   [`skip`].
+//! - [`free_subnet_v4`], [`free_subnet_v6`], [`free_port`]: addresses and ports chosen at run
+//!   time, free on this host, so suites do not collide with what a user has.
+//! - [`firewall_leftovers`]: rules left in the current netns, read from iptables, ip6tables
+//!   and nftables alike.
+//!
+//! Requires: nothing for the probes; `iptables-save`, `ip6tables-save` and `nft` for
+//! [`firewall_leftovers`].
+//!
+//! ```
+//! let net = testkit::free_subnet_v4();
+//! assert!("10.128.0.0/9".parse::<ipnet::Ipv4Net>().unwrap().contains(&net));
+//! let port = testkit::free_port(testkit::Protocol::Tcp);
+//! std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+//! ```
+
+mod firewall;
+mod free;
+mod skip;
+
+pub use firewall::firewall_leftovers;
+pub use free::{free_port, free_subnet_v4, free_subnet_v6};
+pub use ipnet;
+pub use portmap::Protocol;
+pub use skip::{
+    in_user_namespace, require_binary, require_root, skip, EXPECTED_ENV, FATAL_ENV, LOG_ENV,
+};
