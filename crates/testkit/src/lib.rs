@@ -8,6 +8,7 @@
 //!   [`skip`].
 //! - [`free_subnet_v4`], [`free_subnet_v6`], [`free_port`]: addresses and ports chosen at run
 //!   time, free on this host, so suites do not collide with what a user has.
+//! - [`assert_child_ran`]: a test that re-ran itself in a child checks the child really ran it.
 //! - [`firewall_leftovers`]: rules left in the current netns, read from iptables, ip6tables
 //!   and nftables alike.
 //!
@@ -23,12 +24,14 @@
 
 mod firewall;
 mod free;
+mod rerun;
 mod skip;
 
 pub use firewall::firewall_leftovers;
 pub use free::{free_port, free_subnet_v4, free_subnet_v6};
 pub use ipnet;
 pub use portmap::Protocol;
+pub use rerun::assert_child_ran;
 pub use skip::{
     in_user_namespace, require_binary, require_root, skip, EXPECTED_ENV, FATAL_ENV, LOG_ENV,
 };

@@ -1,0 +1,57 @@
+//! Checks on a test that re-ran itself in a child process (in fresh namespaces, say): the
+//! child's exit status alone does not prove the test ran, since a filter that matches
+//! nothing also exits 0.
+
+use std::process::Output;
+
+/// Panics unless `out`, the output of a child run of the test binary filtered to `test`
+/// with `--exact`, succeeded and shows that exactly `test` ran and passed: a
+/// `test <test> ... ok` line and `1 passed` in its result line. Prints the child's output
+/// indented on stderr first, so its own `test result:` line is not counted twice.
+pub fn assert_child_ran(test: &str, out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in stdout.lines().chain(stderr.lines()) {
+        eprintln!("  [{test}] {line}");
+    }
+    assert!(
+        out.status.success(),
+        "{test}: the child run failed ({})",
+        out.status
+    );
+    check_ran(test, &stdout).unwrap_or_else(|e| panic!("{test}: {e}"));
+}
+
+fn check_ran(test: &str, stdout: &str) -> Result<(), String> {
+    let ok_line = format!("test {test} ... ok");
+    if !stdout.lines().any(|l| l.trim_end() == ok_line) {
+        return Err(format!(
+            "the child run has no `{ok_line}` line: it did not run the test"
+        ));
+    }
+    let one = stdout
+        .lines()
+        .any(|l| l.starts_with("test result: ok. 1 passed; 0 failed"));
+    if !one {
+        return Err("the child run's result line is not `1 passed; 0 failed`".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_ran;
+
+    #[test]
+    fn an_empty_filter_is_not_a_run() {
+        let out = "running 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 9 filtered out\n";
+        assert!(check_ran("a", out).is_err());
+    }
+
+    #[test]
+    fn the_named_test_passing_alone_is_a_run() {
+        let out = "running 1 test\ntest a ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 9 filtered out\n";
+        assert!(check_ran("a", out).is_ok());
+        assert!(check_ran("b", out).is_err());
+    }
+}
