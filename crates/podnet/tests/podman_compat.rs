@@ -34,10 +34,7 @@ fn podman_ready(test: &str) -> bool {
         return true;
     }
     let why = "podman or its localhost/busybox image is missing (run `cargo xtask setup`)";
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: cannot run in CI: {why}");
-    }
-    eprintln!("SKIPPED {test}: {why}");
+    testkit::skip(test, why);
     false
 }
 

@@ -28,9 +28,8 @@ fn can_run(test: &str) -> bool {
     };
     match reason {
         None => true,
-        Some(r) if std::env::var_os("CI").is_some() => panic!("{test}: cannot run in CI: {r}"),
         Some(r) => {
-            eprintln!("SKIPPED {test}: {r}");
+            testkit::skip(test, r);
             false
         }
     }
