@@ -81,6 +81,22 @@ pub fn mountinfo() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
 
+/// The mountinfo lines of the mounts at `base` or below it: what a test made in its own
+/// directory, whatever other processes mount elsewhere meanwhile.
+pub fn mountinfo_of(base: &Path) -> Vec<String> {
+    let base = base.to_str().unwrap();
+    let below = format!("{base}/");
+    mountinfo()
+        .lines()
+        .filter(|l| {
+            l.split(' ')
+                .nth(4)
+                .is_some_and(|m| m == base || m.starts_with(&below))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// Mount points and roots of every mount at `path`, from `/proc/self/mountinfo`.
 pub fn mounts_at(path: &Path) -> Vec<(String, bool)> {
     let want = path.to_str().unwrap();
