@@ -67,6 +67,7 @@ pub use rootless::{
 };
 pub use runtime::{
     ContainerSpec, NetworkRequest, ReconcileReport, Runtime, RuntimeConfig, RuntimeError,
+    FAILPOINTS,
 };
 pub use state::{
     check_static_ip, ContainerRecord, Intent, IntentKind, Lease, StateError, StateStore, StateTx,

@@ -147,6 +147,20 @@ impl Host {
         self.sh(&["iptables-save"])
     }
 
+    /// Lines of the fake host's iptables, ip6tables and nftables rulesets containing
+    /// `needle` (the tools run in the fake host's netns).
+    pub fn firewall_leftovers(&self, needle: &str) -> Vec<String> {
+        let ns = std::fs::File::open(self.netns_path()).unwrap();
+        let needle = needle.to_string();
+        std::thread::spawn(move || {
+            // a thread of its own: a child process inherits the forking thread's netns
+            nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            testkit::firewall_leftovers(&needle)
+        })
+        .join()
+        .unwrap()
+    }
+
     /// Files in podnet's netns pin directory.
     pub fn pins(&self) -> Vec<String> {
         std::fs::read_dir(self.root.path().join("netns"))
