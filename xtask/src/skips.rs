@@ -36,10 +36,15 @@ impl SkipLog {
     /// undeclared skips fail.
     pub fn create(fatal: bool) -> Result<Self, String> {
         use std::os::unix::fs::PermissionsExt;
-        let path = std::env::temp_dir().join(format!("podnet-skips-{}.log", std::process::id()));
-        std::fs::write(&path, "").map_err(|e| format!("creating {}: {e}", path.display()))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
-            .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+        // a directory of its own, not sticky: fs.protected_regular refuses another user's
+        // O_CREAT open of a root-owned file in a sticky directory such as /tmp
+        let dir = std::env::temp_dir().join(format!("podnet-skips-{}", std::process::id()));
+        let path = dir.join("skips.log");
+        let made = std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)))
+            .and_then(|()| std::fs::write(&path, ""))
+            .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)));
+        made.map_err(|e| format!("creating the skip log {}: {e}", path.display()))?;
         Ok(Self { path, fatal })
     }
 
@@ -72,7 +77,9 @@ impl SkipLog {
 
 impl Drop for SkipLog {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
