@@ -546,3 +546,87 @@ fn failed_rootless_setup_rolls_back_membership_and_the_netns() {
     assert!(!ns.config().pin_path().exists());
     container.remove().unwrap();
 }
+
+/// The podnet binary, which serves as the port forwarder (xtask copies it for the user).
+fn podnet_bin() -> PathBuf {
+    std::env::var_os("PODNET_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_podnet")))
+}
+
+#[test]
+fn runtime_reload_after_a_rootless_firewall_flush_restores_port_and_names() {
+    let test = "runtime_reload_after_a_rootless_firewall_flush_restores_port_and_names";
+    let Some(dir) = inside_with_netavark(test) else {
+        return;
+    };
+    let ns = RootlessNetNs::new(config(&dir));
+    let backend = rootless_netavark(&dir, &ns).with_forwarder(podnet_bin());
+    let runtime =
+        podnet::Runtime::new(podnet::RuntimeConfig::under(dir.join("rt")), backend).unwrap();
+    let subnet = testkit::free_subnet_v4();
+    let gateway = Ipv4Addr::from(u32::from(subnet.network()) + 1);
+    runtime
+        .networks()
+        .create(podnet::Network {
+            name: "pntrl-reload".into(),
+            network_interface: format!("pntrlr{}", std::process::id() % 10_000),
+            dns_enabled: true,
+            subnets: vec![podnet::Subnet::new(subnet.into())],
+            ..Default::default()
+        })
+        .unwrap();
+    let port = testkit::free_port(testkit::Protocol::Tcp);
+    let web = podnet::ContainerSpec {
+        name: "pntrl-rweb".into(),
+        networks: vec![podnet::NetworkRequest::new("pntrl-reload")],
+        ports: vec![portmap::parse_publish(&format!("127.0.0.1:{port}:8080")).unwrap()],
+        ..Default::default()
+    };
+    let client = podnet::ContainerSpec {
+        name: "pntrl-rclient".into(),
+        networks: vec![podnet::NetworkRequest::new("pntrl-reload")],
+        ..Default::default()
+    };
+    let web = runtime.create(&web).unwrap().id;
+    let client = runtime.create(&client).unwrap().id;
+    let web_record = runtime.setup(&web).unwrap();
+    let client_ns = runtime.setup(&client).unwrap().netns_path.unwrap();
+    let web_ns = web_record.netns_path.clone().unwrap();
+    listen_in(&web_ns, "rweb");
+    let on = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let web_ip = resolve_a(&client_ns, gateway, "pntrl-rweb").expect("name before the flush");
+    assert!(subnet.contains(&web_ip), "{web_ip}");
+
+    let nft = |args: &[&str]| {
+        let locked = ns.lock().unwrap();
+        let out = locked.command("nft").unwrap().args(args).output().unwrap();
+        assert!(out.status.success(), "nft {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().to_lowercase()
+    };
+    assert!(nft(&["list", "ruleset"]).contains("masquerade"));
+    nft(&["flush", "ruleset"]);
+    assert!(!nft(&["list", "ruleset"]).contains("masquerade"));
+
+    for id in [&web, &client] {
+        runtime.reload(id).unwrap();
+    }
+    let rules = nft(&["list", "ruleset"]);
+    assert!(
+        rules.contains("masquerade") && rules.contains(&subnet.to_string()),
+        "{rules}"
+    );
+    assert_eq!(ask(on).unwrap(), "hello from rweb\n");
+    assert_eq!(
+        resolve_a(&client_ns, gateway, "pntrl-rweb"),
+        Some(web_ip),
+        "name after the reload"
+    );
+
+    for id in [&web, &client] {
+        runtime.teardown(id).unwrap();
+        runtime.backend().release(id).unwrap();
+        runtime.remove(id, true).unwrap();
+    }
+    assert!(!ns.config().pin_path().exists());
+}
