@@ -234,6 +234,6 @@ fn zombie_aardvark_is_replaced_and_dns_keeps_working() {
     );
     eventually(&a.name, "pntnd-a", 20, |a| a.contains("10.89.252.10")).expect("A still resolves");
     nv.teardown(&a.path(), &opts_a).unwrap();
-    let rules = String::from_utf8_lossy(&host.exec(&["iptables-save"]).stdout).into_owned();
-    assert!(!rules.contains("10.89.252"), "rules left:\n{rules}");
+    let left = host.run_in(|| testkit::firewall_leftovers("10.89.252."));
+    assert!(left.is_empty(), "rules left: {left:#?}");
 }
