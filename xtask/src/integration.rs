@@ -35,14 +35,19 @@ pub fn run_standalone() -> Result<(), String> {
     let log = SkipLog::create(crate::in_ci())?;
     log.export();
     let mut tally = Tally::default();
+    tally.step(
+        "setup",
+        crate::setup::run(&crate::setup::Wanted::all()).map(|_| ()),
+    );
     run(&mut tally)?;
     tally.finish(&log);
     tally.print("integration");
     tally.into_result()
 }
 
-/// Runs every integration target into `tally`; fails loudly without root. The skip
-/// protocol's environment must be exported already (see [`SkipLog::export`]).
+/// Runs every integration target into `tally`; fails loudly without root. The caller ran
+/// setup (a failed setup does not stop the suites: each test that needs what is missing
+/// fails naming it) and exported the skip protocol's environment ([`SkipLog::export`]).
 pub fn run(tally: &mut Tally) -> Result<(), String> {
     if !crate::is_root() {
         return Err(
@@ -51,7 +56,6 @@ pub fn run(tally: &mut Tally) -> Result<(), String> {
                 .to_string(),
         );
     }
-    crate::setup::run(&crate::setup::Wanted::all())?;
     let targets = test_targets()?;
     let mut by_package: Vec<(String, Vec<String>)> = Vec::new();
     for t in targets.iter().filter(|t| !t.rootless()) {
