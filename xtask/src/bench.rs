@@ -78,7 +78,9 @@ pub fn run(extra: &[String]) -> Result<(), String> {
         bench.arg("--workspace");
     }
     bench.args(extra);
-    let (ok, output) = cmd::tee(bench)?;
+    let run = cmd::tee(bench)?;
+    // peers report on either stream
+    let (ok, output) = (run.ok, format!("{}{}", run.stdout, run.stderr));
     let peers = peer_reports(&output);
     let mut measured = Vec::new();
     collect(&target_dir().join("criterion"), started, &mut measured);

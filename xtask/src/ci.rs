@@ -1,11 +1,16 @@
 //! `cargo xtask ci`: everything CI checks, in the order a developer would fix it, ending with
-//! one `N passed, N failed` line.
+//! one `N passed, N failed, N skipped` line. Every test run gets the skip protocol's
+//! environment with skips fatal (see [`crate::skips`]), runs with `--no-fail-fast`, and is
+//! counted from its output.
 
 use crate::cmd;
-use crate::integration::{self, Tally};
+use crate::skips::SkipLog;
+use crate::tally::Tally;
 
 /// Runs setup, fmt, clippy, unit + doc tests (tidy included) and the integration suites.
 pub fn run() -> Result<(), String> {
+    let log = SkipLog::create(true)?;
+    log.export();
     let mut tally = Tally::default();
     tally.step(
         "setup",
@@ -34,27 +39,18 @@ pub fn run() -> Result<(), String> {
     tally.step("cargo doc -D warnings", crate::publish::docs());
 
     let mut unit = cmd::cargo();
-    unit.args(["test", "--workspace", "--lib", "--bins"]);
-    let (ok, out) = cmd::tee(unit)?;
-    tally.record("unit tests", ok, &out);
+    unit.args(["test", "--no-fail-fast", "--workspace", "--lib", "--bins"]);
+    tally.record("unit tests", &cmd::tee(unit)?, None);
 
     let mut doc = cmd::cargo();
-    doc.args(["test", "--workspace", "--doc"]);
-    let (ok, out) = cmd::tee(doc)?;
-    tally.record("doc tests", ok, &out);
+    doc.args(["test", "--no-fail-fast", "--workspace", "--doc"]);
+    tally.record("doc tests", &cmd::tee(doc)?, None);
 
-    match integration::run() {
-        Ok(suites) => {
-            tally.passed += suites.passed;
-            tally.failed += suites.failed;
-            tally.failed_steps.extend(suites.failed_steps);
-        }
-        Err(e) => tally.step("integration", Err(e)),
+    if let Err(e) = crate::integration::run(&mut tally) {
+        tally.step("integration", Err(e));
     }
 
-    if !tally.failed_steps.is_empty() {
-        eprintln!("ci: failed steps: {}", tally.failed_steps.join("; "));
-    }
-    println!("{} passed, {} failed", tally.passed, tally.failed);
+    tally.finish(&log);
+    tally.print("ci");
     tally.into_result()
 }

@@ -58,15 +58,27 @@ pub fn output(mut command: Command) -> Result<String, String> {
     String::from_utf8(out.stdout).map_err(|_| format!("`{line}` printed non-UTF-8 output"))
 }
 
-/// Runs a command, echoing its stdout live while also returning it (so test counts can be
-/// parsed), plus whether it succeeded.
-pub fn tee(mut command: Command) -> Result<(bool, String), String> {
+/// Runs a command, echoing its stdout and stderr live while also capturing both (so test
+/// results and cargo's list of started test binaries can be read).
+pub fn tee(mut command: Command) -> Result<crate::tally::RunOutput, String> {
     let line = display(&command);
     eprintln!("$ {line}");
     let mut child = command
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("could not start `{line}`: {e}"))?;
+    let stderr = child.stderr.take().map(|err| {
+        std::thread::spawn(move || {
+            let mut captured = String::new();
+            for text in BufReader::new(err).lines().map_while(Result::ok) {
+                eprintln!("{text}");
+                captured.push_str(&text);
+                captured.push('\n');
+            }
+            captured
+        })
+    });
     let mut captured = String::new();
     if let Some(stdout) = child.stdout.take() {
         for text in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -78,5 +90,12 @@ pub fn tee(mut command: Command) -> Result<(bool, String), String> {
     let status = child
         .wait()
         .map_err(|e| format!("waiting for `{line}`: {e}"))?;
-    Ok((status.success(), captured))
+    let stderr = stderr
+        .map(|t| t.join().unwrap_or_default())
+        .unwrap_or_default();
+    Ok(crate::tally::RunOutput {
+        ok: status.success(),
+        stdout: captured,
+        stderr,
+    })
 }

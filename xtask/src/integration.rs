@@ -10,82 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cmd;
+use crate::skips::SkipLog;
+use crate::tally::Tally;
 
 /// The unprivileged account the rootless suites run as.
 pub const TEST_USER: &str = "podnet-ci";
 const SUBID_RANGE: &str = "200000-265535";
-
-/// Test counts summed over several `cargo test` runs, plus steps that failed outright.
-#[derive(Default)]
-pub struct Tally {
-    pub passed: u64,
-    pub failed: u64,
-    pub failed_steps: Vec<String>,
-}
-
-impl Tally {
-    /// Adds the `test result:` lines of one libtest run; a failed run without any failed test
-    /// (a build error, a crash) is recorded as a failed step.
-    pub fn record(&mut self, step: &str, ok: bool, output: &str) {
-        let (passed, failed) = count_results(output);
-        self.passed += passed;
-        self.failed += failed;
-        if !ok && failed == 0 {
-            // a build error or crash: count it, so the closing line never hides it
-            self.failed += 1;
-            self.failed_steps.push(step.to_string());
-        } else if !ok {
-            self.failed_steps.push(format!("{step} ({failed} failed)"));
-        }
-    }
-
-    /// Adds a step that has no test count (fmt, clippy); a failure counts as one failed.
-    pub fn step(&mut self, step: &str, result: Result<(), String>) {
-        if let Err(e) = result {
-            eprintln!("xtask: {e}");
-            self.failed += 1;
-            self.failed_steps.push(step.to_string());
-        }
-    }
-
-    /// `Ok` when nothing failed, else an error listing the failed steps.
-    pub fn into_result(self) -> Result<(), String> {
-        if self.failed_steps.is_empty() && self.failed == 0 {
-            Ok(())
-        } else {
-            Err(format!("failed: {}", self.failed_steps.join("; ")))
-        }
-    }
-}
-
-/// Sums `test result: ... N passed; M failed` lines of libtest output. xtask never filters
-/// tests, so a result line with tests filtered out is a suite re-running one of its own
-/// tests in a child (in a fresh namespace, say): its test is counted once, by its parent.
-pub fn count_results(output: &str) -> (u64, u64) {
-    let mut totals = (0, 0);
-    let nested = |line: &str| {
-        line.split(';')
-            .any(|part| part.trim().ends_with("filtered out") && !part.trim().starts_with("0 "))
-    };
-    for line in output
-        .lines()
-        .filter(|l| l.starts_with("test result:") && !nested(l))
-    {
-        for part in line.split([';', '.']) {
-            let mut words = part.split_whitespace();
-            if let (Some(n), Some(what)) = (words.next(), words.next()) {
-                if let Ok(n) = n.parse::<u64>() {
-                    match what {
-                        "passed" => totals.0 += n,
-                        "failed" => totals.1 += n,
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    totals
-}
 
 /// A `tests/*.rs` target of a workspace package.
 struct TestTarget {
@@ -99,19 +29,34 @@ impl TestTarget {
     }
 }
 
-/// Runs every integration target; fails loudly without root.
-pub fn run() -> Result<Tally, String> {
-    if !crate::is_root() {
-        let msg = "integration: the privileged suites need root (namespaces, mounts, bridges, \
-                   firewall rules); run `sudo cargo xtask integration`";
-        if crate::in_ci() {
-            return Err(format!("{msg} (CI is set: this is a failure)"));
-        }
-        return Err(msg.to_string());
-    }
-    crate::setup::run(&crate::setup::Wanted::all())?;
-    let targets = test_targets()?;
+/// `cargo xtask integration`: the suites on their own, with the skip protocol (fatal when
+/// `CI` is set), ending with the same closing line as `ci`.
+pub fn run_standalone() -> Result<(), String> {
+    let log = SkipLog::create(crate::in_ci())?;
+    log.export();
     let mut tally = Tally::default();
+    tally.step(
+        "setup",
+        crate::setup::run(&crate::setup::Wanted::all()).map(|_| ()),
+    );
+    run(&mut tally)?;
+    tally.finish(&log);
+    tally.print("integration");
+    tally.into_result()
+}
+
+/// Runs every integration target into `tally`; fails loudly without root. The caller ran
+/// setup (a failed setup does not stop the suites: each test that needs what is missing
+/// fails naming it) and exported the skip protocol's environment ([`SkipLog::export`]).
+pub fn run(tally: &mut Tally) -> Result<(), String> {
+    if !crate::is_root() {
+        return Err(
+            "integration: the privileged suites need root (namespaces, mounts, bridges, \
+             firewall rules); run `sudo cargo xtask integration`"
+                .to_string(),
+        );
+    }
+    let targets = test_targets()?;
     let mut by_package: Vec<(String, Vec<String>)> = Vec::new();
     for t in targets.iter().filter(|t| !t.rootless()) {
         match by_package.iter_mut().find(|(p, _)| *p == t.package) {
@@ -121,21 +66,21 @@ pub fn run() -> Result<Tally, String> {
     }
     for (package, names) in &by_package {
         let mut test = cmd::cargo();
-        test.args(["test", "-p", package]);
+        test.args(["test", "--no-fail-fast", "-p", package]);
         for name in names {
             test.args(["--test", name]);
         }
-        let (ok, out) = cmd::tee(test)?;
-        tally.record(&format!("{package} integration tests (root)"), ok, &out);
+        let out = cmd::tee(test)?;
+        tally.record(&format!("{package} integration tests (root)"), &out, None);
     }
-    crate::tools::record_second_backend_pass(&mut tally);
+    crate::tools::record_second_backend_pass(tally);
     let rootless: Vec<&TestTarget> = targets.iter().filter(|t| t.rootless()).collect();
     if !rootless.is_empty() {
         let user = prepare_test_user()?;
         for target in rootless {
             let step = format!("{} {} (as {TEST_USER})", target.package, target.name);
             match run_as_user(&user, target) {
-                Ok((ok, out)) => tally.record(&step, ok, &out),
+                Ok(out) => tally.record(&step, &out, Some(1)),
                 Err(e) => tally.step(&step, Err(e)),
             }
         }
@@ -144,11 +89,7 @@ pub fn run() -> Result<Tally, String> {
             check_user_leftovers(&user),
         );
     }
-    println!(
-        "integration: {} passed, {} failed",
-        tally.passed, tally.failed
-    );
-    Ok(tally)
+    Ok(())
 }
 
 fn test_targets() -> Result<Vec<TestTarget>, String> {
@@ -233,7 +174,7 @@ pub fn prepare_test_user() -> Result<TestUser, String> {
 
 /// Builds a rootless target as root, copies the binary where the user can read it (the
 /// checkout may sit under a 0700 home), and runs it as the user with a clean environment.
-fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<(bool, String), String> {
+fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<crate::tally::RunOutput, String> {
     let mut build = cmd::cargo();
     build.args([
         "test",
@@ -297,7 +238,13 @@ fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<(bool, String), S
         .arg(format!("PODNET_TEST_UID={}", user.uid))
         .arg("RUST_BACKTRACE=1")
         .args(&bin_env);
-    for var in ["CI", "RUST_LOG"] {
+    for var in [
+        "CI",
+        "RUST_LOG",
+        "PODNET_SKIP_LOG",
+        "PODNET_SKIP_FATAL",
+        "PODNET_EXPECTED_SKIPS",
+    ] {
         if let Ok(v) = std::env::var(var) {
             run.arg(format!("{var}={v}"));
         }
@@ -383,30 +330,4 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| format!("chmod {:o} {}: {e}", mode, path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::count_results;
-
-    #[test]
-    fn counts_ok_and_failed_result_lines() {
-        let out = "running 3 tests\n\
-                   test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s\n\
-                   test result: FAILED. 5 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out\n\
-                   test something ... ok\n";
-        assert_eq!(count_results(out), (8, 2));
-    }
-
-    #[test]
-    fn ignores_lines_that_are_not_results() {
-        assert_eq!(count_results("test a ... ok\n3 passed; 1 failed\n"), (0, 0));
-    }
-
-    #[test]
-    fn a_nested_rerun_of_one_test_is_not_counted_twice() {
-        let out = "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 9 filtered out; finished in 0.1s\n\
-                   test result: ok. 10 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 6s\n";
-        assert_eq!(count_results(out), (10, 0));
-    }
 }

@@ -75,6 +75,7 @@ pub fn run(wanted: &Wanted) -> Result<Vec<String>, String> {
     } else {
         install(&missing)?;
     }
+    check_executables(wanted)?;
     if crate::is_root() {
         fix_tun_mode()?;
         if wanted.peers {
@@ -85,6 +86,52 @@ pub fn run(wanted: &Wanted) -> Result<Vec<String>, String> {
         eprintln!("setup: not root: /dev/net/tun mode and the podman peer were not checked");
     }
     Ok(present)
+}
+
+/// The executables podnet and its suites run, with the package that ships each: a package
+/// can be installed while its file is gone (moved away, a broken upgrade).
+const EXECUTABLES: &[(&str, &str)] = &[
+    ("/usr/lib/podman/netavark", "netavark"),
+    ("/usr/lib/podman/aardvark-dns", "aardvark-dns"),
+    ("/usr/sbin/iptables-save", "iptables"),
+    ("/usr/sbin/ip6tables-save", "iptables"),
+    ("/usr/sbin/nft", "nftables"),
+    ("/usr/bin/pasta", "passt"),
+    ("/usr/bin/slirp4netns", "slirp4netns"),
+    ("/usr/bin/newuidmap", "uidmap"),
+    ("/usr/bin/newgidmap", "uidmap"),
+    ("/bin/busybox", "busybox-static"),
+];
+const PEER_EXECUTABLES: &[(&str, &str)] =
+    &[("/usr/bin/podman", "podman"), ("/usr/bin/go", "golang-go")];
+
+/// Fails naming every expected executable that is missing or not executable.
+fn check_executables(wanted: &Wanted) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut all = EXECUTABLES.to_vec();
+    if wanted.peers {
+        all.extend_from_slice(PEER_EXECUTABLES);
+    }
+    let missing: Vec<String> = all
+        .iter()
+        .filter(|(path, _)| {
+            !std::fs::metadata(path)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .map(|(path, package)| format!("{path} (package {package})"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "missing executables: {}\n  reinstall: apt-get install --reinstall {}",
+        missing.join(", "),
+        all.iter()
+            .filter(|(p, _)| missing.iter().any(|m| m.starts_with(p)))
+            .map(|(_, pkg)| *pkg)
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
 }
 
 fn is_installed(package: &str) -> bool {

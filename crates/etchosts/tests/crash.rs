@@ -39,6 +39,10 @@ fn child(spec: &str) {
                 );
                 hosts::add(path, std::slice::from_ref(&e)).unwrap();
                 hosts::remove(path, &[e]).unwrap();
+                if i == 0 {
+                    // the parent kills only a writer that is writing
+                    fs::write(ready_of(Path::new(path)), "").unwrap();
+                }
             }
         }
         other => panic!("unknown child op {other}"),
@@ -54,6 +58,10 @@ fn spawn(test: &str, spec: &str, failpoint: Option<&str>) -> Child {
         None => cmd.env_remove("ETCHOSTS_FAILPOINT"),
     };
     cmd.spawn().unwrap()
+}
+
+fn ready_of(path: &Path) -> PathBuf {
+    path.with_file_name("writer-ready")
 }
 
 fn journal_of(path: &Path) -> PathBuf {
@@ -152,12 +160,22 @@ fn writers_killed_at_random_moments_are_repaired() {
     let mut rng = rand::thread_rng();
     let mut with_journal = 0;
     for round in 0..25 {
+        let _ = fs::remove_file(ready_of(&path));
         let mut c = spawn(
             "writers_killed_at_random_moments_are_repaired",
             &format!("loop:{}", path.display()),
             None,
         );
-        std::thread::sleep(Duration::from_millis(rng.gen_range(20..120)));
+        // killed only once it writes (its first add and remove are done), at a random
+        // moment of its loop
+        while !ready_of(&path).exists() {
+            assert!(
+                c.try_wait().unwrap().is_none(),
+                "round {round}: the writer ended before it was ready"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_micros(rng.gen_range(0..20_000)));
         c.kill().unwrap();
         let status = c.wait().unwrap();
         assert_eq!(
@@ -184,6 +202,11 @@ fn writers_killed_at_random_moments_are_repaired() {
         assert_eq!(fs::read_to_string(&path).unwrap(), base);
     }
     eprintln!("{with_journal} of 25 kills left a journal to replay");
+    // some kills landed inside an edit: the repair replayed a journal, not just a clean file
+    assert!(
+        with_journal > 0,
+        "no kill of 25 interrupted a write: the test did not test repair"
+    );
 }
 
 fn hosts_in(line: &str) -> Vec<HostEntry> {

@@ -121,9 +121,7 @@ fn inside_its_own_user_namespace_a_user_creates_enters_and_removes() {
         .env(INNER_ENV, test)
         .output()
         .unwrap();
-    common::relay(test, &out);
-    assert!(out.status.success(), "inner run failed: {}", out.status);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("test {test} ... ok")));
+    testkit::assert_child_ran(test, &out);
 }
 
 fn inner() {

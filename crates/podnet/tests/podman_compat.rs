@@ -1,8 +1,9 @@
 //! The same steps through real podman 4.3 and through podnet give the same files: hosts and
 //! resolv.conf after start, after `network connect` and after `network disconnect`. podman
-//! runs on the host (its own networks, a busybox container); podnet in a throwaway host
-//! namespace with networks of the same names and subnets. Needs root and podman (`cargo
-//! xtask setup` installs it and imports `localhost/busybox`).
+//! runs as a throwaway peer (its own storage, network directory and configuration, in a
+//! fake host netns of its own); podnet in another throwaway host namespace with networks of
+//! the same names and subnets, chosen free at run time. Needs root and podman (`cargo xtask
+//! setup` installs it and builds the busybox rootfs the peer imports).
 //!
 //! The one difference allowed: current containers/common also names the host address
 //! `host.docker.internal`; podman 4.3 predates that, so the name is removed before comparing.
@@ -10,58 +11,28 @@
 
 mod flows_support;
 
-use std::process::Command;
-
 use flows_support::{can_run, Host};
+use testkit::Podman;
 
-fn podman(args: &[&str]) -> String {
-    let out = Command::new("podman").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "podman {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// The `n`th address of `net` (network address + n).
+fn nth_host(net: ipnet::Ipv4Net, n: u32) -> std::net::Ipv4Addr {
+    (u32::from(net.network()) + n).into()
 }
 
-fn podman_ready(test: &str) -> bool {
-    let ready = Command::new("podman")
-        .args(["image", "exists", "localhost/busybox:latest"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ready {
-        return true;
+/// A throwaway podman in a fake host of its own (podnet's containers, with the same
+/// subnets, sit in another), with the busybox image imported; `None` after a skip.
+fn podman_peer(test: &str, host: &Host) -> Option<Podman> {
+    testkit::require_binary(test, "podman")?;
+    let podman = Podman::new().in_netns(host.netns_path());
+    if let Err(why) = podman.import_busybox() {
+        testkit::skip(test, &why);
+        return None;
     }
-    let why = "podman or its localhost/busybox image is missing (run `cargo xtask setup`)";
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: cannot run in CI: {why}");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-    false
+    Some(podman)
 }
 
-/// Removes podman's container and networks even when an assertion failed.
-struct PodmanObjects {
-    container: String,
-    networks: Vec<String>,
-}
-
-impl Drop for PodmanObjects {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", &self.container])
-            .output();
-        for n in &self.networks {
-            let _ = Command::new("podman")
-                .args(["network", "rm", "-f", n])
-                .output();
-        }
-    }
-}
-
-fn files_podman(container: &str) -> String {
-    podman(&["exec", container, "cat", "/etc/hosts", "/etc/resolv.conf"])
+fn files_podman(podman: &Podman, container: &str) -> String {
+    podman.run(&["exec", container, "cat", "/etc/hosts", "/etc/resolv.conf"])
 }
 
 fn files_podnet(host: &Host, container: &str) -> String {
@@ -78,8 +49,8 @@ fn files_podnet(host: &Host, container: &str) -> String {
 
 #[test]
 fn hosts_and_resolv_conf_match_podman_through_connect_and_disconnect() {
-    let test = "hosts_and_resolv_conf_match_podman";
-    if !can_run(test) || !podman_ready(test) {
+    let test = "hosts_and_resolv_conf_match_podman_through_connect_and_disconnect";
+    if !can_run(test) {
         return;
     }
     let pid = std::process::id();
@@ -88,16 +59,18 @@ fn hosts_and_resolv_conf_match_podman_through_connect_and_disconnect() {
         format!("pntpc2-{pid}"),
         format!("pntpcc-{pid}"),
     );
-    let _cleanup = PodmanObjects {
-        container: ctr.clone(),
-        networks: vec![n1.clone(), n2.clone()],
+    // podman's fake host outlives its podman (dropped first)
+    let podman_host = Host::new();
+    let Some(podman) = podman_peer(test, &podman_host) else {
+        return;
     };
     let host = Host::new();
-    for (net, subnet) in [(&n1, "10.89.233.0/24"), (&n2, "10.89.234.0/24")] {
-        podman(&["network", "create", "--subnet", subnet, net]);
-        host.podnet(&["network", "create", "--subnet", subnet, net]);
+    let (net1, net2) = (testkit::free_subnet_v4(), testkit::free_subnet_v4());
+    for (net, subnet) in [(&n1, net1), (&n2, net2)] {
+        podman.run(&["network", "create", "--subnet", &subnet.to_string(), net]);
+        host.podnet(&["network", "create", "--subnet", &subnet.to_string(), net]);
     }
-    podman(&[
+    podman.run(&[
         "run",
         "-d",
         "--name",
@@ -112,19 +85,21 @@ fn hosts_and_resolv_conf_match_podman_through_connect_and_disconnect() {
     ]);
     host.podnet(&["create", &ctr, "--hostname", "box", "--network", &n1]);
     host.podnet(&["start", &ctr]);
-    let started = files_podman(&ctr);
-    assert!(started.contains("10.89.233.2\tbox "), "{started}");
+    let started = files_podman(&podman, &ctr);
+    let addr1 = format!("{}\tbox ", nth_host(net1, 2));
+    assert!(started.contains(&addr1), "{started}");
     assert_eq!(files_podnet(&host, &ctr), started, "after start");
 
-    podman(&["network", "connect", &n2, &ctr]);
+    podman.run(&["network", "connect", &n2, &ctr]);
     host.podnet(&["connect", &n2, &ctr]);
-    let connected = files_podman(&ctr);
-    assert!(connected.contains("10.89.234.2\tbox "), "{connected}");
+    let connected = files_podman(&podman, &ctr);
+    let addr2 = format!("{}\tbox ", nth_host(net2, 2));
+    assert!(connected.contains(&addr2), "{connected}");
     assert_eq!(files_podnet(&host, &ctr), connected, "after connect");
 
-    podman(&["network", "disconnect", &n2, &ctr]);
+    podman.run(&["network", "disconnect", &n2, &ctr]);
     host.podnet(&["disconnect", &n2, &ctr]);
-    let disconnected = files_podman(&ctr);
+    let disconnected = files_podman(&podman, &ctr);
     assert_eq!(
         disconnected, started,
         "podman itself returns to the first files"

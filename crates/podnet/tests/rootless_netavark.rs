@@ -17,16 +17,12 @@ use rootless_support::*;
 /// `inside(test)` for the tests that need netavark: a loud skip (a failure in CI) when it is
 /// not installed.
 fn inside_with_netavark(test: &str) -> Option<PathBuf> {
-    if skip_if_cannot_run() {
+    if skip_if_cannot_run(test) {
         return None;
     }
     let dir = inside(test)?;
     if !Path::new(NETAVARK).exists() {
-        eprintln!("SKIPPED: {NETAVARK} is not installed");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a skip is a failure"
-        );
+        testkit::skip(test, &format!("{NETAVARK} is not installed"));
         return None;
     }
     Some(dir)
@@ -47,7 +43,7 @@ fn rootless_netavark(dir: &Path, ns: &RootlessNetNs) -> podnet::RootlessBackend<
 
 #[test]
 fn container_behind_netavark_in_the_rootless_netns_reaches_host_loopback() {
-    if skip_if_cannot_run() {
+    if skip_if_cannot_run("container_behind_netavark_in_the_rootless_netns_reaches_host_loopback") {
         return;
     }
     let Some(dir) = inside("container_behind_netavark_in_the_rootless_netns_reaches_host_loopback")
@@ -55,10 +51,9 @@ fn container_behind_netavark_in_the_rootless_netns_reaches_host_loopback() {
         return;
     };
     if !Path::new(NETAVARK).exists() {
-        eprintln!("SKIPPED: {NETAVARK} is not installed");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a skip is a failure"
+        testkit::skip(
+            "container_behind_netavark_in_the_rootless_netns_reaches_host_loopback",
+            &format!("{NETAVARK} is not installed"),
         );
         return;
     }
@@ -93,7 +88,7 @@ fn container_behind_netavark_in_the_rootless_netns_reaches_host_loopback() {
 
 #[test]
 fn two_rootless_containers_reach_each_other_by_name() {
-    if skip_if_cannot_run() {
+    if skip_if_cannot_run("two_rootless_containers_reach_each_other_by_name") {
         return;
     }
     let Some(dir) = inside("two_rootless_containers_reach_each_other_by_name") else {
@@ -202,7 +197,7 @@ fn published_ports_reach_containers_and_change_independently() {
 
 #[test]
 fn reload_after_the_rootless_firewall_is_flushed_restores_everything() {
-    if skip_if_cannot_run() {
+    if skip_if_cannot_run("reload_after_the_rootless_firewall_is_flushed_restores_everything") {
         return;
     }
     let Some(dir) = inside("reload_after_the_rootless_firewall_is_flushed_restores_everything")
@@ -210,10 +205,9 @@ fn reload_after_the_rootless_firewall_is_flushed_restores_everything() {
         return;
     };
     if !Path::new(NETAVARK).exists() {
-        eprintln!("SKIPPED: {NETAVARK} is not installed");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a skip is a failure"
+        testkit::skip(
+            "reload_after_the_rootless_firewall_is_flushed_restores_everything",
+            &format!("{NETAVARK} is not installed"),
         );
         return;
     }
@@ -551,4 +545,88 @@ fn failed_rootless_setup_rolls_back_membership_and_the_netns() {
     assert!(ns.lock().unwrap().status().is_none());
     assert!(!ns.config().pin_path().exists());
     container.remove().unwrap();
+}
+
+/// The podnet binary, which serves as the port forwarder (xtask copies it for the user).
+fn podnet_bin() -> PathBuf {
+    std::env::var_os("PODNET_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_podnet")))
+}
+
+#[test]
+fn runtime_reload_after_a_rootless_firewall_flush_restores_port_and_names() {
+    let test = "runtime_reload_after_a_rootless_firewall_flush_restores_port_and_names";
+    let Some(dir) = inside_with_netavark(test) else {
+        return;
+    };
+    let ns = RootlessNetNs::new(config(&dir));
+    let backend = rootless_netavark(&dir, &ns).with_forwarder(podnet_bin());
+    let runtime =
+        podnet::Runtime::new(podnet::RuntimeConfig::under(dir.join("rt")), backend).unwrap();
+    let subnet = testkit::free_subnet_v4();
+    let gateway = Ipv4Addr::from(u32::from(subnet.network()) + 1);
+    runtime
+        .networks()
+        .create(podnet::Network {
+            name: "pntrl-reload".into(),
+            network_interface: format!("pntrlr{}", std::process::id() % 10_000),
+            dns_enabled: true,
+            subnets: vec![podnet::Subnet::new(subnet.into())],
+            ..Default::default()
+        })
+        .unwrap();
+    let port = testkit::free_port(testkit::Protocol::Tcp);
+    let web = podnet::ContainerSpec {
+        name: "pntrl-rweb".into(),
+        networks: vec![podnet::NetworkRequest::new("pntrl-reload")],
+        ports: vec![portmap::parse_publish(&format!("127.0.0.1:{port}:8080")).unwrap()],
+        ..Default::default()
+    };
+    let client = podnet::ContainerSpec {
+        name: "pntrl-rclient".into(),
+        networks: vec![podnet::NetworkRequest::new("pntrl-reload")],
+        ..Default::default()
+    };
+    let web = runtime.create(&web).unwrap().id;
+    let client = runtime.create(&client).unwrap().id;
+    let web_record = runtime.setup(&web).unwrap();
+    let client_ns = runtime.setup(&client).unwrap().netns_path.unwrap();
+    let web_ns = web_record.netns_path.clone().unwrap();
+    listen_in(&web_ns, "rweb");
+    let on = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let web_ip = resolve_a(&client_ns, gateway, "pntrl-rweb").expect("name before the flush");
+    assert!(subnet.contains(&web_ip), "{web_ip}");
+
+    let nft = |args: &[&str]| {
+        let locked = ns.lock().unwrap();
+        let out = locked.command("nft").unwrap().args(args).output().unwrap();
+        assert!(out.status.success(), "nft {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().to_lowercase()
+    };
+    assert!(nft(&["list", "ruleset"]).contains("masquerade"));
+    nft(&["flush", "ruleset"]);
+    assert!(!nft(&["list", "ruleset"]).contains("masquerade"));
+
+    for id in [&web, &client] {
+        runtime.reload(id).unwrap();
+    }
+    let rules = nft(&["list", "ruleset"]);
+    assert!(
+        rules.contains("masquerade") && rules.contains(&subnet.to_string()),
+        "{rules}"
+    );
+    assert_eq!(ask(on).unwrap(), "hello from rweb\n");
+    assert_eq!(
+        resolve_a(&client_ns, gateway, "pntrl-rweb"),
+        Some(web_ip),
+        "name after the reload"
+    );
+
+    for id in [&web, &client] {
+        runtime.teardown(id).unwrap();
+        runtime.backend().release(id).unwrap();
+        runtime.remove(id, true).unwrap();
+    }
+    assert!(!ns.config().pin_path().exists());
 }

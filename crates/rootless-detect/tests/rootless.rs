@@ -23,7 +23,7 @@ fn unprivileged_user_is_rootless_with_runtime_dir() {
         return;
     }
     if let Some(reason) = user_reason() {
-        return skip(&reason);
+        return skip("unprivileged_user_is_rootless_with_runtime_dir", &reason);
     }
     let euid = nix::unistd::geteuid().as_raw();
     let c = classify().unwrap();
@@ -48,13 +48,16 @@ fn podnet_ci_subordinate_ids() {
         return;
     }
     if let Some(reason) = user_reason() {
-        return skip(&reason);
+        return skip("podnet_ci_subordinate_ids", &reason);
     }
     let me = nix::unistd::User::from_uid(nix::unistd::geteuid())
         .unwrap()
         .unwrap();
     if me.name != "podnet-ci" {
-        return skip(&format!("expects user podnet-ci, running as {}", me.name));
+        return skip(
+            "podnet_ci_subordinate_ids",
+            &format!("expects user podnet-ci, running as {}", me.name),
+        );
     }
     for user in [me.name.clone(), me.uid.to_string()] {
         let maps = available_id_maps(&user).unwrap();
@@ -98,7 +101,7 @@ fn root_of_own_user_namespace_is_rootless() {
         return;
     }
     if let Some(reason) = user_reason().or_else(missing_unshare) {
-        return skip(&reason);
+        return skip("root_of_own_user_namespace_is_rootless", &reason);
     }
     let euid = nix::unistd::geteuid().as_raw();
     let r = run_as_mapped_root("root_of_own_user_namespace_is_rootless", None);

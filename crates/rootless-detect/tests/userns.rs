@@ -20,7 +20,7 @@ fn root_in_initial_namespace_is_rootful() {
         return;
     }
     if let Some(reason) = root_reason() {
-        return skip(&reason);
+        return skip("root_in_initial_namespace_is_rootful", &reason);
     }
     let c = classify().unwrap();
     assert_eq!(c.kind, ProcessKind::InitialNamespace, "{c}");
@@ -38,7 +38,7 @@ fn root_mapped_to_subordinate_uid_is_rootless() {
         return;
     }
     if let Some(reason) = root_reason() {
-        return skip(&reason);
+        return skip("root_mapped_to_subordinate_uid_is_rootless", &reason);
     }
     // As host uid 100000, `unshare -r` maps namespace root to it.
     let r = run_as_mapped_root("root_mapped_to_subordinate_uid_is_rootless", Some(100000));
@@ -54,7 +54,7 @@ fn identity_mapped_nested_namespace_is_rootful() {
         return;
     }
     if let Some(reason) = root_reason() {
-        return skip(&reason);
+        return skip("identity_mapped_nested_namespace_is_rootful", &reason);
     }
     let r = run_in_userns(
         "identity_mapped_nested_namespace_is_rootful",

@@ -9,6 +9,7 @@
 //! - [`free_subnet_v4`], [`free_subnet_v6`], [`free_port`]: addresses and ports chosen at run
 //!   time, free on this host, so suites do not collide with what a user has.
 //! - [`assert_child_ran`]: a test that re-ran itself in a child checks the child really ran it.
+//! - [`Podman`]: a throwaway podman peer with its own storage, networks and configuration.
 //! - [`firewall_leftovers`]: rules left in the current netns, read from iptables, ip6tables
 //!   and nftables alike.
 //!
@@ -24,12 +25,14 @@
 
 mod firewall;
 mod free;
+mod podman;
 mod rerun;
 mod skip;
 
 pub use firewall::firewall_leftovers;
 pub use free::{free_port, free_subnet_v4, free_subnet_v6};
 pub use ipnet;
+pub use podman::{Podman, BUSYBOX_IMAGE, BUSYBOX_TARBALL};
 pub use portmap::Protocol;
 pub use rerun::assert_child_ran;
 pub use skip::{

@@ -5,8 +5,9 @@
 use std::process::Output;
 
 /// Panics unless `out`, the output of a child run of the test binary filtered to `test`
-/// with `--exact`, succeeded and shows that exactly `test` ran and passed: a
-/// `test <test> ... ok` line and `1 passed` in its result line. Prints the child's output
+/// with `--exact`, succeeded and shows that exactly `test` ran and passed: its
+/// `test <test> ... ` line (the `ok` may follow the test's own output) and
+/// `1 passed; 0 failed` in the result line. Prints the child's output
 /// indented on stderr first, so its own `test result:` line is not counted twice.
 pub fn assert_child_ran(test: &str, out: &Output) {
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -23,10 +24,11 @@ pub fn assert_child_ran(test: &str, out: &Output) {
 }
 
 fn check_ran(test: &str, stdout: &str) -> Result<(), String> {
-    let ok_line = format!("test {test} ... ok");
-    if !stdout.lines().any(|l| l.trim_end() == ok_line) {
+    // with --nocapture the test's own output may come between `... ` and `ok`
+    let started = format!("test {test} ... ");
+    if !stdout.lines().any(|l| l.starts_with(&started)) {
         return Err(format!(
-            "the child run has no `{ok_line}` line: it did not run the test"
+            "the child run has no `{started}ok` line: it did not run the test"
         ));
     }
     let one = stdout
@@ -46,6 +48,12 @@ mod tests {
     fn an_empty_filter_is_not_a_run() {
         let out = "running 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 9 filtered out\n";
         assert!(check_ran("a", out).is_err());
+    }
+
+    #[test]
+    fn output_between_the_name_and_ok_is_allowed() {
+        let out = "running 1 test\ntest a ... REPORT x=1\nok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 2 filtered out\n";
+        assert!(check_ran("a", out).is_ok());
     }
 
     #[test]

@@ -113,15 +113,8 @@ fn find_binary(name: &str) -> Option<PathBuf> {
 /// True when this process is uid 0 inside a user namespace that maps 0 to another host uid
 /// (a rootless user's namespace), where host-root-only work is impossible.
 pub fn in_user_namespace() -> bool {
-    if !nix::unistd::geteuid().is_root() {
-        return false;
-    }
-    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|map| {
-        map.lines().any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.first() == Some(&"0") && f.get(1).is_some_and(|h| *h != "0")
-        })
-    })
+    rootless_detect::classify()
+        .is_ok_and(|c| matches!(c.kind, rootless_detect::ProcessKind::MappedRoot { .. }))
 }
 
 #[cfg(test)]

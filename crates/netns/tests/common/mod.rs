@@ -12,12 +12,9 @@ const INNER_ENV: &str = "PODNET_NETNS_TEST_INNER";
 /// The directory the outer test made for the child's tmpfs.
 const BASE_ENV: &str = "PODNET_NETNS_TEST_BASE";
 
-/// Prints why a test cannot run; a failure when `CI` is set, never a silent pass.
+/// Says why a test cannot run, through the one skip path (a failure under `cargo xtask ci`).
 pub fn skip(test: &str, reason: &str) {
-    eprintln!("SKIPPED {test}: {reason}");
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: cannot run ({reason}) and CI is set");
-    }
+    testkit::skip(test, reason);
 }
 
 /// Whether this process is the re-executed child for `test`.
@@ -74,35 +71,30 @@ pub fn isolated(test: &str, how: Isolation, body: impl FnOnce(&Path)) {
         .env(INNER_ENV, test)
         .env(BASE_ENV, base.path());
     let out = cmd.output().unwrap();
-    relay(test, &out);
-    assert!(
-        out.status.success(),
-        "{test}: inner run failed ({})",
-        out.status
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!("test {test} ... ok")),
-        "{test}: the inner run did not run the test"
-    );
+    testkit::assert_child_ran(test, &out);
     // the tmpfs lived only in the child's mount namespace: the host dir is still empty
     assert_eq!(std::fs::read_dir(base.path()).unwrap().count(), 0);
-}
-
-/// Re-prints a child's output indented, so the harness's own `test result:` lines are not
-/// counted twice by tools that parse the output.
-pub fn relay(test: &str, out: &std::process::Output) {
-    for line in String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
-    {
-        eprintln!("  [{test}] {line}");
-    }
 }
 
 /// The mountinfo lines of this process.
 pub fn mountinfo() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
+}
+
+/// The mountinfo lines of the mounts at `base` or below it: what a test made in its own
+/// directory, whatever other processes mount elsewhere meanwhile.
+pub fn mountinfo_of(base: &Path) -> Vec<String> {
+    let base = base.to_str().unwrap();
+    let below = format!("{base}/");
+    mountinfo()
+        .lines()
+        .filter(|l| {
+            l.split(' ')
+                .nth(4)
+                .is_some_and(|m| m == base || m.starts_with(&below))
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// Mount points and roots of every mount at `path`, from `/proc/self/mountinfo`.

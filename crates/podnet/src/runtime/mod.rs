@@ -39,6 +39,7 @@ use std::collections::BTreeMap;
 
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
+pub use failpoint::FAILPOINTS;
 pub use networks::RemoveNetworkOptions;
 pub use reconcile::ReconcileReport;
 pub use spec::{ContainerSpec, NetworkRequest};

@@ -27,11 +27,8 @@ pub fn can_run(test: &str) -> bool {
     };
     match reason {
         None => true,
-        Some(reason) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: cannot run in CI: {reason}")
-        }
         Some(reason) => {
-            eprintln!("SKIPPED {test}: {reason}");
+            testkit::skip(test, &reason);
             false
         }
     }

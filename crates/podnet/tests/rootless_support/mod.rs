@@ -61,15 +61,24 @@ pub fn cannot_run() -> Option<String> {
     None
 }
 
-/// Prints why the test cannot run; fails when CI is set.
-pub fn skip_if_cannot_run() -> bool {
+/// True (after saying why, through the one skip path) when `test` cannot run here.
+pub fn skip_if_cannot_run(test: &str) -> bool {
     let Some(reason) = cannot_run() else {
         return false;
     };
-    eprintln!("SKIPPED: {reason}");
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set: a skip is a failure: {reason}"
+    testkit::skip(test, &reason);
+    true
+}
+
+/// True (after saying why) when `test`, which makes its own holder, was started inside a
+/// user namespace already, where it cannot do that.
+pub fn skip_if_inside_user_namespace(test: &str) -> bool {
+    if !in_user_namespace() {
+        return false;
+    }
+    testkit::skip(
+        test,
+        "started inside a user namespace: it creates the holder itself and must start outside",
     );
     true
 }
@@ -143,18 +152,35 @@ pub fn inside(name: &str) -> Option<PathBuf> {
     cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env(DIR_ENV, &dir.0);
     holder.join(&mut cmd).unwrap();
-    let status = cmd.status().unwrap();
+    let out = output_via_files(&mut cmd, &dir.0);
     // Whatever the inner run left behind (pasta, forwarders, aardvark-dns after a
     // failure) lives in the holder's user namespace: stop all of it with the holder.
     let leftovers = kill_user_namespace(holder.pid());
     holder.stop().unwrap();
-    assert!(status.success(), "inner run of {name} failed: {status}");
+    testkit::assert_child_ran(name, &out);
     assert_eq!(
         leftovers,
         Vec::<u32>::new(),
         "processes left in the user namespace"
     );
     None
+}
+
+/// Runs `cmd` to its end with stdout and stderr in files under `dir`, not pipes (a helper
+/// the child leaves running, pasta or aardvark-dns, would hold a pipe open), and returns
+/// what it printed.
+pub fn output_via_files(cmd: &mut Command, dir: &Path) -> std::process::Output {
+    let (out_path, err_path) = (dir.join("child-stdout"), dir.join("child-stderr"));
+    let status = cmd
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .status()
+        .unwrap();
+    std::process::Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    }
 }
 
 /// SIGKILLs every process (but the holder) in the user namespace of `holder_pid`;
