@@ -68,6 +68,32 @@ mod tests {
         assert!(offenders.is_empty(), "ignored tests in: {offenders:#?}");
     }
 
+    /// Every test skip goes through `testkit::skip`, the one path xtask counts: a hand-made
+    /// "SKIPPED" print would pass silently. Benches print their own (they are not counted).
+    #[test]
+    fn every_skip_goes_through_testkit() {
+        let marker = ["SKIP", "PED"].concat();
+        let offenders: Vec<String> = workspace_files()
+            .into_iter()
+            .filter(|p| {
+                let path = p.to_string_lossy();
+                !path.contains("/crates/testkit/")
+                    && !path.contains("/benches/")
+                    && !path.contains("/xtask/")
+            })
+            .filter(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap_or_default()
+                    .contains(&marker)
+            })
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(
+            offenders.is_empty(),
+            "skips printed by hand instead of testkit::skip: {offenders:#?}"
+        );
+    }
+
     #[test]
     fn every_crate_uses_the_workspace_lints() {
         let root = crate::project_root();

@@ -42,11 +42,7 @@ fn can_run(test: &str) -> bool {
     match reason {
         None => true,
         Some(why) => {
-            eprintln!("SKIPPED {test}: {why}");
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{test} cannot run under CI: {why}"
-            );
+            testkit::skip(test, &why);
             false
         }
     }
@@ -464,11 +460,7 @@ fn a_hanging_plugin_is_killed_at_the_time_limit() {
 fn version_and_validate_ask_the_real_plugins() {
     if !Path::new(PLUGIN_DIR).join("bridge").exists() {
         let why = format!("no reference plugins in {PLUGIN_DIR}");
-        eprintln!("SKIPPED version_and_validate_ask_the_real_plugins: {why}");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "cannot run under CI: {why}"
-        );
+        testkit::skip("version_and_validate_ask_the_real_plugins", &why);
         return;
     }
     let runtime = Runtime::new(["/nonexistent/podnet-cni", PLUGIN_DIR]);

@@ -156,14 +156,9 @@ fn debian_netavark_info_names_its_package_and_version() {
     let bin = Path::new("/usr/lib/podman/netavark");
     let dns = Path::new("/usr/lib/podman/aardvark-dns");
     if !bin.exists() || !dns.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "netavark missing under CI"
-        );
-        eprintln!(
-            "SKIPPED: {} or {} not installed",
-            bin.display(),
-            dns.display()
+        testkit::skip(
+            "debian_netavark_info_names_its_package_and_version",
+            &format!("{} or {} not installed", bin.display(), dns.display()),
         );
         return;
     }

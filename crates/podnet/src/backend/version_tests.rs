@@ -197,13 +197,9 @@ fn unreadable_or_missing_binary_is_an_error_naming_it() {
 fn installed_netavark_version_agrees_with_its_version_flag() {
     let bin = Path::new("/usr/lib/podman/netavark");
     if !bin.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "netavark missing under CI"
-        );
-        eprintln!(
-            "SKIPPED: {} not installed (apt-get install netavark)",
-            bin.display()
+        testkit::skip(
+            "installed_netavark_version_agrees_with_its_version_flag",
+            &format!("{} not installed (apt-get install netavark)", bin.display()),
         );
         return;
     }
