@@ -55,8 +55,10 @@ mod state;
 // contract (`podnet::validate::alias("db")`)
 pub mod validate;
 
+#[cfg(any(test, feature = "testing"))]
+pub use backend::testing;
 pub use backend::{
-    find_helper_binary, find_helper_binary_in, firewall_driver, network_info, testing, Backend,
+    find_helper_binary, find_helper_binary_in, firewall_driver, network_info, Backend,
     BackendConfig, BackendError, DnsInfo, Feature, FirewallDriverSource, InfoError, Netavark,
     NetavarkFeatureError, NetavarkVersion, NetworkBackendInfo, NetworkInfo, NetworkOptions,
     PerNetworkOptions, Release, StatusBlock, UnsupportedFeature, VersionError,

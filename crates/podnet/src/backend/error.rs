@@ -139,7 +139,7 @@ pub enum BackendError {
     /// unreadable).
     #[error(transparent)]
     Feature(Box<super::NetavarkFeatureError>),
-    /// A failure injected into [`FakeBackend`](crate::testing::FakeBackend).
+    /// A failure injected into the recording fake backend (`podnet::testing`, feature `testing`).
     #[error("injected {command} failure at call {call}")]
     Injected {
         /// The call's `setup` or `teardown`.

@@ -40,6 +40,7 @@ mod netavark;
 mod options;
 mod select;
 mod status;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod version;
 
