@@ -133,18 +133,6 @@ fn heading(text: &str) {
     println!("\n== {text}");
 }
 
-/// An error and its causes on one line, as the CLI prints them.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
-}
-
 fn leaf_crates() -> Result<(), String> {
     heading("rootless-detect: what this process is");
     match rootless_detect::classify() {
@@ -172,7 +160,7 @@ fn leaf_crates() -> Result<(), String> {
                 println!("-p {spec:<28} -> {json}");
                 parsed.push(mapping);
             }
-            Err(e) => println!("-p {spec:<28} -> error: {}", chain(&e)),
+            Err(e) => println!("-p {spec:<28} -> error: {}", podnet::error_chain(&e)),
         }
     }
     let canonical = portmap::canonicalize(&parsed).map_err(|e| e.to_string())?;

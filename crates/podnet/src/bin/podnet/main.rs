@@ -51,13 +51,6 @@ fn init_logging(level: Option<&str>) {
 
 /// Prints the error and its causes on one line.
 fn fail(error: &dyn std::error::Error) -> ExitCode {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    eprintln!("podnet: error: {line}");
+    eprintln!("podnet: error: {}", podnet::error_chain(error));
     ExitCode::from(125)
 }
