@@ -288,4 +288,32 @@ pub enum Error {
         /// What went wrong (a tool's stderr, or the I/O error).
         detail: String,
     },
+    /// A `NETLINK_ROUTE` socket could not be created inside a namespace.
+    #[error("cannot open a NETLINK_ROUTE socket in network namespace {}: {source}", path.display())]
+    RouteSocket {
+        /// The namespace path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Errno,
+    },
+    /// A netlink request on a namespace's route socket failed.
+    #[error("netlink {op} in network namespace {} failed: {source}", path.display())]
+    Netlink {
+        /// The namespace path.
+        path: PathBuf,
+        /// What was attempted (`send RTM_GETLINK`, `receive`, ...).
+        op: &'static str,
+        /// The cause (from the socket call or the kernel's error message).
+        #[source]
+        source: Errno,
+    },
+    /// The kernel's netlink reply could not be parsed.
+    #[error("malformed netlink reply in network namespace {}: {reason}", path.display())]
+    NetlinkReply {
+        /// The namespace path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
