@@ -3,6 +3,8 @@
 //! keeps serving other tasks. The full connect/disconnect from tokio, as root, is the
 //! `podnet-tokio` consumer program (`consumers/`, run by `cargo xtask ci`).
 #![allow(clippy::unwrap_used)]
+// set field by field as an importer must once the structs are `#[non_exhaustive]`
+#![allow(clippy::field_reassign_with_default)]
 
 use std::sync::{Arc, Mutex};
 
