@@ -45,6 +45,10 @@ pub fn run() -> Result<(), String> {
     let mut doc = cmd::cargo();
     doc.args(["test", "--no-fail-fast", "--workspace", "--doc"]);
     tally.record("doc tests", &cmd::tee(doc)?, None);
+    tally.step(
+        "consumer programs (outside the workspace)",
+        crate::consumers::run(),
+    );
 
     if let Err(e) = crate::integration::run(&mut tally) {
         tally.step("integration", Err(e));

@@ -160,7 +160,7 @@ fn leaf_crates() -> Result<(), String> {
                 println!("-p {spec:<28} -> {json}");
                 parsed.push(mapping);
             }
-            Err(e) => println!("-p {spec:<28} -> error: {e}"),
+            Err(e) => println!("-p {spec:<28} -> error: {}", podnet::error_chain(&e)),
         }
     }
     let canonical = portmap::canonicalize(&parsed).map_err(|e| e.to_string())?;

@@ -8,6 +8,7 @@
 mod bench;
 mod ci;
 mod cmd;
+mod consumers;
 mod demo;
 mod demo_host;
 mod integration;
@@ -21,14 +22,15 @@ mod tools;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <setup|ci|integration|bench|demo>
+const USAGE: &str = "usage: cargo xtask <setup|ci|integration|bench|demo|consumers>
 
   setup        install the system packages podnet needs (Debian, as root) or say what is missing
   ci           setup, fmt, clippy, unit + doc tests, tidy, integration; ends with `N passed, N failed, N skipped`;
                a skip fails unless declared expected for this machine (xtask/src/skips.rs)
   integration  the privileged test suites (root), and the rootless ones as user podnet-ci
   bench        criterion benches of every crate, as a table with ratios against the peers
-  demo         the main job: podnet on this machine, end to end";
+  demo         the main job: podnet on this machine, end to end
+  consumers    build and run the programs in consumers/ (one per crate, outside the workspace)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Some("integration") => integration::run_standalone(),
         Some("bench") => bench::run(&args[1..]),
         Some("demo") => demo::run(),
+        Some("consumers") => consumers::run(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

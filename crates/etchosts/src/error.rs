@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// The target file could not be opened (or created).
-    #[error("cannot open {path}")]
+    #[error("cannot open {path}: {source}")]
     Open {
         /// The target file.
         path: PathBuf,
@@ -26,7 +26,7 @@ pub enum Error {
         kind: &'static str,
     },
     /// Taking the open file description write lock failed.
-    #[error("cannot lock {path}")]
+    #[error("cannot lock {path}: {source}")]
     Lock {
         /// The target file.
         path: PathBuf,
@@ -35,7 +35,7 @@ pub enum Error {
         source: nix::errno::Errno,
     },
     /// Reading a file (the target, a base hosts file or a host resolv.conf) failed.
-    #[error("cannot read {path}")]
+    #[error("cannot read {path}: {source}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -44,7 +44,7 @@ pub enum Error {
         source: io::Error,
     },
     /// Writing the new content over the target failed.
-    #[error("cannot write {path}")]
+    #[error("cannot write {path}: {source}")]
     Write {
         /// The target file.
         path: PathBuf,
@@ -53,7 +53,7 @@ pub enum Error {
         source: io::Error,
     },
     /// Writing, replaying or removing the journal beside the target failed.
-    #[error("cannot update journal {path}")]
+    #[error("cannot update journal {path}: {source}")]
     Journal {
         /// The journal file.
         path: PathBuf,
@@ -80,7 +80,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// An extra host's IP address does not parse.
-    #[error("invalid IP address in extra host {entry:?}")]
+    #[error("invalid IP address in extra host {entry:?}: {source}")]
     ExtraHostIp {
         /// The entry as given.
         entry: String,

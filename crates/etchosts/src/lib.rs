@@ -70,10 +70,13 @@
 //! - **`add_nameservers` skips duplicates**: containers/common prepends the servers even
 //!   if they are already listed, so a repeated connect lists a server twice. Here each
 //!   server appears once, at the front (required by the issue this crate implements).
-//! - **Bad input is an error, naming it**: an extra host without `:`, with an empty or
-//!   white-space name, or an IP that does not parse; an empty name, or one with white
-//!   space or `#`, in any [`HostEntry`]; an empty, white-space or `#` DNS search domain
-//!   or option. containers/common writes those as they are (a corrupt file).
+//! - **Bad input is an error, naming it.** As in containers/common (and its tests
+//!   `invalid extra hosts ...`), an extra host without `:`, with an empty name part or an
+//!   empty IP is refused, and so is `host-gateway` without a `host.containers.internal`
+//!   IP. Refused here but written as they are by containers/common (a corrupt file): an
+//!   extra host whose IP does not parse (`db:10.0.0.300`) or whose `;` list holds an empty
+//!   name or one with white space or `#` (`a;;b:10.0.0.7`); the same names in any
+//!   [`HostEntry`]; an empty, white-space or `#` DNS search domain or option.
 //! - **Symlink or directory targets are refused** ([`Error::NotRegularFile`]);
 //!   containers/common follows symlinks.
 //! - **Non-UTF-8 bytes** in a base hosts file or host resolv.conf are preserved byte for

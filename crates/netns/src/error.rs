@@ -61,14 +61,14 @@ pub enum Error {
         reason: &'static str,
     },
     /// The rootless runtime directory could not be determined.
-    #[error("cannot determine the rootless run directory for network namespaces")]
+    #[error("cannot determine the rootless run directory for network namespaces: {source}")]
     RunDir {
         /// The cause.
         #[source]
         source: rootless_detect::Error,
     },
     /// The pin directory could not be created or opened.
-    #[error("cannot create or open the pin directory {}", dir.display())]
+    #[error("cannot create or open the pin directory {}: {source}", dir.display())]
     PinDir {
         /// The pin directory.
         dir: PathBuf,
@@ -77,7 +77,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The exclusive lock on the pin directory could not be taken.
-    #[error("cannot lock the pin directory {}", dir.display())]
+    #[error("cannot lock the pin directory {}: {source}", dir.display())]
     Lock {
         /// The pin directory.
         dir: PathBuf,
@@ -86,7 +86,7 @@ pub enum Error {
         source: io::Error,
     },
     /// `/proc/.../mountinfo` could not be read.
-    #[error("cannot read {}", path.display())]
+    #[error("cannot read {}: {source}", path.display())]
     Mountinfo {
         /// The mountinfo file.
         path: PathBuf,
@@ -95,7 +95,7 @@ pub enum Error {
         source: io::Error,
     },
     /// Making the pin directory a shared mount failed.
-    #[error("cannot make the pin directory {} a shared mount", dir.display())]
+    #[error("cannot make the pin directory {} a shared mount: {source}", dir.display())]
     MakeShared {
         /// The pin directory.
         dir: PathBuf,
@@ -105,9 +105,9 @@ pub enum Error {
     },
     /// The caller lacks the privilege to create namespaces or mounts here.
     #[error(
-        "cannot {op} for {}: this needs CAP_SYS_ADMIN over the current user and mount \
-         namespace; run as root, or as an unprivileged user inside your own user and mount \
-         namespace (for example `unshare -Urm` or `podman unshare`)",
+        "cannot {op} for {}: {source}: this needs CAP_SYS_ADMIN over the current user and \
+         mount namespace; run as root, or as an unprivileged user inside your own user and \
+         mount namespace (for example `unshare -Urm` or `podman unshare`)",
         path.display()
     )]
     NotPermitted {
@@ -120,7 +120,7 @@ pub enum Error {
         source: Errno,
     },
     /// The pin file could not be created.
-    #[error("cannot create the pin file {}", path.display())]
+    #[error("cannot create the pin file {}: {source}", path.display())]
     CreatePin {
         /// The pin path.
         path: PathBuf,
@@ -137,7 +137,7 @@ pub enum Error {
         attempts: u32,
     },
     /// A helper thread could not be started.
-    #[error("cannot start a thread for network namespace {}", path.display())]
+    #[error("cannot start a thread for network namespace {}: {source}", path.display())]
     Thread {
         /// The namespace path.
         path: PathBuf,
@@ -146,7 +146,7 @@ pub enum Error {
         source: io::Error,
     },
     /// `unshare(CLONE_NEWNET)` failed.
-    #[error("cannot create a network namespace for {}", path.display())]
+    #[error("cannot create a network namespace for {}: {source}", path.display())]
     Unshare {
         /// The pin path.
         path: PathBuf,
@@ -155,7 +155,7 @@ pub enum Error {
         source: Errno,
     },
     /// Bind-mounting a namespace onto its pin failed.
-    #[error("cannot bind-mount the namespace onto {}", path.display())]
+    #[error("cannot bind-mount the namespace onto {}: {source}", path.display())]
     BindMount {
         /// The pin path.
         path: PathBuf,
@@ -164,7 +164,7 @@ pub enum Error {
         source: Errno,
     },
     /// Opening a namespace file failed.
-    #[error("cannot open namespace {}", path.display())]
+    #[error("cannot open namespace {}: {source}", path.display())]
     Open {
         /// The path.
         path: PathBuf,
@@ -187,7 +187,7 @@ pub enum Error {
         what: &'static str,
     },
     /// Inspecting a path failed.
-    #[error("cannot inspect {}", path.display())]
+    #[error("cannot inspect {}: {source}", path.display())]
     Stat {
         /// The path.
         path: PathBuf,
@@ -196,7 +196,7 @@ pub enum Error {
         source: Errno,
     },
     /// Unmounting a pin failed.
-    #[error("cannot unmount {}", path.display())]
+    #[error("cannot unmount {}: {source}", path.display())]
     Unmount {
         /// The pin path.
         path: PathBuf,
@@ -205,7 +205,7 @@ pub enum Error {
         source: Errno,
     },
     /// Unlinking a pin failed.
-    #[error("cannot remove the pin file {}", path.display())]
+    #[error("cannot remove the pin file {}: {source}", path.display())]
     Unlink {
         /// The pin path.
         path: PathBuf,
@@ -224,7 +224,7 @@ pub enum Error {
         holders: Holders,
     },
     /// Reading the pin directory failed (sweep).
-    #[error("cannot list the pin directory {}", dir.display())]
+    #[error("cannot list the pin directory {}: {source}", dir.display())]
     ReadDir {
         /// The pin directory.
         dir: PathBuf,
@@ -233,7 +233,7 @@ pub enum Error {
         source: io::Error,
     },
     /// Joining the namespace failed.
-    #[error("cannot enter network namespace {}", path.display())]
+    #[error("cannot enter network namespace {}: {source}", path.display())]
     Setns {
         /// The namespace path.
         path: PathBuf,
@@ -250,7 +250,7 @@ pub enum Error {
         message: String,
     },
     /// Duplicating the namespace fd failed.
-    #[error("cannot duplicate the descriptor of {}", path.display())]
+    #[error("cannot duplicate the descriptor of {}: {source}", path.display())]
     Dup {
         /// The namespace path.
         path: PathBuf,
@@ -259,7 +259,7 @@ pub enum Error {
         source: io::Error,
     },
     /// `ioctl(NS_GET_USERNS)` failed.
-    #[error("cannot get the owning user namespace of {}", path.display())]
+    #[error("cannot get the owning user namespace of {}: {source}", path.display())]
     OwnerUserns {
         /// The namespace path.
         path: PathBuf,
@@ -268,7 +268,7 @@ pub enum Error {
         source: Errno,
     },
     /// A step of the user-namespace child failed.
-    #[error("cannot create the user namespace for {}: {step}", path.display())]
+    #[error("cannot create the user namespace for {}: {step}: {source}", path.display())]
     UsernsChild {
         /// The pin path.
         path: PathBuf,
@@ -287,5 +287,33 @@ pub enum Error {
         which: &'static str,
         /// What went wrong (a tool's stderr, or the I/O error).
         detail: String,
+    },
+    /// A `NETLINK_ROUTE` socket could not be created inside a namespace.
+    #[error("cannot open a NETLINK_ROUTE socket in network namespace {}: {source}", path.display())]
+    RouteSocket {
+        /// The namespace path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Errno,
+    },
+    /// A netlink request on a namespace's route socket failed.
+    #[error("netlink {op} in network namespace {} failed: {source}", path.display())]
+    Netlink {
+        /// The namespace path.
+        path: PathBuf,
+        /// What was attempted (`send RTM_GETLINK`, `receive`, ...).
+        op: &'static str,
+        /// The cause (from the socket call or the kernel's error message).
+        #[source]
+        source: Errno,
+    },
+    /// The kernel's netlink reply could not be parsed.
+    #[error("malformed netlink reply in network namespace {}: {reason}", path.display())]
+    NetlinkReply {
+        /// The namespace path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
     },
 }

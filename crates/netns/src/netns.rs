@@ -10,6 +10,9 @@ use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
 
 use crate::{create, remove, run_dir, Error};
 
+/// The calling thread's network namespace; `/proc/self/ns/net` is the main thread's.
+const CURRENT_THREAD_NETNS: &str = "/proc/thread-self/ns/net";
+
 // ioctl requests of <linux/nsfs.h>: NSIO = 0xb7
 const NS_GET_USERNS: libc::c_ulong = nix::request_code_none!(0xb7, 0x1) as libc::c_ulong;
 const NS_GET_NSTYPE: libc::c_ulong = nix::request_code_none!(0xb7, 0x3) as libc::c_ulong;
@@ -81,6 +84,23 @@ impl NetNs {
             fd,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Opens the namespace pinned as `name` in [`run_dir()`] (`/run/netns` as root,
+    /// `$XDG_RUNTIME_DIR/netns` rootless); `name` must be a plain file name.
+    ///
+    /// Equivalent: what `ip netns exec NAME` opens before it enters.
+    pub fn open_by_name(name: &str) -> Result<NetNs, Error> {
+        crate::name::validate(name)?;
+        NetNs::open(run_dir()?.join(name))
+    }
+
+    /// The calling thread's own network namespace (`/proc/thread-self/ns/net`).
+    ///
+    /// On a [`run_in`](NetNs::run_in) thread this is the namespace entered, not the
+    /// process's: `/proc/self/...` names the main thread, which never moves.
+    pub fn current_thread() -> Result<NetNs, Error> {
+        NetNs::open(CURRENT_THREAD_NETNS)
     }
 
     /// The path this namespace was created at or opened from.
@@ -209,6 +229,26 @@ mod tests {
         let err = NetNs::open("/nonexistent/netns/x").unwrap_err();
         assert!(matches!(err, Error::Open { .. }));
         assert!(err.to_string().contains("/nonexistent/netns/x"), "{err}");
+    }
+
+    #[test]
+    fn open_by_name_refuses_a_path_before_looking() {
+        let err = NetNs::open_by_name("../etc").unwrap_err();
+        assert!(matches!(err, Error::InvalidName { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "invalid network namespace name \"../etc\": contains `/`"
+        );
+    }
+
+    #[test]
+    fn current_thread_is_the_threads_namespace() {
+        use std::os::unix::fs::MetadataExt;
+        let ns = NetNs::current_thread().unwrap();
+        assert_eq!(ns.path(), Path::new("/proc/thread-self/ns/net"));
+        let st = nix::sys::stat::fstat(&ns).unwrap();
+        let meta = std::fs::metadata("/proc/thread-self/ns/net").unwrap();
+        assert_eq!((st.st_dev, st.st_ino), (meta.dev(), meta.ino()));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 #[non_exhaustive]
 pub enum Error {
     /// A backend's setup output is not valid status JSON.
-    #[error("invalid network status JSON from {origin}")]
+    #[error("invalid network status JSON from {origin}: {source}")]
     ParseStatus {
         /// Where the JSON came from (a path, `netavark setup`, ...).
         origin: String,

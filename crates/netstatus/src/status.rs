@@ -119,9 +119,11 @@ mod tests {
             r#"{"n":{"interfaces":{"eth0":{"subnets":[{"ipnet":"10.0.0.300/24"}]}}}}"#,
         )
         .unwrap_err();
+        // the reason is in the message itself, not only in source()
         assert_eq!(
             err.to_string(),
-            "invalid network status JSON from netavark setup"
+            "invalid network status JSON from netavark setup: invalid IP address syntax at \
+             line 1 column 63"
         );
         let source = std::error::Error::source(&err).unwrap().to_string();
         assert!(source.contains("line 1 column"), "{source}");

@@ -24,3 +24,62 @@ pub enum Error {
     #[error(transparent)]
     Rootless(#[from] crate::rootless::RootlessError),
 }
+
+/// An error and all its causes on one line, `outer: cause: root cause`, as the `podnet` CLI
+/// prints them.
+///
+/// The crates' messages already state their direct reason, so a cause whose text ends the
+/// line so far is not repeated.
+///
+/// ```
+/// let missing = std::fs::File::open("/nonexistent/podnet").unwrap_err();
+/// let err = etchosts::Error::Open { path: "/nonexistent/podnet".into(), source: missing };
+/// let line = podnet::error_chain(&err);
+/// assert!(line.starts_with("cannot open /nonexistent/podnet: No such file or directory"), "{line}");
+/// assert_eq!(line.matches("No such file").count(), 1, "{line}");
+/// ```
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    /// An error whose message does not state its cause, as foreign crates' errors may be.
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer step failed")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_missing_from_the_message_is_appended() {
+        let err = Outer(std::io::Error::other("disk on fire"));
+        assert_eq!(error_chain(&err), "outer step failed: disk on fire");
+    }
+
+    #[test]
+    fn a_cause_the_message_already_states_is_not_repeated() {
+        let err = netns::Error::NotANetns {
+            path: "/tmp/x".into(),
+        };
+        assert_eq!(error_chain(&err), "/tmp/x is not a network namespace");
+        let err = etchosts::Error::Read {
+            path: "/etc/hosts".into(),
+            source: std::io::Error::from_raw_os_error(13),
+        };
+        assert_eq!(
+            error_chain(&err),
+            "cannot read /etc/hosts: Permission denied (os error 13)"
+        );
+    }
+}

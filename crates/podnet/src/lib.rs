@@ -67,7 +67,7 @@ pub use backend::{
 };
 /// containers.conf (its types appear in [`network_info`] and [`firewall_driver`]).
 pub use containers_conf;
-pub use error::Error;
+pub use error::{error_chain, Error};
 pub use network::{
     is_valid_name, LeaseRange, Network, NetworkError, NetworkStore, Route, Subnet, SubnetPool,
     BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM, IPAM_DRIVER_KEY,

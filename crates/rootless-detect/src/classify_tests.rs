@@ -147,7 +147,7 @@ fn containers_rootless_uid_env_wins() {
     host.containers_rootless_uid = Some("x1".into());
     assert_eq!(
         host.rootless_uid().unwrap_err().to_string(),
-        "invalid _CONTAINERS_ROOTLESS_UID value \"x1\""
+        "invalid _CONTAINERS_ROOTLESS_UID value \"x1\": invalid digit found in string"
     );
 }
 

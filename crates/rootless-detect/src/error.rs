@@ -21,7 +21,7 @@ pub enum Error {
         reason: String,
     },
     /// An id map file (e.g. `/proc/self/uid_map`) could not be read.
-    #[error("cannot read id map {path}")]
+    #[error("cannot read id map {path}: {source}")]
     ReadIdMap {
         /// The file.
         path: PathBuf,
@@ -36,7 +36,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// `_CONTAINERS_ROOTLESS_UID` is set but is not a uid.
-    #[error("invalid _CONTAINERS_ROOTLESS_UID value {value:?}")]
+    #[error("invalid _CONTAINERS_ROOTLESS_UID value {value:?}: {source}")]
     InvalidRootlessUidEnv {
         /// The value found in the environment.
         value: String,
@@ -53,7 +53,7 @@ pub enum Error {
         candidates: CandidateFailures,
     },
     /// A subordinate id file (`/etc/subuid`, `/etc/subgid`) could not be read.
-    #[error("cannot read subordinate id file {path}")]
+    #[error("cannot read subordinate id file {path}: {source}")]
     ReadSubIds {
         /// The file.
         path: PathBuf,
@@ -82,7 +82,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// The user database (NSS or a passwd file) could not be queried.
-    #[error("cannot look up user {user:?} in {db}")]
+    #[error("cannot look up user {user:?} in {db}: {source}")]
     LookupUser {
         /// The user as given.
         user: String,

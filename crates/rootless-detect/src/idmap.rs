@@ -200,7 +200,10 @@ mod tests {
         let e = read_id_map(&missing).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("cannot read id map {}", missing.display())
+            format!(
+                "cannot read id map {}: No such file or directory (os error 2)",
+                missing.display()
+            )
         );
     }
 

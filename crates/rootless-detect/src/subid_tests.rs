@@ -173,7 +173,8 @@ fn missing_file_and_bad_line_errors_name_the_file() {
     let e = f.host.available_id_maps("alice").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "cannot read subordinate id file /nonexistent/subgid"
+        "cannot read subordinate id file /nonexistent/subgid: No such file or directory (os \
+         error 2)"
     );
     std::fs::write(&good_subgid, "alice:1:1\nalice:oops:1\n").unwrap();
     f.host.subgid = good_subgid.clone();
@@ -203,7 +204,8 @@ fn unreadable_passwd_file_is_an_error_naming_it() {
     f.host.users = UserDb::File(PathBuf::from("/nonexistent/passwd"));
     assert_eq!(
         f.host.available_id_maps("alice").unwrap_err().to_string(),
-        "cannot look up user \"alice\" in /nonexistent/passwd"
+        "cannot look up user \"alice\" in /nonexistent/passwd: No such file or directory (os \
+         error 2)"
     );
 }
 

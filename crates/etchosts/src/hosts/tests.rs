@@ -237,3 +237,18 @@ fn many_container_names_use_the_hashed_lookup_too() {
     assert!(got.contains("10.88.0.8\tc7\n"), "{got}");
     assert_eq!(got.lines().count(), 23);
 }
+
+#[test]
+fn a_target_that_cannot_be_opened_is_named_with_the_os_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("missing-dir").join("hosts");
+    let entry = HostEntry::new("10.0.0.1".parse().unwrap(), ["a"]);
+    let err = add(&target, &[entry]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot open {}: No such file or directory (os error 2)",
+            target.display()
+        )
+    );
+}

@@ -55,18 +55,8 @@ fn init_logging(level: Option<&str>) {
 /// Prints the error and its causes on one line (a cause an error already states in its
 /// own message is not repeated).
 fn fail(error: &dyn std::error::Error) -> ExitCode {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
     // one line, whatever the input held
-    let line = line.replace(['\n', '\r'], " ");
+    let line = podnet::error_chain(error).replace(['\n', '\r'], " ");
     eprintln!("podnet: error: {line}");
     ExitCode::from(125)
 }
