@@ -102,6 +102,9 @@ pub enum BackendError {
         /// The networks in the result.
         got: Vec<String>,
     },
+    /// The CNI backend failed (a plugin, its cache or a network's configuration).
+    #[error("{0}")]
+    Cni(Box<super::CniBackendError>),
     /// A failure injected into [`FakeBackend`](crate::testing::FakeBackend).
     #[error("injected {command} failure at call {call}")]
     Injected {

@@ -17,9 +17,12 @@
 //!   or teardown should retry (not worked around here).
 
 mod aardvark;
+mod cni;
+mod cni_conflist;
 mod error;
 mod find;
 mod info;
+mod loopback;
 mod netavark;
 mod options;
 mod status;
@@ -29,6 +32,8 @@ mod version;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use cni::{CniBackend, CniBackendError, CNI_CONFIG_DIR};
+pub use cni_conflist::{podman_conflist, ConflistError, PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN};
 pub use error::BackendError;
 pub use find::{find_helper_binary, HELPER_BINARY_DIRS};
 pub use info::{
@@ -76,6 +81,12 @@ pub trait Backend {
     fn release(&self, _container_id: &str) -> Result<(), BackendError> {
         Ok(())
     }
+
+    /// Whether the backend picks the addresses itself (CNI: the conflist's IPAM plugin), so
+    /// the flows must not lease any: they pass only the static IPs a user asked for.
+    fn assigns_addresses(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Backend + ?Sized> Backend for Box<T> {
@@ -102,5 +113,9 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
 
     fn release(&self, container_id: &str) -> Result<(), BackendError> {
         (**self).release(container_id)
+    }
+
+    fn assigns_addresses(&self) -> bool {
+        (**self).assigns_addresses()
     }
 }
