@@ -11,11 +11,10 @@ mod flows_support;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use flows_support::{Host, PODNET};
+use flows_support::{listen, runs_unless, Host, PODNET};
 use podnet::{
     CniBackend, ContainerSpec, Network, NetworkRequest, Runtime, RuntimeConfig, Subnet,
     HOST_LOCAL_IPAM, IPAM_DRIVER_KEY,
@@ -41,16 +40,7 @@ fn can_run(test: &str) -> bool {
             .find(|(p, _)| !Path::new(p).exists())
             .map(|(_, what)| format!("needs {what}"))
     };
-    match reason {
-        None => true,
-        Some(reason) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: cannot run in CI: {reason}")
-        }
-        Some(reason) => {
-            eprintln!("SKIPPED {test}: {reason}");
-            false
-        }
-    }
+    runs_unless(test, reason)
 }
 
 fn has_dnsname() -> bool {
@@ -236,36 +226,6 @@ fn address(rt: &Runtime<CniBackend>, container: &str, network: &str) -> IpAddr {
         .addr()
 }
 
-/// `busybox nc -l -p PORT -e echo TEXT` in the container, once it listens.
-fn listen(h: &CniHost, container: &str, port: u16, text: &str) -> Child {
-    let port_s = port.to_string();
-    let mut child = h
-        .host
-        .command(PODNET)
-        .arg("--root")
-        .arg(h.host.root.path())
-        .args([
-            "exec", container, "--", "busybox", "nc", "-l", "-p", &port_s,
-        ])
-        .args(["-e", "echo", text])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if h.exec_ok(container, &["busybox", "netstat", "-ltn"])
-            .contains(&format!(":{port} "))
-        {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("listener on port {port} in {container} did not come up");
-}
-
 #[test]
 fn containers_on_a_cni_network_talk_and_publish_and_leave_nothing() {
     if !can_run("containers_on_a_cni_network") {
@@ -302,7 +262,7 @@ fn containers_on_a_cni_network_talk_and_publish_and_leave_nothing() {
     }
 
     // a host client reaches a's published port on the bridge's address through portmap
-    let mut server = listen(&h, "a", 8080, "hello-cni");
+    let mut server = listen(&h.host, "a", 8080, "hello-cni");
     let got = h
         .host
         .run(&["busybox", "nc", "-w", "2", "10.89.231.1", "18231"]);
