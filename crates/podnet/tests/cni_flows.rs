@@ -93,11 +93,15 @@ impl CniHost {
         let cni = podnet::cni::Runtime::new([PLUGIN_DIR]).with_cache_dir(&self.cache);
         let host_ns = netns::NetNs::open(self.host.netns_path()).unwrap();
         let backend = CniBackend::new(&self.conf, cni).host_netns(Arc::new(host_ns));
-        Runtime::new(RuntimeConfig::under(self.host.root.path()), backend).unwrap()
+        let store = backend.network_store();
+        Runtime::new(RuntimeConfig::under(self.host.root.path()), backend)
+            .unwrap()
+            .with_network_store(store)
     }
 
-    /// A bridge network in podnet's store and its podman 4.3 conflist, with host-local's
-    /// leases kept in the test's data directory.
+    /// A bridge network created by podnet's CNI store (podman 4.3's conflist), then given a
+    /// host-local data directory of the test's own: the store and the backend read the
+    /// edited file as it is.
     fn network(&self, rt: &Runtime<CniBackend>, name: &str, bridge: &str, subnet: &str) {
         self.networks.borrow_mut().push(name.to_string());
         let mut net = Network {
@@ -109,16 +113,15 @@ impl CniHost {
         };
         net.ipam_options
             .insert(IPAM_DRIVER_KEY.into(), HOST_LOCAL_IPAM.into());
-        let net = rt.networks().create(net).unwrap();
-        let bytes = podnet::podman_conflist(&net, has_dnsname()).unwrap();
-        let mut conf: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        rt.networks().create(net).unwrap();
+        let path = self.conf.join(format!("{name}.conflist"));
+        let mut conf: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         conf["plugins"][0]["ipam"]["dataDir"] = self.data.display().to_string().into();
-        std::fs::create_dir_all(&self.conf).unwrap();
-        std::fs::write(
-            self.conf.join(format!("{name}.conflist")),
-            serde_json::to_vec_pretty(&conf).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(&path, serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
+        let listed = rt.networks().inspect(name).unwrap();
+        assert_eq!(listed.subnets[0].subnet.to_string(), subnet);
+        assert_eq!(listed.dns_enabled, has_dnsname());
     }
 
     /// `podnet exec` (it only enters the recorded netns with the container's files).

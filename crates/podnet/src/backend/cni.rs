@@ -116,6 +116,13 @@ impl CniBackend {
         &self.config_dir
     }
 
+    /// The store of this backend's networks: podman 4's conflists in its config directory,
+    /// created with dnsname when the plugin is installed. Give it to
+    /// [`Runtime::with_network_store`](crate::Runtime::with_network_store).
+    pub fn network_store(&self) -> crate::NetworkStore {
+        crate::NetworkStore::cni(&self.config_dir, self.has_dnsname())
+    }
+
     /// The CNI runtime.
     pub fn runtime(&self) -> &cni::Runtime {
         &self.runtime
