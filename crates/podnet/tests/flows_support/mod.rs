@@ -4,9 +4,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 /// The podnet binary under test.
 pub const PODNET: &str = env!("CARGO_BIN_EXE_podnet");
@@ -218,7 +217,7 @@ fn kill_aardvark(root: &Path) {
 }
 
 /// Starts `busybox nc -l -p PORT -e echo TEXT` in the container and waits until it listens.
-pub fn listen(host: &Host, container: &str, port: u16, text: &str) -> Child {
+pub fn listen(host: &Host, container: &str, port: u16, text: &str) -> std::process::Child {
     let mut child = host
         .command(PODNET)
         .arg("--root")
@@ -240,13 +239,13 @@ pub fn listen(host: &Host, container: &str, port: u16, text: &str) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
         let out = host.podnet_out(&["exec", container, "--", "busybox", "netstat", "-ltn"]);
         if String::from_utf8_lossy(&out.stdout).contains(&format!(":{port} ")) {
             return child;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let _ = child.kill();
     let _ = child.wait();
