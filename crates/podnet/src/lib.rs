@@ -50,15 +50,11 @@ mod runtime;
 mod state;
 
 pub use backend::{
-    find_helper_binary, firewall_driver, network_info, podman_conflist, testing, Backend,
-    BackendError, CniBackend, CniBackendError, ConflistError, DnsInfo, Feature,
-    FirewallDriverSource, InfoError, Netavark, NetavarkFeatureError, NetavarkVersion,
+    find_helper_binary, firewall_driver, network_info, testing, Backend, BackendError, DnsInfo,
+    Feature, FirewallDriverSource, InfoError, Netavark, NetavarkFeatureError, NetavarkVersion,
     NetworkBackendInfo, NetworkInfo, NetworkOptions, PerNetworkOptions, Release, StatusBlock,
-    UnsupportedFeature, VersionError, CNI_CONFIG_DIR, HELPER_BINARY_DIRS, PODMAN_CNI_VERSION,
-    PODMAN_DNS_DOMAIN, ROOTFUL_CONFIG_DIR, UNKNOWN_PACKAGE,
+    UnsupportedFeature, VersionError, HELPER_BINARY_DIRS, ROOTFUL_CONFIG_DIR, UNKNOWN_PACKAGE,
 };
-/// The CNI runtime [`CniBackend`] drives (its `Runtime` is what [`CniBackend::new`] takes).
-pub use cni;
 /// containers.conf (its types appear in [`network_info`] and [`firewall_driver`]).
 pub use containers_conf;
 pub use error::Error;
@@ -90,3 +86,11 @@ pub use state::{
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+// podman 4's CNI backend and its networks
+pub use backend::{
+    podman_conflist, CniBackend, CniBackendError, ConflistError, CNI_CONFIG_DIR,
+    PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN,
+};
+/// The CNI runtime [`CniBackend`] drives (its `Runtime` is what [`CniBackend::new`] takes).
+pub use cni;

@@ -17,12 +17,9 @@
 //!   or teardown should retry (not worked around here).
 
 mod aardvark;
-mod cni;
-mod cni_conflist;
 mod error;
 mod find;
 mod info;
-mod loopback;
 mod netavark;
 mod options;
 mod status;
@@ -32,8 +29,6 @@ mod version;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use cni::{CniBackend, CniBackendError, CNI_CONFIG_DIR};
-pub use cni_conflist::{podman_conflist, ConflistError, PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN};
 pub use error::BackendError;
 pub use find::{find_helper_binary, HELPER_BINARY_DIRS};
 pub use info::{
@@ -119,3 +114,10 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
         (**self).assigns_addresses()
     }
 }
+
+// podman 4's CNI backend (kept apart from the netavark modules above)
+mod cni;
+mod cni_conflist;
+mod loopback;
+pub use cni::{CniBackend, CniBackendError, CNI_CONFIG_DIR};
+pub use cni_conflist::{podman_conflist, ConflistError, PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN};

@@ -32,9 +32,27 @@ pub(crate) fn network_id(name: &str) -> String {
 /// Every readable `*.conflist` in `dir` as a network (none when `dir` does not exist);
 /// others are skipped with a warning, as podman skips them.
 pub(crate) fn load_dir(dir: &Path) -> Result<Vec<Network>, NetworkError> {
-    let mut out: Vec<Network> = Vec::new();
+    let read_err = |source| NetworkError::ReadDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut paths = Vec::new();
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries {
+                paths.push(entry.map_err(read_err)?.path());
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(read_err(source)),
+    }
     // libcni's ConfFiles order: sorted by file name; the first of two same-named networks wins
-    for path in super::files::files_with_extension(dir, "conflist")? {
+    paths.sort();
+    let mut out: Vec<Network> = Vec::new();
+    for path in paths {
+        if path.extension().and_then(|e| e.to_str()) != Some("conflist") || path.is_dir() {
+            continue;
+        }
         let Some(net) = load_file(&path) else {
             continue;
         };

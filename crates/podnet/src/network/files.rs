@@ -5,7 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg};
@@ -64,14 +64,6 @@ pub(crate) fn lock_dir_file(dir: &Path, name: &str) -> Result<DirLock, NetworkEr
 
 /// Every valid network file in `dir` (none when `dir` does not exist).
 pub(crate) fn load_dir(dir: &Path) -> Result<Vec<Network>, NetworkError> {
-    Ok(files_with_extension(dir, "json")?
-        .iter()
-        .filter_map(|path| load_file(path))
-        .collect())
-}
-
-/// The files of `dir` named `*.EXT`, sorted by name (none when `dir` does not exist).
-pub(crate) fn files_with_extension(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, NetworkError> {
     let read_err = |source| NetworkError::ReadDir {
         path: dir.to_path_buf(),
         source,
@@ -84,11 +76,13 @@ pub(crate) fn files_with_extension(dir: &Path, ext: &str) -> Result<Vec<PathBuf>
     let mut out = Vec::new();
     for entry in entries {
         let path = entry.map_err(read_err)?.path();
-        if path.extension().and_then(|e| e.to_str()) == Some(ext) && !path.is_dir() {
-            out.push(path);
+        if path.extension().and_then(|e| e.to_str()) != Some("json") || path.is_dir() {
+            continue;
+        }
+        if let Some(net) = load_file(&path) {
+            out.push(net);
         }
     }
-    out.sort();
     Ok(out)
 }
 
