@@ -175,6 +175,7 @@ impl CniHost {
             .map(|d| {
                 d.flatten()
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| !name.contains("-f00d-"))
                     .collect()
             })
             .unwrap_or_default()
@@ -273,6 +274,20 @@ fn containers_on_a_cni_network_talk_and_publish_and_leave_nothing() {
     let _ = server.wait();
     assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "hello-cni");
 
+    // reload (libpod's reloadContainerNetwork) asks host-local for the same address back
+    let reloaded = rt.reload("a").unwrap();
+    assert_eq!(
+        reloaded.network_status[&net].interfaces["eth0"].subnets[0]
+            .ipnet
+            .addr(),
+        ip_a
+    );
+    h.exec_ok(
+        "b",
+        &["busybox", "ping", "-c", "1", "-W", "2", &ip_a.to_string()],
+    );
+    assert_eq!(h.host_local_leases().len(), 2);
+
     rt.teardown("a").unwrap();
     rt.teardown("b").unwrap();
     rt.remove("a", false).unwrap();
@@ -318,6 +333,10 @@ fn a_kill_at_any_point_of_a_cni_flow_is_repaired_by_reconcile() {
     h.network(&rt, &n1, "pntcnibr1", "10.89.232.0/24");
     h.network(&rt, &n2, "pntcnibr2", "10.89.233.0/24");
     let k = create(&rt, "k", &n1, &["127.0.0.1:18232:8080"]);
+    // an attachment of another runtime (podman's) in the same cache: reconcile leaves it
+    let foreign = h.cache.join("results").join(format!("{n1}-f00d-eth0"));
+    std::fs::create_dir_all(foreign.parent().unwrap()).unwrap();
+    std::fs::write(&foreign, br#"{"kind":"cniCacheV1","containerId":"f00d"}"#).unwrap();
 
     for point in [
         "setup:netns-created",
@@ -358,6 +377,20 @@ fn a_kill_at_any_point_of_a_cni_flow_is_repaired_by_reconcile() {
         assert!(!h.firewall().contains("10.89.233."), "{point}");
     }
 
+    // a killed reload is redone, with the same address
+    let before = address(&rt, "k", &n1);
+    crash_at(&h, "reload:torn-down", |rt| {
+        let _ = rt.reload("k");
+    });
+    let report = rt.reconcile().unwrap();
+    assert_eq!(report.reloads_redone.len(), 1, "{report:?}");
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert_eq!(address(&rt, "k", &n1), before);
+    h.exec_ok(
+        "k",
+        &["busybox", "ping", "-c", "1", "-W", "2", "10.89.232.1"],
+    );
+
     // a killed stop is finished by reconcile
     crash_at(&h, "teardown:backend-done", |rt| {
         let _ = rt.teardown("k");
@@ -367,4 +400,8 @@ fn a_kill_at_any_point_of_a_cni_flow_is_repaired_by_reconcile() {
     assert!(!rt.container("k").unwrap().running);
     h.assert_clean("10.89.232.", &[&k]);
     rt.remove("k", false).unwrap();
+    assert!(
+        foreign.exists(),
+        "reconcile removed another runtime's cache entry"
+    );
 }
