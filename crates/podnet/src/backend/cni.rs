@@ -30,6 +30,27 @@ use crate::network::Network;
 pub const CNI_CONFIG_DIR: &str = "/etc/cni/net.d";
 
 /// podman's CNI backend: plugin chains run by a [`cni::Runtime`] on podman's conflists.
+///
+/// With the runtime's flows (`network_backend = "cni"`, rootful):
+///
+/// ```no_run
+/// use podnet::{cni, CniBackend, ContainerSpec, NetworkRequest, Runtime, RuntimeConfig};
+///
+/// # fn main() -> Result<(), podnet::Error> {
+/// let backend = CniBackend::new(podnet::CNI_CONFIG_DIR, cni::Runtime::new(cni::DEFAULT_PLUGIN_DIRS));
+/// let networks = backend.network_store(); // podman 4's conflists in /etc/cni/net.d
+/// let rt = Runtime::new(RuntimeConfig::system()?, backend)?.with_network_store(networks);
+/// rt.create(&ContainerSpec {
+///     name: "web".into(),
+///     networks: vec![NetworkRequest::new("podman")],
+///     ..ContainerSpec::default()
+/// })?;
+/// let web = rt.setup("web")?; // host-local picked the address
+/// println!("{:?}", web.network_status["podman"].interfaces["eth0"].subnets);
+/// rt.teardown("web")?; // DEL from libcni's cache
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct CniBackend {
     runtime: cni::Runtime,
