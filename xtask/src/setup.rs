@@ -18,6 +18,8 @@ const RUNTIME_PACKAGES: &[&str] = &[
     "uidmap",
     // the CNI reference plugins (/usr/lib/cni) that podnet-cni runs
     "containernetworking-plugins",
+    // CNI's dnsname plugin (with dnsmasq): name resolution on podman 4 CNI networks
+    "golang-github-containernetworking-plugin-dnsname",
     // not podnet's own needs: the in-container tools of the demo and the tests (ping, nc)
     "busybox-static",
 ];

@@ -98,3 +98,11 @@ pub use validate::{InvalidInput, Rule};
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+// podman 4's CNI backend and its networks
+pub use backend::{
+    podman_conflist, CniBackend, CniBackendError, ConflistError, CNI_CONFIG_DIR,
+    PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN,
+};
+/// The CNI runtime [`CniBackend`] drives (its `Runtime` is what [`CniBackend::new`] takes).
+pub use cni;

@@ -13,6 +13,9 @@ pub enum BackendError {
         /// Every path that was tried, in order.
         searched: Vec<PathBuf>,
     },
+    /// The CNI backend failed (a plugin, its cache or a network's configuration).
+    #[error("{0}")]
+    Cni(Box<super::CniBackendError>),
     /// A network definition could not be turned into netavark's JSON.
     #[error("encode network {network} for container {container_id}")]
     EncodeNetwork {

@@ -131,6 +131,12 @@ pub trait Backend {
     fn release(&self, _container_id: &str) -> Result<(), BackendError> {
         Ok(())
     }
+
+    /// Whether the backend picks the addresses itself (CNI: the conflist's IPAM plugin), so
+    /// the flows must not lease any: they pass only the static IPs a user asked for.
+    fn assigns_addresses(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Backend + ?Sized> Backend for Box<T> {
@@ -175,4 +181,15 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
     fn release(&self, container_id: &str) -> Result<(), BackendError> {
         (**self).release(container_id)
     }
+
+    fn assigns_addresses(&self) -> bool {
+        (**self).assigns_addresses()
+    }
 }
+
+// podman 4's CNI backend (kept apart from the netavark modules above)
+mod cni;
+mod cni_conflist;
+mod loopback;
+pub use cni::{CniBackend, CniBackendError, CNI_CONFIG_DIR};
+pub use cni_conflist::{podman_conflist, ConflistError, PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN};

@@ -196,6 +196,14 @@ pub enum NetworkError {
         #[source]
         source: serde_json::Error,
     },
+    /// The network has no podman 4.3 CNI configuration.
+    #[error("network {name} cannot be written as a CNI conflist: {reason}")]
+    CniConfig {
+        /// The network.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// The network file could not be written (temp file, fsync or rename).
     #[error("failed to write network config file {path}")]
     Write {

@@ -25,7 +25,12 @@ pub(crate) struct DirLock {
 /// lock podman takes around network create and remove: an open file
 /// description lock, which conflicts with podman's fcntl record lock.
 pub(crate) fn lock_dir(dir: &Path) -> Result<DirLock, NetworkError> {
-    let path = dir.join("netavark.lock");
+    lock_dir_file(dir, "netavark.lock")
+}
+
+/// Takes the write lock of `dir/name` (podman's CNI backend: `cni.lock`).
+pub(crate) fn lock_dir_file(dir: &Path, name: &str) -> Result<DirLock, NetworkError> {
+    let path = dir.join(name);
     let file = OpenOptions::new()
         .read(true)
         .write(true)

@@ -2,6 +2,7 @@
 //! create (free subnet and bridge name), lookup, remove.
 
 mod addr;
+mod cni_files;
 mod error;
 mod files;
 mod host;

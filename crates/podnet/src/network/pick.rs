@@ -110,8 +110,13 @@ pub(crate) fn free_ipv6_subnet(
 
 /// The first `podmanN` (N from 1; 0 is the default network's) not in `taken`.
 pub(crate) fn free_device_name(taken: &[String]) -> Result<String, NetworkError> {
+    free_name("podman", taken)
+}
+
+/// The first `<prefix>N` (N from 1) not in `taken`.
+pub(crate) fn free_name(prefix: &str, taken: &[String]) -> Result<String, NetworkError> {
     (1..1_000_000u32)
-        .map(|i| format!("podman{i}"))
+        .map(|i| format!("{prefix}{i}"))
         .find(|n| !taken.iter().any(|t| t == n))
         .ok_or(NetworkError::NoFreeDeviceName)
 }

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use tracing::{debug, warn};
 
+use super::cni_files;
 use super::error::NetworkError;
 use super::files::{self, DirLock};
 use super::pick::{self, SubnetPool};
@@ -37,6 +38,17 @@ pub struct NetworkStore {
     pools: Vec<SubnetPool>,
     default_name: String,
     default_subnet: IpNet,
+    format: Format,
+}
+
+/// Which of podman's network file formats a store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// netavark's `NAME.json`.
+    Netavark,
+    /// podman 4's CNI `NAME.conflist`; `dnsname`: whether DNS-enabled networks get the
+    /// dnsname plugin (podman adds it only when installed).
+    Cni { dnsname: bool },
 }
 
 impl NetworkStore {
@@ -50,7 +62,23 @@ impl NetworkStore {
             default_subnet: IpNet::V4(
                 ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, 88, 0, 0), 16).unwrap_or_default(),
             ),
+            format: Format::Netavark,
         }
+    }
+
+    /// A store of podman 4's CNI networks: the `*.conflist` files of `dir` (podman's
+    /// `/etc/cni/net.d`), read unchanged; create writes podman 4.3's conflist, with the
+    /// dnsname plugin on DNS-enabled networks when `dnsname` (it is installed).
+    pub fn cni(dir: impl Into<PathBuf>, dnsname: bool) -> Self {
+        NetworkStore {
+            format: Format::Cni { dnsname },
+            ..Self::new(dir)
+        }
+    }
+
+    /// Whether the store keeps CNI conflists.
+    pub fn is_cni(&self) -> bool {
+        matches!(self.format, Format::Cni { .. })
     }
 
     /// Podman's directory: `/etc/containers/networks` for root, else
@@ -143,10 +171,13 @@ impl NetworkStore {
         if !net.id.is_empty() {
             return Err(NetworkError::IdGiven { name: net.name });
         }
-        net.id = unique_id(&existing)?;
         let live = crate::network::host::interface_names(&self.proc_net)?;
         if net.name.is_empty() {
-            net.name = pick::free_device_name(&taken_names(&existing, &live))?;
+            let taken = taken_names(&existing, &live);
+            net.name = match self.format {
+                Format::Netavark => pick::free_device_name(&taken)?,
+                Format::Cni { .. } => pick::free_name(cni_files::BRIDGE_PREFIX, &taken)?,
+            };
             if net.driver == BRIDGE_DRIVER && net.network_interface.is_empty() {
                 net.network_interface = net.name.clone();
             }
@@ -159,6 +190,11 @@ impl NetworkStore {
                 return Err(unreadable(s));
             }
         }
+        // podman 4's CNI backend names a network's ID after its name
+        net.id = match self.format {
+            Format::Netavark => unique_id(&existing)?,
+            Format::Cni { .. } => cni_files::network_id(&net.name),
+        };
         match net.ipam_driver() {
             HOST_LOCAL_IPAM => {}
             NONE_IPAM if !net.subnets.is_empty() => {
@@ -217,7 +253,7 @@ impl NetworkStore {
         if net.name == self.default_name {
             return Err(NetworkError::RemoveDefault { name: net.name });
         }
-        let path = self.dir.join(format!("{}.json", net.name));
+        let path = self.file_path(&net.name);
         match fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -236,7 +272,11 @@ impl NetworkStore {
         used: &[IpNet],
     ) -> Result<(), NetworkError> {
         if net.network_interface.is_empty() {
-            net.network_interface = pick::free_device_name(&taken_names(existing, live))?;
+            let taken = taken_names(existing, live);
+            net.network_interface = match self.format {
+                Format::Netavark => pick::free_device_name(&taken)?,
+                Format::Cni { .. } => pick::free_name(cni_files::BRIDGE_PREFIX, &taken)?,
+            };
         } else {
             let name = &net.network_interface;
             if existing
@@ -274,9 +314,15 @@ impl NetworkStore {
     pub fn default_network(&self) -> Network {
         let mut net = Network {
             name: self.default_name.clone(),
-            id: DEFAULT_NETWORK_ID.to_owned(),
+            id: match self.format {
+                Format::Netavark => DEFAULT_NETWORK_ID.to_owned(),
+                Format::Cni { .. } => cni_files::network_id(&self.default_name),
+            },
             driver: BRIDGE_DRIVER.to_owned(),
-            network_interface: DEFAULT_BRIDGE.to_owned(),
+            network_interface: match self.format {
+                Format::Netavark => DEFAULT_BRIDGE.to_owned(),
+                Format::Cni { .. } => format!("{}0", cni_files::BRIDGE_PREFIX),
+            },
             created: validate::now_rfc3339(),
             subnets: vec![Subnet::new(self.default_subnet)],
             ..Network::default()
@@ -297,7 +343,10 @@ impl NetworkStore {
 
     /// [`NetworkStore::load`], and the `*.json` files skipped with the reason.
     fn load_all(&self) -> Result<(Vec<Network>, Vec<Skipped>), NetworkError> {
-        let (mut out, skipped) = files::load_dir(&self.dir)?;
+        let (mut out, skipped) = match self.format {
+            Format::Netavark => files::load_dir(&self.dir)?,
+            Format::Cni { .. } => (cni_files::load_dir(&self.dir)?, Vec::new()),
+        };
         if !out.iter().any(|n| n.name == self.default_name) {
             out.push(self.default_network());
         }
@@ -306,19 +355,40 @@ impl NetworkStore {
     }
 
     fn write(&self, net: &Network) -> Result<(), NetworkError> {
-        let bytes = net
-            .to_podman_json()
-            .map_err(|source| NetworkError::Encode {
-                name: net.name.clone(),
-                source,
-            })?;
-        let path = self.dir.join(format!("{}.json", net.name));
+        let bytes = match self.format {
+            Format::Netavark => net
+                .to_podman_json()
+                .map_err(|source| NetworkError::Encode {
+                    name: net.name.clone(),
+                    source,
+                })?,
+            Format::Cni { dnsname } => {
+                crate::backend::podman_conflist(net, dnsname).map_err(|e| {
+                    NetworkError::CniConfig {
+                        name: net.name.clone(),
+                        reason: e.to_string(),
+                    }
+                })?
+            }
+        };
+        let path = self.file_path(&net.name);
         files::write_atomic(&self.dir, &path, &net.name, &bytes)
             .map_err(|source| NetworkError::Write { path, source })
     }
 
+    /// `NAME.json`, or `NAME.conflist` for CNI.
+    fn file_path(&self, name: &str) -> PathBuf {
+        match self.format {
+            Format::Netavark => self.dir.join(format!("{name}.json")),
+            Format::Cni { .. } => self.dir.join(format!("{name}.conflist")),
+        }
+    }
+
     fn lock(&self) -> Result<DirLock, NetworkError> {
-        files::lock_dir(&self.dir)
+        match self.format {
+            Format::Netavark => files::lock_dir(&self.dir),
+            Format::Cni { .. } => files::lock_dir_file(&self.dir, cni_files::LOCK_FILE),
+        }
     }
 
     /// Reads lock, taken only where the directory exists and is writable;

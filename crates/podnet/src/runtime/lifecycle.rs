@@ -104,7 +104,7 @@ impl<B: Backend> Runtime<B> {
         let mut per_net = Vec::with_capacity(nets.len());
         for net in nets {
             let mut per = record.networks.get(&net.name).cloned().unwrap_or_default();
-            if net.requires_ipam() {
+            if net.requires_ipam() && !self.backend.assigns_addresses() {
                 let leased =
                     tx.allocate_ips(net, &record.id, &per.interface_name, &per.static_ips)?;
                 per.static_ips = leased.iter().map(|n| n.addr()).collect();

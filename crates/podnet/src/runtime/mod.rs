@@ -188,7 +188,8 @@ impl<B: Backend> Runtime<B> {
         let tx = self.state.begin()?;
         // Static IPs are checked by a trial allocation undone in the same transaction:
         // the same rules as at setup (inside a subnet, not the gateway, not taken).
-        for net in resolved.iter().filter(|n| n.requires_ipam()) {
+        let leases = !self.backend.assigns_addresses();
+        for net in resolved.iter().filter(|n| leases && n.requires_ipam()) {
             if let Some(per) = networks.get(&net.name).filter(|p| !p.static_ips.is_empty()) {
                 tx.allocate_ips(net, &record.id, &per.interface_name, &per.static_ips)?;
                 tx.release_ips(net, &record.id)?;

@@ -37,6 +37,11 @@ pub fn can_run(test: &str) -> bool {
     } else {
         missing
     };
+    runs_unless(test, reason)
+}
+
+/// True when there is no `reason` not to run; else false after saying why (a panic in CI).
+pub fn runs_unless(test: &str, reason: Option<String>) -> bool {
     match reason {
         None => true,
         Some(reason) => {
@@ -244,6 +249,42 @@ fn kill_aardvark(root: &Path) {
     {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
     }
+}
+
+/// Starts `busybox nc -l -p PORT -e echo TEXT` in the container and waits until it listens.
+pub fn listen(host: &Host, container: &str, port: u16, text: &str) -> std::process::Child {
+    let mut child = host
+        .command(PODNET)
+        .arg("--root")
+        .arg(host.root.path())
+        .args([
+            "exec",
+            container,
+            "--",
+            "busybox",
+            "nc",
+            "-l",
+            "-p",
+            &port.to_string(),
+            "-e",
+            "echo",
+            text,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        let out = host.podnet_out(&["exec", container, "--", "busybox", "netstat", "-ltn"]);
+        if String::from_utf8_lossy(&out.stdout).contains(&format!(":{port} ")) {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("listener on port {port} in {container} did not come up");
 }
 
 /// Runs a command on the real host that must succeed.

@@ -1,0 +1,407 @@
+//! The flows on podman 4's CNI backend with the real reference plugins (bridge, host-local,
+//! portmap, firewall, tuning, and dnsname when installed), in a throwaway network namespace
+//! standing for the host: two containers ping each other, a host client reaches a published
+//! port through portmap, teardown leaves no veth, rule, cache entry or host-local lease, and
+//! a kill -9 at each flow failpoint is repaired by reconcile. The test's own CNI config,
+//! cache and host-local data directories live under its root (never /etc/cni/net.d or
+//! /var/lib/cni). Needs root.
+#![allow(clippy::unwrap_used)]
+
+mod flows_support;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+
+use flows_support::{listen, runs_unless, Host, PODNET};
+use podnet::{
+    CniBackend, ContainerSpec, Network, NetworkRequest, Runtime, RuntimeConfig, Subnet,
+    HOST_LOCAL_IPAM, IPAM_DRIVER_KEY,
+};
+
+const PLUGIN_DIR: &str = "/usr/lib/cni";
+
+/// False (after saying why) when the CNI flows cannot run here; a panic in CI.
+fn can_run(test: &str) -> bool {
+    let needs = [
+        (
+            "/usr/lib/cni/bridge",
+            "the CNI plugins (apt-get install containernetworking-plugins)",
+        ),
+        ("/usr/bin/nsenter", "nsenter (util-linux)"),
+        ("/bin/busybox", "busybox (apt-get install busybox-static)"),
+    ];
+    let reason = if !nix::unistd::geteuid().is_root() {
+        Some("needs root".to_string())
+    } else {
+        needs
+            .iter()
+            .find(|(p, _)| !Path::new(p).exists())
+            .map(|(_, what)| format!("needs {what}"))
+    };
+    runs_unless(test, reason)
+}
+
+fn has_dnsname() -> bool {
+    Path::new(PLUGIN_DIR).join("dnsname").exists()
+}
+
+/// The fake host plus the test's CNI directories (under its root).
+struct CniHost {
+    host: Host,
+    conf: PathBuf,
+    cache: PathBuf,
+    data: PathBuf,
+    networks: std::cell::RefCell<Vec<String>>,
+}
+
+/// Where the dnsname plugin keeps a network's dnsmasq (fixed by the plugin, as root).
+const DNSNAME_RUN_DIR: &str = "/run/containers/cni/dnsname";
+
+impl Drop for CniHost {
+    /// A test that failed half way may leave its networks' dnsmasq running: stop it.
+    fn drop(&mut self) {
+        for net in self.networks.borrow().iter() {
+            let dir = Path::new(DNSNAME_RUN_DIR).join(net);
+            if let Some(pid) = std::fs::read_to_string(dir.join("pidfile"))
+                .ok()
+                .and_then(|p| p.trim().parse::<i32>().ok())
+            {
+                let pid = nix::unistd::Pid::from_raw(pid);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGTERM);
+            }
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl CniHost {
+    fn new() -> CniHost {
+        let host = Host::new();
+        let cni = host.root.path().join("cni");
+        CniHost {
+            conf: cni.join("net.d"),
+            cache: cni.join("cache"),
+            data: cni.join("host-local"),
+            networks: Default::default(),
+            host,
+        }
+    }
+
+    fn runtime(&self) -> Runtime<CniBackend> {
+        let cni = podnet::cni::Runtime::new([PLUGIN_DIR]).with_cache_dir(&self.cache);
+        let host_ns = netns::NetNs::open(self.host.netns_path()).unwrap();
+        let backend = CniBackend::new(&self.conf, cni).host_netns(Arc::new(host_ns));
+        let store = backend.network_store();
+        Runtime::new(RuntimeConfig::under(self.host.root.path()), backend)
+            .unwrap()
+            .with_network_store(store)
+    }
+
+    /// A bridge network created by podnet's CNI store (podman 4.3's conflist), then given a
+    /// host-local data directory of the test's own: the store and the backend read the
+    /// edited file as it is.
+    fn network(&self, rt: &Runtime<CniBackend>, name: &str, bridge: &str, subnet: &str) {
+        self.networks.borrow_mut().push(name.to_string());
+        let mut net = Network {
+            name: name.into(),
+            network_interface: bridge.into(),
+            subnets: vec![Subnet::new(subnet.parse().unwrap())],
+            dns_enabled: true,
+            ..Network::default()
+        };
+        net.ipam_options
+            .insert(IPAM_DRIVER_KEY.into(), HOST_LOCAL_IPAM.into());
+        rt.networks().create(net).unwrap();
+        let path = self.conf.join(format!("{name}.conflist"));
+        let mut conf: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        conf["plugins"][0]["ipam"]["dataDir"] = self.data.display().to_string().into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
+        let listed = rt.networks().inspect(name).unwrap();
+        assert_eq!(listed.subnets[0].subnet.to_string(), subnet);
+        assert_eq!(listed.dns_enabled, has_dnsname());
+    }
+
+    /// `podnet exec` (it only enters the recorded netns with the container's files).
+    fn exec(&self, container: &str, args: &[&str]) -> std::process::Output {
+        self.host
+            .command(PODNET)
+            .arg("--root")
+            .arg(self.host.root.path())
+            .args(["exec", container, "--"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn exec_ok(&self, container: &str, args: &[&str]) -> String {
+        let out = self.exec(container, args);
+        assert!(
+            out.status.success(),
+            "{container}: {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Every firewall rule of the fake host (iptables, ip6tables, nftables).
+    fn firewall(&self) -> String {
+        ["iptables-save", "ip6tables-save"]
+            .iter()
+            .map(|tool| self.host.sh(&[tool]))
+            .chain([self.host.sh(&["nft", "list", "ruleset"])])
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Addresses host-local still holds (its lease files are named by address).
+    fn host_local_leases(&self) -> Vec<String> {
+        let Ok(nets) = std::fs::read_dir(&self.data) else {
+            return Vec::new();
+        };
+        nets.flatten()
+            .flat_map(|n| std::fs::read_dir(n.path()).into_iter().flatten().flatten())
+            .map(|f| f.file_name().to_string_lossy().into_owned())
+            .filter(|f| f.parse::<IpAddr>().is_ok())
+            .collect()
+    }
+
+    fn cache_entries(&self) -> Vec<String> {
+        std::fs::read_dir(self.cache.join("results"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| !name.contains("-f00d-"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Nothing of the containers `ids` is left: no veth, no rule naming the subnet or a
+    /// container, no cache entry, no host-local lease, no pin.
+    fn assert_clean(&self, subnet_prefix: &str, ids: &[&str]) {
+        let links = self.host.links();
+        assert!(
+            !links.iter().any(|l| l.starts_with("veth")),
+            "veths left: {links:?}"
+        );
+        let fw = self.firewall();
+        assert!(!fw.contains(subnet_prefix), "rules left:\n{fw}");
+        for id in ids {
+            assert!(!fw.contains(id), "rules of {id} left:\n{fw}");
+        }
+        assert!(
+            self.cache_entries().is_empty(),
+            "{:?}",
+            self.cache_entries()
+        );
+        assert!(
+            self.host_local_leases().is_empty(),
+            "{:?}",
+            self.host_local_leases()
+        );
+        assert!(self.host.pins().is_empty(), "pins: {:?}", self.host.pins());
+    }
+}
+
+fn create(rt: &Runtime<CniBackend>, name: &str, network: &str, ports: &[&str]) -> String {
+    rt.create(&ContainerSpec {
+        name: name.into(),
+        networks: vec![NetworkRequest::new(network)],
+        ports: ports
+            .iter()
+            .map(|p| portmap::parse_publish(p).unwrap())
+            .collect(),
+        ..ContainerSpec::default()
+    })
+    .unwrap()
+    .id
+}
+
+/// The container's address on `network`, from the status the CNI result became.
+fn address(rt: &Runtime<CniBackend>, container: &str, network: &str) -> IpAddr {
+    let record = rt.container(container).unwrap();
+    record.network_status[network].interfaces["eth0"].subnets[0]
+        .ipnet
+        .addr()
+}
+
+#[test]
+fn containers_on_a_cni_network_talk_and_publish_and_leave_nothing() {
+    if !can_run("containers_on_a_cni_network") {
+        return;
+    }
+    let h = CniHost::new();
+    let rt = h.runtime();
+    let net = format!("pntcni{}", std::process::id());
+    h.network(&rt, &net, "pntcnibr0", "10.89.231.0/24");
+    let a = create(&rt, "a", &net, &["18231:8080"]);
+    let b = create(&rt, "b", &net, &[]);
+    rt.setup("a").unwrap();
+    rt.setup("b").unwrap();
+
+    // host-local picked the addresses: podnet leased none
+    let (ip_a, ip_b) = (address(&rt, "a", &net), address(&rt, "b", &net));
+    assert!(ip_a.to_string().starts_with("10.89.231."), "{ip_a}");
+    assert_ne!(ip_a, ip_b);
+    assert!(rt.state().list_leases().unwrap().is_empty());
+    assert_eq!(h.host_local_leases().len(), 2);
+    assert_eq!(h.cache_entries().len(), 2);
+
+    h.exec_ok(
+        "a",
+        &["busybox", "ping", "-c", "1", "-W", "2", &ip_b.to_string()],
+    );
+    h.exec_ok(
+        "b",
+        &["busybox", "ping", "-c", "1", "-W", "2", &ip_a.to_string()],
+    );
+    if has_dnsname() {
+        h.exec_ok("a", &["busybox", "ping", "-c", "1", "-W", "2", "b"]);
+        h.exec_ok("b", &["busybox", "ping", "-c", "1", "-W", "2", "a"]);
+    }
+
+    // a host client reaches a's published port on the bridge's address through portmap
+    let mut server = listen(&h.host, "a", 8080, "hello-cni");
+    let got = h
+        .host
+        .run(&["busybox", "nc", "-w", "2", "10.89.231.1", "18231"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "hello-cni");
+
+    // reload (libpod's reloadContainerNetwork) asks host-local for the same address back
+    let reloaded = rt.reload("a").unwrap();
+    assert_eq!(
+        reloaded.network_status[&net].interfaces["eth0"].subnets[0]
+            .ipnet
+            .addr(),
+        ip_a
+    );
+    h.exec_ok(
+        "b",
+        &["busybox", "ping", "-c", "1", "-W", "2", &ip_a.to_string()],
+    );
+    assert_eq!(h.host_local_leases().len(), 2);
+
+    rt.teardown("a").unwrap();
+    rt.teardown("b").unwrap();
+    rt.remove("a", false).unwrap();
+    rt.remove("b", false).unwrap();
+    h.assert_clean("10.89.231.", &[&a, &b]);
+}
+
+/// Runs `flow` in a forked child with `PODNET_FAILPOINT=point`; it must die by SIGKILL.
+fn crash_at(h: &CniHost, point: &str, flow: impl FnOnce(&Runtime<CniBackend>)) {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::unistd::{fork, ForkResult};
+    // SAFETY: the child only runs the flow in a new runtime (its own database connection)
+    // and leaves with _exit, never returning into the test harness.
+    match unsafe { fork() }.unwrap() {
+        ForkResult::Child => {
+            std::env::set_var("PODNET_FAILPOINT", point);
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| flow(&h.runtime())));
+            // SAFETY: ends the forked child without running the parent's destructors.
+            unsafe { libc::_exit(if ran.is_ok() { 0 } else { 1 }) }
+        }
+        ForkResult::Parent { child } => {
+            let status = waitpid(child, None).unwrap();
+            assert!(
+                matches!(
+                    status,
+                    WaitStatus::Signaled(_, nix::sys::signal::Signal::SIGKILL, _)
+                ),
+                "{point}: {status:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_kill_at_any_point_of_a_cni_flow_is_repaired_by_reconcile() {
+    if !can_run("a_kill_at_any_point_of_a_cni_flow") {
+        return;
+    }
+    let h = CniHost::new();
+    let rt = h.runtime();
+    let pid = std::process::id();
+    let (n1, n2) = (format!("pntcnk{pid}"), format!("pntcnl{pid}"));
+    h.network(&rt, &n1, "pntcnibr1", "10.89.232.0/24");
+    h.network(&rt, &n2, "pntcnibr2", "10.89.233.0/24");
+    let k = create(&rt, "k", &n1, &["127.0.0.1:18232:8080"]);
+    // an attachment of another runtime (podman's) in the same cache: reconcile leaves it
+    let foreign = h.cache.join("results").join(format!("{n1}-f00d-eth0"));
+    std::fs::create_dir_all(foreign.parent().unwrap()).unwrap();
+    std::fs::write(&foreign, br#"{"kind":"cniCacheV1","containerId":"f00d"}"#).unwrap();
+
+    for point in [
+        "setup:netns-created",
+        "setup:intent-committed",
+        "setup:backend-done",
+    ] {
+        crash_at(&h, point, |rt| {
+            let _ = rt.setup("k");
+        });
+        let report = rt.reconcile().unwrap();
+        assert!(report.errors.is_empty(), "{point}: {report:?}");
+        h.assert_clean("10.89.232.", &[&k]);
+        // and it starts normally afterwards
+        rt.setup("k").unwrap();
+        h.exec_ok(
+            "k",
+            &["busybox", "ping", "-c", "1", "-W", "2", "10.89.232.1"],
+        );
+        rt.teardown("k").unwrap();
+    }
+
+    // a connected container stays connected when a connect to another network is killed
+    rt.setup("k").unwrap();
+    for point in ["connect:intent-committed", "connect:backend-done"] {
+        crash_at(&h, point, |rt| {
+            let _ = rt.connect("k", &NetworkRequest::new(n2.as_str()));
+        });
+        let report = rt.reconcile().unwrap();
+        assert!(report.errors.is_empty(), "{point}: {report:?}");
+        let addrs = h.exec_ok("k", &["ip", "-o", "-4", "addr", "show"]);
+        assert!(!addrs.contains("10.89.233."), "{point}: {addrs}");
+        h.exec_ok(
+            "k",
+            &["busybox", "ping", "-c", "1", "-W", "2", "10.89.232.1"],
+        );
+        assert_eq!(h.host_local_leases().len(), 1, "{point}");
+        assert_eq!(h.cache_entries().len(), 1, "{point}");
+        assert!(!h.firewall().contains("10.89.233."), "{point}");
+    }
+
+    // a killed reload is redone, with the same address
+    let before = address(&rt, "k", &n1);
+    crash_at(&h, "reload:torn-down", |rt| {
+        let _ = rt.reload("k");
+    });
+    let report = rt.reconcile().unwrap();
+    assert_eq!(report.reloads_redone.len(), 1, "{report:?}");
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert_eq!(address(&rt, "k", &n1), before);
+    h.exec_ok(
+        "k",
+        &["busybox", "ping", "-c", "1", "-W", "2", "10.89.232.1"],
+    );
+
+    // a killed stop is finished by reconcile
+    crash_at(&h, "teardown:backend-done", |rt| {
+        let _ = rt.teardown("k");
+    });
+    let report = rt.reconcile().unwrap();
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert!(!rt.container("k").unwrap().running);
+    h.assert_clean("10.89.232.", &[&k]);
+    rt.remove("k", false).unwrap();
+    assert!(
+        foreign.exists(),
+        "reconcile removed another runtime's cache entry"
+    );
+}
