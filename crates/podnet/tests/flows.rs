@@ -6,46 +6,9 @@
 mod flows_support;
 
 use std::net::IpAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use flows_support::{can_run, test_backend, Host, PODNET};
-
-/// Starts `busybox nc -l -p PORT -e echo TEXT` in the container and waits until it listens.
-fn listen(host: &Host, container: &str, port: u16, text: &str) -> Child {
-    let mut child = host
-        .command(PODNET)
-        .arg("--root")
-        .arg(host.root.path())
-        .args([
-            "exec",
-            container,
-            "--",
-            "busybox",
-            "nc",
-            "-l",
-            "-p",
-            &port.to_string(),
-            "-e",
-            "echo",
-            text,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let out = host.podnet_out(&["exec", container, "--", "busybox", "netstat", "-ltn"]);
-        if String::from_utf8_lossy(&out.stdout).contains(&format!(":{port} ")) {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("listener on port {port} in {container} did not come up");
-}
+use flows_support::{can_run, listen, test_backend, Host, PODNET};
 
 /// A TCP client in the fake host: what it read from `ip:port`, or None when it could not
 /// connect.

@@ -72,6 +72,20 @@ impl Cli {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `busybox ping` of `to` by name from container `from`; its output, or "" when all three
+    /// tries failed (aardvark-dns 1.4 can stall right after a SIGHUP).
+    fn ping(&self, from: &str, to: &str) -> String {
+        (0..3)
+            .map(|_| {
+                self.out(&[
+                    "exec", from, "--", "busybox", "ping", "-c", "1", "-W", "2", to,
+                ])
+            })
+            .find(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
     fn listen(&self, container: &str, port: u16, text: &str) -> Child {
         let p = port.to_string();
         let mut child = self
@@ -174,16 +188,7 @@ fn rootless_cli_containers_by_name_published_port_connect_and_clean_up() {
     cli.ok(&["start", "rla"]);
     cli.ok(&["start", "rlb"]);
 
-    // aardvark-dns 1.4 can stall right after a SIGHUP: a name lookup gets three tries
-    let ping = (0..3)
-        .map(|_| {
-            cli.out(&[
-                "exec", "rlb", "--", "busybox", "ping", "-c", "1", "-W", "2", "rla",
-            ])
-        })
-        .find(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
+    let ping = cli.ping("rlb", "rla");
     assert!(ping.contains("1 packets received"), "{ping}");
 
     let mut l = cli.listen("rla", 8080, "hello-rootless");
@@ -392,15 +397,7 @@ fn rootless_reload_after_a_firewall_flush_restores_port_and_names() {
         let mut l = cli.listen("rla", 8080, "after-reload");
         assert_eq!(fetch(port).as_deref(), Some("after-reload"), "{flush:?}");
         let _ = l.wait();
-        let ping = (0..3)
-            .map(|_| {
-                cli.out(&[
-                    "exec", "rlb", "--", "busybox", "ping", "-c", "1", "-W", "2", "rla",
-                ])
-            })
-            .find(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
+        let ping = cli.ping("rlb", "rla");
         assert!(ping.contains("1 packets received"), "{flush:?}: {ping}");
     }
     cli.ok(&["rm", "-f", "rla"]);
