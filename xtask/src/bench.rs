@@ -204,24 +204,20 @@ fn table(measured: &[Measured], peers: &[PeerReport]) -> String {
 mod tests {
     use super::*;
 
+    fn measured(group: &str, id: &str, mean_ns: f64) -> Measured {
+        Measured {
+            group: group.into(),
+            id: id.into(),
+            mean_ns,
+        }
+    }
+
     #[test]
     fn ratios_are_against_peers_of_the_same_group_only() {
         let rows = vec![
-            Measured {
-                group: "g".into(),
-                id: "podnet".into(),
-                mean_ns: 500.0,
-            },
-            Measured {
-                group: "g".into(),
-                id: "peer_ip".into(),
-                mean_ns: 2000.0,
-            },
-            Measured {
-                group: "h".into(),
-                id: "peer_x".into(),
-                mean_ns: 10.0,
-            },
+            measured("g", "podnet", 500.0),
+            measured("g", "peer_ip", 2000.0),
+            measured("h", "peer_x", 10.0),
         ];
         let text = table(&rows, &[]);
         let ours = text
@@ -240,22 +236,10 @@ mod tests {
         let peers = peer_reports(output);
         assert_eq!(peers.len(), 2);
         let rows = vec![
-            Measured {
-                group: "g".into(),
-                id: "podnet".into(),
-                mean_ns: 500.0,
-            },
-            Measured {
-                group: "g".into(),
-                id: "peer_netavark".into(),
-                mean_ns: 250.0,
-            },
+            measured("g", "podnet", 500.0),
+            measured("g", "peer_netavark", 250.0),
             // criterion still wrote an estimate for the failed peer: it must not be used
-            Measured {
-                group: "g".into(),
-                id: "peer_podman".into(),
-                mean_ns: 1.0,
-            },
+            measured("g", "peer_podman", 1.0),
         ];
         let text = table(&rows, &peers);
         let ours = text
