@@ -72,22 +72,14 @@ fn build_ipam_peer() -> Result<PathBuf, String> {
     std::fs::create_dir_all(&main).unwrap();
     std::fs::copy(here.join("main.go"), main.join("main.go")).unwrap();
     let bin = work.join(format!("ipampeer-{}", std::process::id()));
-    let out = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg("ipampeer")
-        .env("GO111MODULE", "off")
-        .env("GOPATH", format!("{}:/usr/share/gocode", gopath.display()))
-        .env("GOCACHE", work.join("cache"))
-        .env("GOFLAGS", "")
-        .output()
-        .map_err(|e| format!("go: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "go build failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+    testkit::GoBuild {
+        target: "ipampeer",
+        out: &bin,
+        gopath: Some(&gopath),
+        cache: &work.join("cache"),
+        dir: None,
     }
+    .run()?;
     Ok(bin)
 }
 

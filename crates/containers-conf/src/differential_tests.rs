@@ -39,23 +39,14 @@ fn build_go_parser(dir: &Path) -> Result<PathBuf, String> {
     )
     .unwrap();
     let binary = dir.join("confdiff");
-    let out = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&binary)
-        .arg(".")
-        .current_dir(&src)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", format!("{GOCODE}:{}", dir.display()))
-        .env("GOCACHE", dir.join("cache"))
-        .env("GOFLAGS", "")
-        .output()
-        .map_err(|e| format!("cannot run go: {e} (apt-get install golang-go)"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "go build failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+    testkit::GoBuild {
+        target: ".",
+        out: &binary,
+        gopath: Some(dir),
+        cache: &dir.join("cache"),
+        dir: Some(&src),
     }
+    .run()?;
     Ok(binary)
 }
 

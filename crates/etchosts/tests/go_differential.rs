@@ -58,22 +58,14 @@ fn build_peer(work: &Path) -> Result<PathBuf, String> {
     fs::copy(here.join("main.go"), cmd.join("main.go")).unwrap();
     let bin = work.join("peer");
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("etchosts-gocache");
-    let out = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg("pntpeer/cmd")
-        .env("GO111MODULE", "off")
-        .env("GOPATH", format!("{}:/usr/share/gocode", gopath.display()))
-        .env("GOCACHE", cache)
-        .env("GOFLAGS", "")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "go build failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+    testkit::GoBuild {
+        target: "pntpeer/cmd",
+        out: &bin,
+        gopath: Some(&gopath),
+        cache: &cache,
+        dir: None,
     }
+    .run()?;
     Ok(bin)
 }
 

@@ -10,6 +10,7 @@
 //!   time, free on this host, so suites do not collide with what a user has.
 //! - [`assert_child_ran`]: a test that re-ran itself in a child checks the child really ran it.
 //! - [`Podman`]: a throwaway podman peer with its own storage, networks and configuration.
+//! - [`GoBuild`]: an offline `go build` of a Go reference peer against Debian's sources.
 //! - [`firewall_leftovers`]: rules left in the current netns, read from iptables, ip6tables
 //!   and nftables alike.
 //!
@@ -25,12 +26,14 @@
 
 mod firewall;
 mod free;
+mod go;
 mod podman;
 mod rerun;
 mod skip;
 
 pub use firewall::firewall_leftovers;
 pub use free::{free_port, free_subnet_v4, free_subnet_v6};
+pub use go::{GoBuild, GOCODE};
 pub use ipnet;
 pub use podman::{Podman, BUSYBOX_IMAGE, BUSYBOX_TARBALL};
 pub use portmap::Protocol;

@@ -74,22 +74,14 @@ fn build_peer() -> Result<PathBuf, String> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go_peer/main.go");
     std::fs::copy(here, src.join("main.go")).map_err(|e| e.to_string())?;
     let bin = work.join(format!("peer-{}", std::process::id()));
-    let out = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg("bboltpeer")
-        .env("GO111MODULE", "off")
-        .env("GOPATH", format!("{}:/usr/share/gocode", gopath.display()))
-        .env("GOCACHE", work.join("cache"))
-        .env("GOFLAGS", "")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "go build failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+    testkit::GoBuild {
+        target: "bboltpeer",
+        out: &bin,
+        gopath: Some(&gopath),
+        cache: &work.join("cache"),
+        dir: None,
     }
+    .run()?;
     Ok(bin)
 }
 

@@ -19,22 +19,14 @@ pub fn build(out: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let bin = out.join("cni-go-peer");
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go_peer/main.go");
-    let built = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg(&source)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", "/usr/share/gocode")
-        .env("GOCACHE", out.join("gocache"))
-        .env("GOFLAGS", "")
-        .output()
-        .map_err(|e| format!("running go build: {e}"))?;
-    if !built.status.success() {
-        return Err(format!(
-            "go build failed: {}",
-            String::from_utf8_lossy(&built.stderr)
-        ));
+    testkit::GoBuild {
+        target: &source.to_string_lossy(),
+        out: &bin,
+        gopath: None,
+        cache: &out.join("gocache"),
+        dir: None,
     }
+    .run()?;
     Ok(bin)
 }
 
