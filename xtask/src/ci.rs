@@ -40,11 +40,11 @@ pub fn run() -> Result<(), String> {
 
     let mut unit = cmd::cargo();
     unit.args(["test", "--no-fail-fast", "--workspace", "--lib", "--bins"]);
-    tally.record("unit tests", &cmd::tee(unit)?, None);
+    tally.record("unit tests", &cmd::tee_tests(unit)?, None);
 
     let mut doc = cmd::cargo();
     doc.args(["test", "--no-fail-fast", "--workspace", "--doc"]);
-    tally.record("doc tests", &cmd::tee(doc)?, None);
+    tally.record("doc tests", &cmd::tee_tests(doc)?, None);
     tally.step(
         "consumer programs (outside the workspace)",
         crate::consumers::run(),

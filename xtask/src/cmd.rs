@@ -60,7 +60,20 @@ pub fn output(mut command: Command) -> Result<String, String> {
 
 /// Runs a command, echoing its stdout and stderr live while also capturing both (so test
 /// results and cargo's list of started test binaries can be read).
-pub fn tee(mut command: Command) -> Result<crate::tally::RunOutput, String> {
+pub fn tee(command: Command) -> Result<crate::tally::RunOutput, String> {
+    tee_with(command, None)
+}
+
+/// [`tee`] for a command that runs test binaries: each one is killed when it outlives the
+/// [`watchdog::limit`](crate::watchdog::limit).
+pub fn tee_tests(command: Command) -> Result<crate::tally::RunOutput, String> {
+    tee_with(command, Some(crate::watchdog::limit()))
+}
+
+fn tee_with(
+    mut command: Command,
+    limit: Option<std::time::Duration>,
+) -> Result<crate::tally::RunOutput, String> {
     let line = display(&command);
     eprintln!("$ {line}");
     let mut child = command
@@ -68,6 +81,7 @@ pub fn tee(mut command: Command) -> Result<crate::tally::RunOutput, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("could not start `{line}`: {e}"))?;
+    let _watchdog = limit.map(|limit| crate::watchdog::Watchdog::start(child.id(), limit));
     let stderr = child.stderr.take().map(|err| {
         std::thread::spawn(move || {
             let mut captured = String::new();

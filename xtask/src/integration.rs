@@ -70,7 +70,7 @@ pub fn run(tally: &mut Tally) -> Result<(), String> {
         for name in names {
             test.args(["--test", name]);
         }
-        let out = cmd::tee(test)?;
+        let out = cmd::tee_tests(test)?;
         tally.record(&format!("{package} integration tests (root)"), &out, None);
     }
     crate::tools::record_second_backend_pass(tally);
@@ -250,7 +250,7 @@ fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<crate::tally::Run
         }
     }
     run.arg(&copy).arg("--test-threads=1").current_dir(&dir);
-    let result = cmd::tee(run);
+    let result = cmd::tee_tests(run);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

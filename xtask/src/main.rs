@@ -18,6 +18,7 @@ mod skips;
 mod tally;
 mod tidy;
 mod tools;
+mod watchdog;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -47,6 +47,18 @@ fn has_dnsname() -> bool {
     Path::new(PLUGIN_DIR).join("dnsname").exists()
 }
 
+/// The runtime of a test root whose fake host is the network namespace at `host_netns`.
+fn runtime_at(root: &Path, host_netns: &Path) -> Runtime<CniBackend> {
+    let cni_dir = root.join("cni");
+    let cni = podnet::cni::Runtime::new([PLUGIN_DIR]).with_cache_dir(cni_dir.join("cache"));
+    let host_ns = netns::NetNs::open(host_netns).unwrap();
+    let backend = CniBackend::new(cni_dir.join("net.d"), cni).host_netns(Arc::new(host_ns));
+    let store = backend.network_store();
+    Runtime::new(RuntimeConfig::under(root), backend)
+        .unwrap()
+        .with_network_store(store)
+}
+
 /// The fake host plus the test's CNI directories (under its root).
 struct CniHost {
     host: Host,
@@ -90,13 +102,7 @@ impl CniHost {
     }
 
     fn runtime(&self) -> Runtime<CniBackend> {
-        let cni = podnet::cni::Runtime::new([PLUGIN_DIR]).with_cache_dir(&self.cache);
-        let host_ns = netns::NetNs::open(self.host.netns_path()).unwrap();
-        let backend = CniBackend::new(&self.conf, cni).host_netns(Arc::new(host_ns));
-        let store = backend.network_store();
-        Runtime::new(RuntimeConfig::under(self.host.root.path()), backend)
-            .unwrap()
-            .with_network_store(store)
+        runtime_at(self.host.root.path(), &self.host.netns_path())
     }
 
     /// A bridge network created by podnet's CNI store (podman 4.3's conflist), then given a
@@ -295,30 +301,49 @@ fn containers_on_a_cni_network_talk_and_publish_and_leave_nothing() {
     h.assert_clean("10.89.231.", &[&a, &b]);
 }
 
-/// Runs `flow` in a forked child with `PODNET_FAILPOINT=point`; it must die by SIGKILL.
-fn crash_at(h: &CniHost, point: &str, flow: impl FnOnce(&Runtime<CniBackend>)) {
-    use nix::sys::wait::{waitpid, WaitStatus};
-    use nix::unistd::{fork, ForkResult};
-    // SAFETY: the child only runs the flow in a new runtime (its own database connection)
-    // and leaves with _exit, never returning into the test harness.
-    match unsafe { fork() }.unwrap() {
-        ForkResult::Child => {
-            std::env::set_var("PODNET_FAILPOINT", point);
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| flow(&h.runtime())));
-            // SAFETY: ends the forked child without running the parent's destructors.
-            unsafe { libc::_exit(if ran.is_ok() { 0 } else { 1 }) }
-        }
-        ForkResult::Parent { child } => {
-            let status = waitpid(child, None).unwrap();
-            assert!(
-                matches!(
-                    status,
-                    WaitStatus::Signaled(_, nix::sys::signal::Signal::SIGKILL, _)
-                ),
-                "{point}: {status:?}"
-            );
-        }
-    }
+/// Runs one flow of container `k` in a new process of this test binary (the ignored test
+/// [`crash_child`]) with `PODNET_FAILPOINT=point`; it must die by SIGKILL. A new process and
+/// not a fork: a fork of the threaded harness can inherit a lock another test's thread
+/// holds (std's environment lock while it spawns a command) and wait on it forever.
+fn crash_at(h: &CniHost, point: &str, flow: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "crash_child", "--nocapture"])
+        .env("PODNET_FAILPOINT", point)
+        .env(CHILD_ROOT, h.host.root.path())
+        .env(CHILD_NETNS, h.host.netns_path())
+        .env(CHILD_FLOW, flow)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(nix::sys::signal::Signal::SIGKILL as i32),
+        "{point}: {status:?}"
+    );
+}
+
+const CHILD_ROOT: &str = "PODNET_CNI_CHILD_ROOT";
+const CHILD_NETNS: &str = "PODNET_CNI_CHILD_NETNS";
+const CHILD_FLOW: &str = "PODNET_CNI_CHILD_FLOW";
+
+/// The child of [`crash_at`]: runs `CHILD_FLOW` (`setup`, `connect:NETWORK`, `reload`,
+/// `teardown`) of container `k` in the runtime under `CHILD_ROOT`. Only run by `crash_at`.
+#[test]
+#[ignore = "the child process of crash_at, run by it"]
+fn crash_child() {
+    let root = PathBuf::from(std::env::var_os(CHILD_ROOT).expect("run by crash_at"));
+    let host = PathBuf::from(std::env::var_os(CHILD_NETNS).expect("run by crash_at"));
+    let flow = std::env::var(CHILD_FLOW).expect("run by crash_at");
+    let rt = runtime_at(&root, &host);
+    let _ = match flow.split_once(':') {
+        None if flow == "setup" => rt.setup("k").map(|_| ()),
+        None if flow == "reload" => rt.reload("k").map(|_| ()),
+        None if flow == "teardown" => rt.teardown("k").map(|_| ()),
+        Some(("connect", network)) => rt.connect("k", &NetworkRequest::new(network)).map(|_| ()),
+        _ => panic!("unknown flow {flow}"),
+    };
 }
 
 #[test]
@@ -343,9 +368,7 @@ fn a_kill_at_any_point_of_a_cni_flow_is_repaired_by_reconcile() {
         "setup:intent-committed",
         "setup:backend-done",
     ] {
-        crash_at(&h, point, |rt| {
-            let _ = rt.setup("k");
-        });
+        crash_at(&h, point, "setup");
         let report = rt.reconcile().unwrap();
         assert!(report.errors.is_empty(), "{point}: {report:?}");
         h.assert_clean("10.89.232.", &[&k]);
@@ -361,9 +384,7 @@ fn a_kill_at_any_point_of_a_cni_flow_is_repaired_by_reconcile() {
     // a connected container stays connected when a connect to another network is killed
     rt.setup("k").unwrap();
     for point in ["connect:intent-committed", "connect:backend-done"] {
-        crash_at(&h, point, |rt| {
-            let _ = rt.connect("k", &NetworkRequest::new(n2.as_str()));
-        });
+        crash_at(&h, point, &format!("connect:{n2}"));
         let report = rt.reconcile().unwrap();
         assert!(report.errors.is_empty(), "{point}: {report:?}");
         let addrs = h.exec_ok("k", &["ip", "-o", "-4", "addr", "show"]);
@@ -379,9 +400,7 @@ fn a_kill_at_any_point_of_a_cni_flow_is_repaired_by_reconcile() {
 
     // a killed reload is redone, with the same address
     let before = address(&rt, "k", &n1);
-    crash_at(&h, "reload:torn-down", |rt| {
-        let _ = rt.reload("k");
-    });
+    crash_at(&h, "reload:torn-down", "reload");
     let report = rt.reconcile().unwrap();
     assert_eq!(report.reloads_redone.len(), 1, "{report:?}");
     assert!(report.errors.is_empty(), "{report:?}");
@@ -392,9 +411,7 @@ fn a_kill_at_any_point_of_a_cni_flow_is_repaired_by_reconcile() {
     );
 
     // a killed stop is finished by reconcile
-    crash_at(&h, "teardown:backend-done", |rt| {
-        let _ = rt.teardown("k");
-    });
+    crash_at(&h, "teardown:backend-done", "teardown");
     let report = rt.reconcile().unwrap();
     assert!(report.errors.is_empty(), "{report:?}");
     assert!(!rt.container("k").unwrap().running);
