@@ -17,8 +17,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bbolt::podman_ipam::{self, Subnet};
-use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
 
 const NETWORK: &str = "pbb-compat";
 const IPAM_DB: &str = podman_ipam::ROOTFUL_PATH;
@@ -52,42 +50,14 @@ struct Podman {
 
 impl Podman {
     fn new(base: &Path) -> Podman {
-        let conf = base.join("containers.conf");
-        let system = std::fs::read_to_string("/etc/containers/containers.conf").unwrap_or_default();
-        assert!(
-            !system.contains("[network]"),
-            "the system containers.conf has a [network] table"
-        );
-        let netconf = base.join("networks");
-        std::fs::create_dir_all(&netconf).unwrap();
-        std::fs::write(
-            &conf,
-            format!(
-                "{system}\n[network]\nnetwork_config_dir = \"{}\"\n",
-                netconf.display()
-            ),
-        )
-        .unwrap();
-        let rootfs = base.join("rootfs/bin");
-        std::fs::create_dir_all(&rootfs).unwrap();
-        std::fs::copy("/bin/busybox", rootfs.join("busybox")).unwrap();
+        common::podman_base(base);
         Podman {
             base: base.to_path_buf(),
         }
     }
 
     fn command(&self) -> Command {
-        let mut c = Command::new("podman");
-        c.arg("--root")
-            .arg(self.base.join("root"))
-            .arg("--runroot")
-            .arg(self.base.join("runroot"))
-            .arg("--tmpdir")
-            .arg(self.base.join("tmp"))
-            .arg("--storage-driver")
-            .arg("vfs")
-            .env("CONTAINERS_CONF", self.base.join("containers.conf"));
-        c
+        common::podman_command(&self.base)
     }
 
     fn run(&self, args: &[&str]) -> String {
@@ -153,38 +123,8 @@ impl Drop for Podman {
     }
 }
 
-/// Enters private mount and network namespaces on this thread, with tmpfs where
-/// rootful podman keeps its network state.
-fn isolate() {
-    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET).unwrap();
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .unwrap();
-    for dir in ["/run/containers/networks", "/run/netns"] {
-        std::fs::create_dir_all(dir).unwrap();
-        mount(
-            Some("tmpfs"),
-            dir,
-            Some("tmpfs"),
-            MsFlags::empty(),
-            Some("mode=0755"),
-        )
-        .unwrap();
-    }
-    let up = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .unwrap();
-    assert!(up.success());
-}
-
 fn scenario(base: &Path) {
-    isolate();
+    common::isolate();
     let podman = Podman::new(base);
     podman.run(&[
         "network",

@@ -48,7 +48,7 @@
 mod backend;
 mod error;
 mod network;
-mod rootless;
+pub(crate) mod rootless;
 mod runtime;
 mod state;
 // public so callers can check a value before building a request: the rule table is the

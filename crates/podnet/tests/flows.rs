@@ -388,6 +388,9 @@ fn a_kill_at_any_point_of_a_flow_is_repaired_by_reconcile() {
                 assert_clean(&host, &first);
                 continue;
             }
+            // podman's ipam.db is shared only with a real podman: tests/shared_host.rs
+            // crashes there and checks the database and the reconcile
+            "shared-ipam" => continue,
             other => panic!("{point}: no crash scenario for the flow {other:?}; add one"),
         }
         assert_only_on_first(&host, point, &first, &second, port);

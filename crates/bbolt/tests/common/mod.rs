@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
 use serde::{Deserialize, Serialize};
 
 const BBOLT_SOURCE: &str = "/usr/share/gocode/src/go.etcd.io/bbolt/db.go";
@@ -71,7 +73,8 @@ fn build_peer() -> Result<PathBuf, String> {
     let gopath = work.join(format!("gopath-{}", std::process::id()));
     let src = gopath.join("src/bboltpeer");
     std::fs::create_dir_all(&src).map_err(|e| e.to_string())?;
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go_peer/main.go");
+    // through the crates directory, so podnet's suites can include this file too
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bbolt/tests/go_peer/main.go");
     std::fs::copy(here, src.join("main.go")).map_err(|e| e.to_string())?;
     let bin = work.join(format!("peer-{}", std::process::id()));
     testkit::GoBuild {
@@ -203,4 +206,75 @@ pub fn rust_load(db: &mut bbolt::Db, tree: &Tree) {
         Ok::<_, bbolt::Error>(())
     })
     .unwrap();
+}
+
+/// Enters private mount and network namespaces on this thread, with tmpfs where rootful
+/// podman keeps its network state (`ipam.db`, netavark's config) and over `/run/netns`.
+/// Processes spawned from the thread inherit them.
+pub fn isolate() {
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET).unwrap();
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .unwrap();
+    for dir in ["/run/containers/networks", "/run/netns"] {
+        std::fs::create_dir_all(dir).unwrap();
+        mount(
+            Some("tmpfs"),
+            dir,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("mode=0755"),
+        )
+        .unwrap();
+    }
+    let up = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .unwrap();
+    assert!(up.success());
+}
+
+/// Prepares `base` for a podman of its own: a `containers.conf` (the system's plus a
+/// `network_config_dir` of `base/networks`) and a busybox root filesystem in
+/// `base/rootfs`.
+pub fn podman_base(base: &Path) {
+    let system = std::fs::read_to_string("/etc/containers/containers.conf").unwrap_or_default();
+    assert!(
+        !system.contains("[network]"),
+        "the system containers.conf has a [network] table"
+    );
+    let netconf = base.join("networks");
+    std::fs::create_dir_all(&netconf).unwrap();
+    std::fs::write(
+        base.join("containers.conf"),
+        format!(
+            "{system}\n[network]\nnetwork_config_dir = \"{}\"\n",
+            netconf.display()
+        ),
+    )
+    .unwrap();
+    let rootfs = base.join("rootfs/bin");
+    std::fs::create_dir_all(&rootfs).unwrap();
+    std::fs::copy("/bin/busybox", rootfs.join("busybox")).unwrap();
+}
+
+/// podman with its own `--root`, `--runroot`, `--tmpdir` and `CONTAINERS_CONF` under
+/// `base` (see [`podman_base`]).
+pub fn podman_command(base: &Path) -> Command {
+    let mut c = Command::new("podman");
+    c.arg("--root")
+        .arg(base.join("root"))
+        .arg("--runroot")
+        .arg(base.join("runroot"))
+        .arg("--tmpdir")
+        .arg(base.join("tmp"))
+        .arg("--storage-driver")
+        .arg("vfs")
+        .env("CONTAINERS_CONF", base.join("containers.conf"));
+    c
 }

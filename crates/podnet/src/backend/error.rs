@@ -62,6 +62,16 @@ pub enum BackendError {
         #[source]
         source: netns::Error,
     },
+    /// netavark's firewall tool is not on the PATH it would run with.
+    #[error(
+        "netavark needs {tool}, which is not in PATH {path} (install it: apt-get install {tool})"
+    )]
+    FirewallToolMissing {
+        /// The tool.
+        tool: &'static str,
+        /// The PATH searched (podman's, sbin directories included).
+        path: String,
+    },
     /// The backend process could not be prepared or started, or its output not read.
     #[error("run {binary} {command}")]
     Spawn {

@@ -31,6 +31,7 @@
 
 mod aardvark;
 mod bounded;
+mod env;
 mod error;
 mod find;
 mod info;

@@ -265,6 +265,7 @@ impl Netavark {
         if let Some(port) = self.dns_port {
             cmd.env("NETAVARK_DNS_PORT", port.to_string());
         }
+        super::env::prepare(&mut cmd)?;
         if let Some(host) = &self.host_netns {
             cmd.netns(host).map_err(|source| BackendError::HostNetns {
                 path: host.path().to_path_buf(),

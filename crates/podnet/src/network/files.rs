@@ -16,21 +16,43 @@ use super::read::{self, Skipped};
 use super::types::Network;
 use super::validate::{self, is_valid_name};
 
-/// Holds the directory's `netavark.lock` write lock until dropped.
+/// Holds the directory's `netavark.lock` (or `cni.lock`) write lock until dropped.
 pub(crate) struct DirLock {
-    _file: File,
+    /// `None` when this thread held the lock already (the outer guard releases it).
+    file: Option<File>,
+    path: std::path::PathBuf,
+}
+
+thread_local! {
+    /// The lock files (`netavark.lock`, `cni.lock`) this thread holds: a flow holds the lock from start to
+    /// end and reads networks on the way, and an open file description lock taken again
+    /// through a second open would wait for itself.
+    static HELD: std::cell::RefCell<Vec<std::path::PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            HELD.with(|h| h.borrow_mut().retain(|p| p != &self.path));
+        }
+    }
 }
 
 /// Takes the write lock of `dir/netavark.lock` (created when missing), the
-/// lock podman takes around network create and remove: an open file
-/// description lock, which conflicts with podman's fcntl record lock.
+/// lock podman takes around network create and remove and around its network
+/// setup and teardown: an open file description lock, which conflicts with
+/// podman's fcntl record lock. Reentrant within a thread.
 pub(crate) fn lock_dir(dir: &Path) -> Result<DirLock, NetworkError> {
     lock_dir_file(dir, "netavark.lock")
 }
 
-/// Takes the write lock of `dir/name` (podman's CNI backend: `cni.lock`).
+/// Takes the write lock of `dir/name` (podman's CNI backend: `cni.lock`), reentrant
+/// within a thread like [`lock_dir`].
 pub(crate) fn lock_dir_file(dir: &Path, name: &str) -> Result<DirLock, NetworkError> {
     let path = dir.join(name);
+    if HELD.with(|h| h.borrow().contains(&path)) {
+        return Ok(DirLock { file: None, path });
+    }
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -51,7 +73,13 @@ pub(crate) fn lock_dir_file(dir: &Path, name: &str) -> Result<DirLock, NetworkEr
     };
     loop {
         match fcntl(&file, FcntlArg::F_OFD_SETLKW(&lk)) {
-            Ok(_) => return Ok(DirLock { _file: file }),
+            Ok(_) => {
+                HELD.with(|h| h.borrow_mut().push(path.clone()));
+                return Ok(DirLock {
+                    file: Some(file),
+                    path,
+                });
+            }
             Err(Errno::EINTR) => continue,
             Err(e) => {
                 return Err(NetworkError::Lock {

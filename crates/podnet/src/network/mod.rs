@@ -16,6 +16,7 @@ pub(crate) use addr::{from_int, host_bounds, to_int};
 pub use error::NetworkError;
 #[cfg(test)]
 pub(crate) use files::parse_file;
+pub(crate) use files::{lock_dir, DirLock};
 pub use pick::SubnetPool;
 pub use store::NetworkStore;
 pub use types::{

@@ -14,7 +14,8 @@
 //! serve connections are started by it, so they begin in that netns without a `setns` of
 //! their own. That thread and the main thread then drop every capability (bounding and
 //! ambient sets included) and set `no_new_privs`, before any other thread exists, so
-//! every thread of the process runs without privileges.
+//! every thread of the process runs without privileges. A rootful container's port holder
+//! (`hold_only`) binds host ports only: it enters no netns, then drops the same privileges.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -73,6 +74,10 @@ pub struct PortForward {
 pub(crate) struct ForwarderSpec {
     pub netns: PathBuf,
     pub ports: Vec<PortForward>,
+    /// Bind the ports and hold them, forwarding nothing: a rootful container's port
+    /// reservation (netavark's DNAT rules carry the traffic), as conmon holds podman's.
+    #[serde(default)]
+    pub hold_only: bool,
 }
 
 fn failed(action: &'static str, source: std::io::Error) -> RootlessError {
@@ -81,7 +86,7 @@ fn failed(action: &'static str, source: std::io::Error) -> RootlessError {
 
 /// The body of a port forwarder process, for a program's hidden subcommand: reads the
 /// spec from [`PORT_FORWARDER_ENV`], binds every host port, reports readiness on fd 3
-/// and forwards connections until killed. Returns only on a setup error.
+/// and forwards connections (or, a port holder, just holds the ports) until killed. Returns only on a setup error.
 pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
     // Taken before this process opens anything, so fd 3 is the parent's readiness pipe and
     // not a file of ours (a manual start may provide none).
@@ -99,11 +104,17 @@ pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
     })?;
     let spec: ForwarderSpec = serde_json::from_str(&text)
         .map_err(|e| failed("parse its spec", std::io::Error::other(e)))?;
-    let netns =
-        std::fs::File::open(&spec.netns).map_err(|source| RootlessError::OpenNamespace {
-            path: spec.netns.clone(),
-            source,
-        })?;
+    // a port holder binds host ports only: it never enters the container's netns
+    let netns = if spec.hold_only {
+        None
+    } else {
+        Some(
+            std::fs::File::open(&spec.netns).map_err(|source| RootlessError::OpenNamespace {
+                path: spec.netns.clone(),
+                source,
+            })?,
+        )
+    };
     let mut listeners = Vec::new();
     let mut udp = Vec::new();
     for port in &spec.ports {
@@ -119,11 +130,14 @@ pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
             )),
         }
     }
-    let in_netns = InNetns::start(netns)?;
+    let in_netns = netns.map(InNetns::start).transpose()?;
     super::privileges::drop_all().map_err(|e| failed("drop its capabilities", e))?;
     if let Some(ready) = ready {
         let _ = std::fs::File::from(ready).write_all(b"1");
     }
+    let Some(in_netns) = in_netns else {
+        hold(listeners, udp)
+    };
 
     let mut threads = Vec::new();
     for (listener, port) in listeners {
@@ -147,6 +161,29 @@ pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
         "keep listening",
         std::io::Error::other("all listeners stopped"),
     ))
+}
+
+/// A port holder's body: keeps the sockets bound for as long as this process lives. A
+/// connection that reaches one (the DNAT rules were flushed) is closed at once rather
+/// than left hanging in the backlog; datagrams are dropped.
+fn hold(listeners: Vec<(TcpListener, PortForward)>, udp: Vec<(UdpSocket, PortForward)>) -> ! {
+    let _udp = udp;
+    let threads: Vec<_> = listeners
+        .into_iter()
+        .map(|(listener, _)| {
+            std::thread::spawn(move || {
+                for client in listener.incoming() {
+                    drop(client);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+    loop {
+        std::thread::park();
+    }
 }
 
 /// A job run on a new thread inside the rootless netns.

@@ -23,7 +23,7 @@ mod ids;
 mod members;
 mod mounts;
 mod pin;
-mod ports;
+pub(crate) mod ports;
 mod privileges;
 mod process;
 pub(crate) use process::cloexec_from;

@@ -90,9 +90,40 @@ pub(crate) fn start(
     dir: &Path,
     container_id: &str,
     netns: &Path,
-    mut cmd: Command,
+    cmd: Command,
     ports: &[PortForward],
 ) -> Result<Option<ProcessRecord>, RootlessError> {
+    let spec = ForwarderSpec {
+        netns: netns.to_path_buf(),
+        ports: ports.to_vec(),
+        hold_only: false,
+    };
+    start_spec(dir, container_id, cmd, &spec)
+}
+
+/// Replaces `container_id`'s port holder with one holding `ports` bound and forwarding
+/// nothing (none: just stops it); same layout and program as a forwarder.
+pub(crate) fn start_holder(
+    dir: &Path,
+    container_id: &str,
+    cmd: Command,
+    ports: &[PortForward],
+) -> Result<Option<ProcessRecord>, RootlessError> {
+    let spec = ForwarderSpec {
+        netns: PathBuf::new(),
+        ports: ports.to_vec(),
+        hold_only: true,
+    };
+    start_spec(dir, container_id, cmd, &spec)
+}
+
+fn start_spec(
+    dir: &Path,
+    container_id: &str,
+    mut cmd: Command,
+    spec: &ForwarderSpec,
+) -> Result<Option<ProcessRecord>, RootlessError> {
+    let ports = &spec.ports;
     stop(dir, container_id)?;
     if ports.is_empty() {
         return Ok(None);
@@ -100,11 +131,7 @@ pub(crate) fn start(
     create_private_dir(&dir.join("ports"))?;
     let path = record_path(dir, container_id);
     let log_path = path.with_extension("log");
-    let spec = serde_json::to_string(&ForwarderSpec {
-        netns: netns.to_path_buf(),
-        ports: ports.to_vec(),
-    })
-    .map_err(|e| start_err(container_id, e.to_string()))?;
+    let spec = serde_json::to_string(spec).map_err(|e| start_err(container_id, e.to_string()))?;
     let log = File::create(&log_path).map_err(|source| RootlessError::File {
         action: "create",
         path: log_path.clone(),

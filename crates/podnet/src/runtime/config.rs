@@ -26,6 +26,18 @@ pub struct RuntimeConfig {
     pub base_hosts: Option<PathBuf>,
     /// Host-side resolver files read for each container's resolv.conf.
     pub resolv_sources: etchosts::resolvconf::HostSources,
+    /// podman's IPAM database (`ipam.db`), the address authority shared with podman
+    /// (see the `shared_ipam` module of the state database); `None`: podnet's own leases
+    /// only. [`RuntimeConfig::system`] sets podman's path, [`RuntimeConfig::under`] none.
+    pub shared_ipam: Option<PathBuf>,
+    /// aardvark-dns's entries directory (`<netavark config>/aardvark-dns`), read to refuse
+    /// a container name another tool's container already answers to; `None`: not checked.
+    pub dns_entries_dir: Option<PathBuf>,
+    /// The program run as a rootful container's port holder (a binary whose entry point
+    /// calls `run_port_forwarder` when `_PODNET_PORT_FORWARDER` is set, as `podnet`
+    /// does); `None`: published ports are not reserved (containers.conf's `[engine]
+    /// enable_port_reservation = false`, or rootless, where forwarders hold them).
+    pub port_holder: Option<PathBuf>,
     /// The network a container joins when none is named (`default_network`).
     pub default_network: String,
     /// The default network's subnet (`default_subnet`).
@@ -69,6 +81,9 @@ impl RuntimeConfig {
             lock_file,
             base_hosts: Some(etchosts::hosts::DEFAULT_HOSTS_FILE.into()),
             resolv_sources: Default::default(),
+            shared_ipam: None,
+            dns_entries_dir: None,
+            port_holder: None,
             default_network: conf.network.default_network.clone(),
             default_subnet: conf.network.default_subnet,
             subnet_pools: Vec::new(),
@@ -94,13 +109,15 @@ impl RuntimeConfig {
         } else {
             PathBuf::from("/run/podnet")
         };
-        Ok(Self::with_dirs(
+        let mut config = Self::with_dirs(
             networks_dir,
             state_db,
             netns_dir,
             run.join("containers"),
             run.join("podnet.lock"),
-        ))
+        );
+        config.shared_ipam = Some(Self::podman_ipam_db());
+        Ok(config)
     }
 
     /// podman's locations ([`RuntimeConfig::system`]) with containers.conf applied
@@ -140,6 +157,20 @@ impl RuntimeConfig {
             .collect();
         self.backend = BackendConfig::from_containers_conf(conf);
         self
+    }
+
+    /// Where podman keeps `ipam.db`: `/run/containers/networks/ipam.db` for root (a
+    /// fixed path in containers/common), else `networks/ipam.db` under podman's rootless
+    /// run root, `$XDG_RUNTIME_DIR/containers`.
+    pub fn podman_ipam_db() -> PathBuf {
+        if rootless_detect::is_rootless() {
+            let run = rootless_detect::runtime_dir().unwrap_or_else(|_| {
+                std::env::temp_dir().join(format!("run-{}", nix::unistd::getuid()))
+            });
+            run.join("containers/networks/ipam.db")
+        } else {
+            PathBuf::from(bbolt::podman_ipam::ROOTFUL_PATH)
+        }
     }
 }
 

@@ -19,7 +19,7 @@ impl<B: Backend> Runtime<B> {
         request: &NetworkRequest,
     ) -> Result<ContainerRecord, Error> {
         crate::validate::network_request(request)?;
-        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let _lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
         if self.repair_own_intent(&record) {
             record = self.container(&record.id)?;
@@ -77,6 +77,7 @@ impl<B: Backend> Runtime<B> {
         let mut with_new = record.clone();
         with_new.networks.insert(net.name.clone(), per);
         let nets = [net];
+        self.check_dns_names(&with_new, &nets)?;
         let intent = self.lease_and_intend(&with_new, &nets, &ns, IntentKind::Connect)?;
         let options = &intent.options;
         failpoint::hit("connect:intent-committed");
@@ -137,7 +138,7 @@ impl<B: Backend> Runtime<B> {
     /// still there, and the record must keep saying so). Then leases and record change in
     /// one transaction, and hosts and resolv.conf lose the network's entries (best effort).
     pub fn disconnect(&self, name_or_id: &str, network: &str) -> Result<ContainerRecord, Error> {
-        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let _lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
         let net = self.networks.inspect(network)?;
         if !record.networks.contains_key(&net.name) {

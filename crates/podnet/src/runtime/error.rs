@@ -26,7 +26,7 @@ pub enum RuntimeError {
         source: portmap::Error,
     },
     /// No free host port (or run of ports) was found for a `-p` without a host port.
-    #[error("no free host port for {mapping} of container {container}")]
+    #[error("failed to find an open port to expose container port {mapping} on the host (container {container})")]
     NoFreeHostPort {
         /// The container name.
         container: String,
@@ -124,6 +124,30 @@ pub enum RuntimeError {
     /// Rootless, and neither `XDG_DATA_HOME` nor `HOME` says where the state database goes.
     #[error("neither XDG_DATA_HOME nor HOME is set: cannot place the state database")]
     NoDataDir,
+    /// aardvark-dns already answers the container's name for another tool's container.
+    #[error("container name {name} is already answered by aardvark-dns on network {network} for container {holder} (not podnet's; entry in {file})")]
+    NameAnswered {
+        /// The container name.
+        name: String,
+        /// The network.
+        network: String,
+        /// The container ID holding the name.
+        holder: String,
+        /// The aardvark-dns file naming it.
+        file: PathBuf,
+    },
+    /// A published host port is owned by another container or program.
+    #[error("cannot publish {mapping} of container {container}: host port {port} is already used by {holder}")]
+    PortOwned {
+        /// The container name.
+        container: String,
+        /// The publish, in `-p` syntax.
+        mapping: String,
+        /// The first port in conflict.
+        port: u16,
+        /// Who holds it.
+        holder: String,
+    },
     /// A best-effort flow (teardown, disconnect, reload) finished with errors.
     #[error("{flow} of container {container} finished with {} error(s): {}", .errors.len(), join(.errors))]
     Incomplete {

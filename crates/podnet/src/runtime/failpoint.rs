@@ -16,6 +16,7 @@ pub const FAILPOINTS: &[&str] = &[
     "disconnect:backend-done",
     "reload:torn-down",
     "teardown:backend-done",
+    "shared-ipam:allocated",
 ];
 
 /// Kills the process if the environment names this point.

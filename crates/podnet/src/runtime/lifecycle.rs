@@ -12,7 +12,7 @@ impl<B: Backend> Runtime<B> {
     /// netns, leases, the backend on every network, hosts and resolv.conf, then the record.
     /// Any failure undoes every earlier step. A running container is returned unchanged.
     pub fn setup(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
-        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let _lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
         if self.repair_own_intent(&record) {
             record = self.container(&record.id)?;
@@ -21,6 +21,7 @@ impl<B: Backend> Runtime<B> {
             return Ok(record);
         }
         let nets = self.record_networks(&record)?;
+        let _ports = self.claim_host(&record, &nets)?;
         let ns = self.create_netns(&record)?;
         failpoint::hit("setup:netns-created");
 
@@ -186,6 +187,7 @@ impl<B: Backend> Runtime<B> {
     /// Unpublishes the container's ports and releases shared backend state; the errors.
     pub(super) fn release_backend(&self, container_id: &str) -> Vec<String> {
         let mut errors = Vec::new();
+        self.stop_port_holder(container_id);
         if let Err(e) = self.backend.publish(container_id, &[], &Default::default()) {
             errors.push(format!("ports: {e}"));
         }
@@ -224,7 +226,7 @@ impl<B: Backend> Runtime<B> {
     /// cleanup): backend on every network, netns, leases; the record is kept, marked
     /// stopped. Best effort: goes on after failures and returns them all at the end.
     pub fn teardown(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
-        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let _lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
         let errors = self.teardown_unlocked(&mut record);
         if errors.is_empty() {
@@ -344,7 +346,7 @@ impl<B: Backend> Runtime<B> {
     /// Removes a container's record, leases and files (`podman rm`). A running container
     /// needs `force`, which tears it down first.
     pub fn remove(&self, name_or_id: &str, force: bool) -> Result<(), Error> {
-        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let _lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
         if record.running && !force {
             return Err(RuntimeError::Running(record.name).into());

@@ -21,13 +21,15 @@
 mod config;
 mod connect;
 mod error;
-mod failpoint;
+pub(crate) mod failpoint;
 mod files;
+mod host_conflicts;
 mod inspect;
 mod lifecycle;
 mod lock;
 mod namespaces;
 mod networks;
+mod port_holders;
 mod ports;
 mod reconcile;
 mod reload;
@@ -68,7 +70,8 @@ impl<B: Backend> Runtime<B> {
         let networks = NetworkStore::new(&config.networks_dir)
             .with_subnet_pools(config.subnet_pools.clone())
             .with_default_network(config.default_network.clone(), config.default_subnet);
-        let state = StateStore::open(&config.state_db)?;
+        let state =
+            StateStore::open(&config.state_db)?.with_shared_ipam(config.shared_ipam.clone());
         Ok(Self {
             config,
             networks,
@@ -130,7 +133,7 @@ impl<B: Backend> Runtime<B> {
     /// published ports. No kernel object is made until [`Runtime::setup`].
     pub fn create(&self, spec: &ContainerSpec) -> Result<ContainerRecord, Error> {
         crate::validate::container_spec(spec)?;
-        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let _lock = FlowLock::acquire(&self.config)?;
         if self
             .state
             .get_container(&spec.name)?
@@ -191,8 +194,7 @@ impl<B: Backend> Runtime<B> {
         let leases = !self.backend.assigns_addresses();
         for net in resolved.iter().filter(|n| leases && n.requires_ipam()) {
             if let Some(per) = networks.get(&net.name).filter(|p| !p.static_ips.is_empty()) {
-                tx.allocate_ips(net, &record.id, &per.interface_name, &per.static_ips)?;
-                tx.release_ips(net, &record.id)?;
+                tx.check_static_ips(net, &record.id, &per.interface_name, &per.static_ips)?;
             }
         }
         tx.put_container(&record)?;

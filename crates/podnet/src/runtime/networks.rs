@@ -22,7 +22,7 @@ impl<B: Backend> Runtime<B> {
         name_or_id: &str,
         _options: &RemoveNetworkOptions,
     ) -> Result<Network, Error> {
-        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let _lock = FlowLock::acquire(&self.config)?;
         let net = self.networks.inspect(name_or_id)?;
         let users = self.network_users(&net)?;
         if !users.is_empty() {

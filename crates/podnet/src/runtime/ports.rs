@@ -18,6 +18,18 @@ fn bindable(ip: IpAddr, port: u16, protocols: &str) -> bool {
     })
 }
 
+/// The first ports a run of `range` (at least 2) consecutive host ports may start at:
+/// from 10000 when the run fits above it (podman's habit of leaving low ports alone),
+/// else from 1, so that every run up to 65535 ports has at least one candidate.
+fn range_bases(range: u16) -> std::ops::RangeInclusive<u16> {
+    let last = u16::MAX - (range - 1);
+    if last >= 10_000 {
+        10_000..=last
+    } else {
+        1..=last
+    }
+}
+
 /// Replaces every host port 0 by free host ports (one for a single port, a free run of
 /// `range` consecutive ports otherwise). The mapping for which nothing free was found is the
 /// error.
@@ -51,8 +63,15 @@ pub(crate) fn assign_free_host_ports(
                 (!taken(port) && bindable(ip, port, &m.protocol)).then_some(port)
             })
         } else {
-            (0..RANGE_ATTEMPTS).find_map(|_| {
-                let base = rand::Rng::gen_range(&mut rand::thread_rng(), 10_000..=u16::MAX - range);
+            let bases = range_bases(range);
+            let count = u32::from(bases.end() - bases.start()) + 1;
+            (0..RANGE_ATTEMPTS.min(count)).find_map(|attempt| {
+                let base = if count <= RANGE_ATTEMPTS {
+                    // few candidates: each once, in order
+                    bases.start() + attempt as u16
+                } else {
+                    rand::Rng::gen_range(&mut rand::thread_rng(), bases.clone())
+                };
                 (0..range)
                     .all(|i| !taken(base + i) && bindable(ip, base + i, &m.protocol))
                     .then_some(base)
@@ -102,6 +121,25 @@ mod tests {
         for m in [&got[0], &got[1]] {
             assert!(bindable("127.0.0.1".parse().unwrap(), m.host_port, "tcp"));
         }
+    }
+
+    #[test]
+    fn runs_of_any_length_have_candidate_bases() {
+        assert_eq!(range_bases(u16::MAX), 1..=1);
+        assert_eq!(range_bases(2), 10_000..=u16::MAX - 1);
+        assert_eq!(range_bases(60_000), 1..=5536);
+    }
+
+    #[test]
+    fn a_run_of_every_port_is_no_free_port_not_a_panic() {
+        // port 0 can never be a host port, and the one run of 65535 ports needs port
+        // 65535 and every other, one of which this test holds
+        let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+        let held = busy.local_addr().unwrap().port();
+        let all = mapping(0, 1, u16::MAX);
+        let err = assign_free_host_ports(std::slice::from_ref(&all)).unwrap_err();
+        assert_eq!(err, all);
+        assert!(!bindable("127.0.0.1".parse().unwrap(), held, "tcp"));
     }
 
     #[test]

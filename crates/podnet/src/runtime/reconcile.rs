@@ -10,6 +10,8 @@
 //! | a teardown or disconnect intent               | finished: backend teardown again (idempotent), then the flow's remaining steps |
 //! | a record marked running whose netns is gone   | torn down (netavark run against an empty scratch netns removes its DNS entries and port forwarding rules) and marked stopped |
 //! | a lease of a container without a record       | released                                 |
+//! | a running container's port holder gone (killed, reboot) | started again; a stopped one's holder is stopped |
+//! | a shared `ipam.db` entry of a podnet container without a lease on that network (a crash between the `ipam.db` and SQLite commits) | released; other tools' entries are never touched |
 //! | DNS entries with no live aardvark-dns (dead, zombie, pid reused) | a server started as netavark starts one |
 
 use std::collections::BTreeSet;
@@ -35,6 +37,11 @@ pub struct ReconcileReport {
     pub containers_stopped: Vec<String>,
     /// Leases released because no container holds them.
     pub leases_released: usize,
+    /// Entries of podnet's containers released from podman's shared `ipam.db` because
+    /// podnet holds no lease for them, as (network, container ID).
+    pub shared_ipam_released: Vec<(String, String)>,
+    /// Running containers whose missing port holder was started again, by ID.
+    pub port_holders_restored: Vec<String>,
     /// The shared DNS server restarted because entries existed without a live server.
     pub dns_repaired: Vec<String>,
     /// Problems met on the way (each repair is attempted regardless).
@@ -44,7 +51,7 @@ pub struct ReconcileReport {
 impl<B: Backend> Runtime<B> {
     /// Repairs what a crash (kill -9 at any point of any flow) left behind. Idempotent.
     pub fn reconcile(&self) -> Result<ReconcileReport, Error> {
-        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let _lock = FlowLock::acquire(&self.config)?;
         let mut report = ReconcileReport::default();
         for intent in self.state.list_intents()? {
             self.repair_intent(&intent, &mut report);
@@ -52,6 +59,8 @@ impl<B: Backend> Runtime<B> {
         self.stop_orphaned_running(&mut report)?;
         self.remove_stray_pins(&mut report)?;
         self.release_stray_leases(&mut report)?;
+        report.shared_ipam_released = self.state.release_unleased_shared()?;
+        self.restore_port_holders(&mut report)?;
         // after the stale entries above are gone: only live containers' entries remain
         match self.backend.repair_dns() {
             Ok(Some(repaired)) => report.dns_repaired.push(repaired),

@@ -14,7 +14,7 @@ impl<B: Backend> Runtime<B> {
     /// the container's own leases, so IPAM is not asked again and no static IP can be
     /// "already allocated" (the failure podman 4.3 shows rootless).
     pub fn reload(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
-        let _lock = FlowLock::acquire(&self.config.lock_file)?;
+        let _lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
         let ns = match (&record.netns_path, record.running) {
             (Some(ns), true) => ns.clone(),

@@ -276,4 +276,13 @@ pub enum StateError {
         /// Second address.
         second: IpAddr,
     },
+    /// podman's IPAM database failed or refused (the reason names the network, subnet,
+    /// address or container).
+    #[error("shared IPAM database {path}: {source}")]
+    SharedIpam {
+        /// The `ipam.db` file.
+        path: PathBuf,
+        /// What went wrong.
+        source: bbolt::podman_ipam::IpamError,
+    },
 }

@@ -372,6 +372,38 @@ fn check_in_subnet(network: &str, s: &Subnet, ip: IpAddr) -> Result<(), StateErr
     Ok(())
 }
 
+/// Deletes the leases other containers hold on `ips` of `net`: the shared IPAM database
+/// handed these addresses out, so such a lease is stale (a container whose addresses
+/// vanished with `ipam.db` at a reboot, not yet reconciled).
+pub(crate) fn drop_stale(
+    conn: &Connection,
+    net: &Network,
+    container: &str,
+    ips: &[IpAddr],
+) -> Result<(), StateError> {
+    let Some(key) = net_key(conn, net, false).map_err(lease_error(net, container))? else {
+        return Ok(());
+    };
+    for ip in ips {
+        let gone = conn
+            .prepare_cached(
+                "DELETE FROM leases WHERE net = ?1 AND ip = ?2 AND container_id != ?3 \
+                 RETURNING container_id",
+            )
+            .and_then(|mut st| {
+                st.query_map(params![key, ip_blob(normalize(*ip)), container], |r| {
+                    r.get::<_, String>(0)
+                })?
+                .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .map_err(lease_error(net, container))?;
+        for holder in gone {
+            tracing::warn!(network = %net.name, %ip, holder, "stale lease dropped: the shared IPAM database handed the address out");
+        }
+    }
+    Ok(())
+}
+
 /// Deletes `container`'s leases on `net`; returns the released addresses.
 pub(crate) fn release(
     conn: &Connection,

@@ -7,6 +7,10 @@
 //! deadlock upgrading a read lock). A flow does all its writes in one
 //! [`StateTx`]: a crash before `commit` leaves nothing of it.
 //!
+//! On networks shared with podman, podman's `ipam.db` is the address authority and the
+//! leases below are podnet's own record of it ([`StateStore::with_shared_ipam`]; what a
+//! crash or a reboot leaves, and who repairs it, is in `shared_ipam.rs`).
+//!
 //! Why not `synchronous=FULL`: in WAL mode `NORMAL` is still atomic and consistent, and a
 //! commit survives the process being killed (the frames are in the kernel's page cache); only
 //! a power loss can take the last commits back. What those commits describe (namespaces,
@@ -56,6 +60,7 @@ mod ipam;
 mod leases;
 mod open;
 mod record;
+mod shared_ipam;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -161,6 +166,8 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 pub struct StateStore {
     conn: Connection,
     path: PathBuf,
+    /// podman's `ipam.db`, the address authority when set (see `shared_ipam.rs`).
+    shared_ipam: Option<PathBuf>,
 }
 
 /// One write transaction: every operation of a flow, committed at once.
@@ -168,6 +175,7 @@ pub struct StateStore {
 #[derive(Debug)]
 pub struct StateTx<'a> {
     tx: Transaction<'a>,
+    shared: Option<shared_ipam::SharedTx>,
     path: &'a Path,
 }
 
@@ -249,6 +257,7 @@ impl StateStore {
         let mut store = StateStore {
             conn,
             path: path.to_path_buf(),
+            shared_ipam: None,
         };
         store.migrate().map_err(|e| match e {
             StateError::Migrate {
@@ -268,6 +277,45 @@ impl StateStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Makes podman's IPAM database at `ipam_db` the address authority (`None`: podnet's
+    /// own leases only): addresses on networks with host-local IPAM are allocated there
+    /// first and released there too, so podman and podnet never hand out one address
+    /// twice. The caller holds podman's `netavark.lock` around every transaction.
+    pub fn with_shared_ipam(mut self, ipam_db: Option<PathBuf>) -> Self {
+        self.shared_ipam = ipam_db;
+        self
+    }
+
+    /// podman's IPAM database, when it is the authority.
+    pub fn shared_ipam(&self) -> Option<&Path> {
+        self.shared_ipam.as_deref()
+    }
+
+    /// Releases the entries of podnet's own containers (a record or an intent names
+    /// them) in the shared `ipam.db` on networks where they hold no lease: what a crash
+    /// between the two commits leaves. Returns (network, container ID) of each. Other
+    /// tools' entries are never touched.
+    pub fn release_unleased_shared(&self) -> Result<Vec<(String, String)>, StateError> {
+        let Some(path) = self.shared_ipam.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let known: std::collections::BTreeSet<String> = self
+            .list_containers()?
+            .into_iter()
+            .map(|r| r.id)
+            .chain(self.list_intents()?.into_iter().map(|i| i.container_id))
+            .collect();
+        let leased = self
+            .list_leases()?
+            .into_iter()
+            .map(|l| (l.network_name, l.container_id))
+            .collect();
+        Ok(shared_ipam::release_unleased(path, &known, &leased)?
+            .into_iter()
+            .map(|(network, id, _)| (network, id))
+            .collect())
     }
 
     fn migrate(&mut self) -> Result<(), StateError> {
@@ -323,8 +371,10 @@ impl StateStore {
     pub fn begin(&self) -> Result<StateTx<'_>, StateError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(|e| open::sqlite_failure(&self.path, e, StateError::Begin))?;
+        let shared = self.shared_ipam.as_deref().map(shared_ipam::SharedTx::new);
         Ok(StateTx {
             tx,
+            shared,
             path: &self.path,
         })
     }
@@ -368,7 +418,31 @@ impl StateTx<'_> {
         interface: &str,
         static_ips: &[IpAddr],
     ) -> Result<Vec<IpNet>, StateError> {
-        ipam::allocate(&self.tx, net, container_id, interface, static_ips)
+        match self.shared.as_ref().filter(|_| net.requires_ipam()) {
+            Some(shared) => {
+                let ips = shared.allocate(net, container_id, static_ips)?;
+                ipam::drop_stale(&self.tx, net, container_id, &ips)?;
+                ipam::allocate(&self.tx, net, container_id, interface, &ips)
+            }
+            None => ipam::allocate(&self.tx, net, container_id, interface, static_ips),
+        }
+    }
+
+    /// Checks that `static_ips` could be allocated to `container_id` on `net` (the
+    /// rules of [`StateTx::allocate_ips`]) without keeping anything.
+    pub fn check_static_ips(
+        &self,
+        net: &Network,
+        container_id: &str,
+        interface: &str,
+        static_ips: &[IpAddr],
+    ) -> Result<(), StateError> {
+        ipam::allocate(&self.tx, net, container_id, interface, static_ips)?;
+        ipam::release(&self.tx, net, container_id)?;
+        match self.shared.as_ref().filter(|_| net.requires_ipam()) {
+            Some(shared) => shared.check_free(net, container_id, static_ips),
+            None => Ok(()),
+        }
     }
 
     /// Releases `container_id`'s leases on `net`; returns the freed
@@ -378,12 +452,21 @@ impl StateTx<'_> {
         net: &Network,
         container_id: &str,
     ) -> Result<Vec<IpAddr>, StateError> {
+        if let Some(shared) = &self.shared {
+            shared.release_later(&net.name, container_id);
+        }
         ipam::release(&self.tx, net, container_id)
     }
 
     /// Releases `container_id`'s leases on every network; returns them.
     pub fn release_all_ips(&self, container_id: &str) -> Result<Vec<Lease>, StateError> {
-        leases::release_all(&self.tx, container_id)
+        let released = leases::release_all(&self.tx, container_id)?;
+        if let Some(shared) = &self.shared {
+            for lease in &released {
+                shared.release_later(&lease.network_name, container_id);
+            }
+        }
+        Ok(released)
     }
 
     /// Deletes every lease and allocation cursor of a network (after it was
@@ -446,7 +529,11 @@ impl StateTx<'_> {
         // a full or read-only disk is named, with its path, rather than "disk I/O error"
         self.tx
             .commit()
-            .map_err(|e| open::sqlite_failure(path, e, StateError::Commit))
+            .map_err(|e| open::sqlite_failure(path, e, StateError::Commit))?;
+        if let Some(shared) = self.shared {
+            shared.committed();
+        }
+        Ok(())
     }
 
     /// Discards every change (dropping the transaction does the same).

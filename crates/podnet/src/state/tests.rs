@@ -719,3 +719,150 @@ fn allocator_agrees_with_a_brute_force_model() {
         assert_eq!(db, m, "seed {seed}");
     }
 }
+
+/// The shared `ipam.db` as another tool (podman) sees it: one transaction per call.
+fn podman_alloc(path: &Path, n: &Network, c: &str) -> Vec<IpAddr> {
+    let subnets: Vec<bbolt::podman_ipam::Subnet> = n
+        .subnets
+        .iter()
+        .map(|s| bbolt::podman_ipam::Subnet {
+            gateway: s.gateway,
+            ..bbolt::podman_ipam::Subnet::new(s.subnet)
+        })
+        .collect();
+    let mut db = bbolt::Db::open(path).unwrap();
+    db.update(|tx| bbolt::podman_ipam::allocate(tx, &n.name, &subnets, c, &[]))
+        .unwrap()
+}
+
+fn shared_holders(path: &Path, n: &Network) -> Vec<(String, Vec<IpAddr>)> {
+    let db = bbolt::Db::open_read_only(path).unwrap();
+    db.view(|tx| bbolt::podman_ipam::holders(tx, &n.name))
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.container_id, h.ips))
+        .collect()
+}
+
+#[test]
+fn shared_ipam_is_the_authority_on_both_sides_dual_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("run/ipam.db");
+    let s = open(dir.path()).with_shared_ipam(Some(db.clone()));
+    let n = net_with("pntshared", &["10.89.7.0/24", "fd10:7::/64"]);
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    assert_eq!(
+        podman_alloc(&db, &n, "podmanc1"),
+        [ip("10.89.7.2"), ip("fd10:7::2")]
+    );
+    let got = alloc(&s, &n, "podnetc1", &[]).unwrap();
+    assert_eq!(
+        got.iter().map(|a| a.addr()).collect::<Vec<_>>(),
+        [ip("10.89.7.3"), ip("fd10:7::3")]
+    );
+    // idempotent: the held addresses are kept, in both records
+    alloc(&s, &n, "podnetc1", &[]).unwrap();
+    assert_eq!(
+        podman_alloc(&db, &n, "podmanc2"),
+        [ip("10.89.7.4"), ip("fd10:7::4")]
+    );
+    assert_eq!(
+        shared_holders(&db, &n),
+        [
+            (
+                "podmanc1".to_string(),
+                vec![ip("10.89.7.2"), ip("fd10:7::2")]
+            ),
+            (
+                "podmanc2".to_string(),
+                vec![ip("10.89.7.4"), ip("fd10:7::4")]
+            ),
+            (
+                "podnetc1".to_string(),
+                vec![ip("10.89.7.3"), ip("fd10:7::3")]
+            ),
+        ]
+    );
+    // a static address podman holds is refused, naming podman's container
+    let err = alloc(&s, &n, "podnetc2", &["10.89.7.4"]).unwrap_err();
+    assert!(err.to_string().contains("podmanc2"), "{err}");
+    let tx = s.begin().unwrap();
+    tx.release_ips(&n, "podnetc1").unwrap();
+    tx.commit().unwrap();
+    let left: Vec<String> = shared_holders(&db, &n).into_iter().map(|h| h.0).collect();
+    assert_eq!(left, ["podmanc1", "podmanc2"]);
+    assert!(s.list_leases().unwrap().is_empty());
+}
+
+#[test]
+fn shared_ipam_allocation_of_an_uncommitted_transaction_is_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ipam.db");
+    let s = open(dir.path()).with_shared_ipam(Some(db.clone()));
+    let n = net24();
+    {
+        let tx = s.begin().unwrap();
+        tx.allocate_ips(&n, "c1", "eth0", &[]).unwrap();
+        assert_eq!(shared_holders(&db, &n).len(), 1);
+    }
+    assert!(shared_holders(&db, &n).is_empty());
+    assert!(s.list_leases().unwrap().is_empty());
+}
+
+#[test]
+fn shared_ipam_entries_of_podnet_containers_without_lease_are_released_others_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ipam.db");
+    let s = open(dir.path()).with_shared_ipam(Some(db.clone()));
+    let n = net24();
+    let known = ContainerRecord {
+        id: "known1".into(),
+        name: "known".into(),
+        ..Default::default()
+    };
+    let tx = s.begin().unwrap();
+    tx.put_container(&known).unwrap();
+    tx.commit().unwrap();
+    // what a crash between the ipam.db commit and the SQLite commit leaves
+    podman_alloc(&db, &n, "known1");
+    podman_alloc(&db, &n, "foreign1");
+    alloc(&s, &n, "leased1", &[]).unwrap();
+    let tx = s.begin().unwrap();
+    tx.put_container(&ContainerRecord {
+        id: "leased1".into(),
+        name: "leased".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        s.release_unleased_shared().unwrap(),
+        [(n.name.clone(), "known1".to_string())]
+    );
+    let left: Vec<String> = shared_holders(&db, &n).into_iter().map(|h| h.0).collect();
+    assert_eq!(left, ["foreign1", "leased1"]);
+    assert!(s.release_unleased_shared().unwrap().is_empty());
+}
+
+#[test]
+fn after_a_reboot_a_stale_lease_does_not_block_what_ipam_db_hands_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ipam.db");
+    let s = open(dir.path()).with_shared_ipam(Some(db.clone()));
+    let n = net24();
+    alloc(&s, &n, "before", &[]).unwrap();
+    std::fs::remove_file(&db).unwrap(); // tmpfs gone at reboot
+    let got = alloc(&s, &n, "after", &[]).unwrap();
+    assert_eq!(got[0].addr(), ip("10.89.0.2"));
+    let leases: Vec<String> = s
+        .list_leases()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.container_id)
+        .collect();
+    assert_eq!(leases, ["after"]);
+    // releasing what the new ipam.db never had is no error
+    let tx = s.begin().unwrap();
+    tx.release_all_ips("before").unwrap();
+    tx.commit().unwrap();
+}

@@ -13,6 +13,18 @@ pub struct Cli {
     /// Keep networks, state, netns pins and container files under this directory.
     #[arg(long, global = true, env = "PODNET_ROOT")]
     pub root: Option<PathBuf>,
+    /// Network definitions in this directory (podman's `network_config_dir`) instead of
+    /// the default or `--root`'s.
+    #[arg(long, global = true, env = "PODNET_NETWORK_DIR")]
+    pub network_dir: Option<PathBuf>,
+    /// podman's IPAM database, where addresses are allocated (default: podman's own,
+    /// none under `--root`).
+    #[arg(long, global = true, env = "PODNET_SHARED_IPAM")]
+    pub shared_ipam: Option<PathBuf>,
+    /// netavark's configuration directory (aardvark-dns's state, shared with podman)
+    /// instead of the default or `--root`'s.
+    #[arg(long, global = true, env = "PODNET_NETAVARK_CONFIG")]
+    pub netavark_config: Option<PathBuf>,
     /// Log filter (`warn`, `debug`, `podnet=trace`...); default `$RUST_LOG` or `warn`.
     #[arg(long, global = true)]
     pub log_level: Option<String>,

@@ -103,20 +103,35 @@ fn runtime_config(cli: &Cli) -> Result<RuntimeConfig, CliError> {
     backend.netavark_binary = cli.netavark.clone().or(backend.netavark_binary.take());
     backend.network_backend = cli.network_backend.or(backend.network_backend);
     backend.firewall_driver = cli.firewall_driver.or(backend.firewall_driver);
+    if let Some(dir) = &cli.network_dir {
+        config.networks_dir = dir.clone();
+    }
+    if let Some(db) = &cli.shared_ipam {
+        config.shared_ipam = Some(db.clone());
+    }
+    config.dns_entries_dir = Some(netavark_config_dir(cli, &config).join("aardvark-dns"));
+    if !podnet::in_user_namespace() && conf.engine.enable_port_reservation {
+        config.port_holder = std::env::current_exe().ok();
+    }
     Ok(config)
 }
 
-/// netavark as `config` describes it, with podman's `--config` directory (or one under
-/// `--root`).
+/// podman's netavark `--config` directory: `--netavark-config`, or one under `--root`,
+/// or podman's own.
+fn netavark_config_dir(cli: &Cli, config: &RuntimeConfig) -> PathBuf {
+    match (&cli.netavark_config, &cli.root, podnet::in_user_namespace()) {
+        (Some(dir), _, _) => dir.clone(),
+        (None, Some(root), _) => root.join("netavark"),
+        (None, None, true) => config.containers_dir.with_file_name("netavark"),
+        (None, None, false) => PathBuf::from(ROOTFUL_CONFIG_DIR),
+    }
+}
+
+/// netavark as `config` describes it, with podman's `--config` directory.
 fn netavark(cli: &Cli, config: &RuntimeConfig) -> Result<Netavark, CliError> {
-    let netavark_config = match (&cli.root, podnet::in_user_namespace()) {
-        (Some(root), _) => root.join("netavark"),
-        (None, true) => config.containers_dir.with_file_name("netavark"),
-        (None, false) => PathBuf::from(ROOTFUL_CONFIG_DIR),
-    };
     Ok(config
         .backend
-        .netavark(netavark_config)
+        .netavark(netavark_config_dir(cli, config))
         .map_err(Error::from)?)
 }
 
