@@ -347,11 +347,16 @@ fn names_across(peers: &Peers, network: &str, pm: &str, pn: &str) {
     .unwrap();
 }
 
+/// Pairs of containers (one of each tool) on the IPv4 network: 40 containers.
+const PAIRS: usize = 20;
+
 fn ipv4_alternating(peers: &Peers) {
     shared_network(peers, "pnsh4", "10.214.1.0/24", None);
-    let (pm, pn) = alternate(peers, "pnsh4", 6, false);
-    names_across(peers, "pnsh4", &pm[0], &pn[0]);
-    names_across(peers, "pnsh4", &pm[5], &pn[3]);
+    let (pm, pn) = alternate(peers, "pnsh4", PAIRS, false);
+    // every container reaches one of the other tool's by name, and is reached by one
+    for i in 0..PAIRS {
+        names_across(peers, "pnsh4", &pm[i], &pn[(i + 1) % PAIRS]);
+    }
     // podnet's stop releases in ipam.db; podman's next container may take the address
     let freed = summary_addresses(&peers.podnet_inspect(&pn[0]), "pnsh4");
     peers.podnet_ok(&["stop", &pn[0]]);
@@ -362,7 +367,7 @@ fn ipv4_alternating(peers: &Peers) {
         holders.iter().all(|h| !h.ips.contains(&freed[0])),
         "{holders:?}"
     );
-    assert_eq!(holders.len(), 11);
+    assert_eq!(holders.len(), 2 * PAIRS - 1);
     for name in &pn {
         peers.podnet_ok(&["rm", "-f", name]);
     }
@@ -587,5 +592,76 @@ fn owned_names_and_ports(peers: &Peers) {
 fn names_and_host_ports_owned_by_another_container_are_refused() {
     if ready("shared_host owned") {
         isolated(owned_names_and_ports);
+    }
+}
+
+/// Removal by either tool under the other's running container: podnet's `network rm`
+/// refuses while podman's container holds an address (naming it); podman's `network rm`
+/// does not know podnet's container and removes the file, after which podnet's stop
+/// still removes everything it made from the definition it recorded at start.
+fn removal_by_either_tool(peers: &Peers) {
+    shared_network(peers, "pnshrm", "10.214.4.0/24", None);
+    let file = peers.base.join("networks").join("pnshrm.json");
+    let net: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let bridge = net["network_interface"].as_str().unwrap().to_string();
+    let pm = peers.spawn_podman("pnshrm-pm", "pnshrm", &[]);
+    check("podman run", &pm.wait_with_output().unwrap());
+    let podman_id = peers.podman_id("pnshrm-pm");
+
+    let refused = peers
+        .podnet()
+        .args(["network", "rm", "pnshrm"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("another tool") && err.contains(&podman_id[..12]),
+        "{err}"
+    );
+    assert!(
+        file.exists(),
+        "the refused removal changed the network directory"
+    );
+    let pn = peers.spawn_podnet("pnshrm-pn", "pnshrm", &[]);
+    check("podnet start", &pn.wait_with_output().unwrap());
+
+    peers.podman_ok(&["rm", "-f", "-t", "0", "pnshrm-pm"]);
+    // podman 4.3 counts only its own containers
+    peers.podman_ok(&["network", "rm", "pnshrm"]);
+    assert!(!file.exists());
+    peers.podnet_ok(&["stop", "pnshrm-pn"]);
+
+    let links = check(
+        "ip link",
+        &Command::new("ip").args(["-o", "link"]).output().unwrap(),
+    );
+    assert!(
+        !links.contains(&format!(" {bridge}:")),
+        "bridge {bridge} left: {links}"
+    );
+    let rules = testkit::firewall_leftovers("10.214.4.");
+    assert!(rules.is_empty(), "rules left: {rules:?}");
+    let aardvark = Path::new(NETAVARK_CONFIG).join("aardvark-dns/pnshrm");
+    let entries = std::fs::read_to_string(&aardvark).unwrap_or_default();
+    assert!(
+        !entries.contains("pnshrm-pn"),
+        "aardvark entry left: {entries}"
+    );
+    let db = bbolt::Db::open_read_only(IPAM_DB).unwrap();
+    let holders = db.view(|tx| podman_ipam::holders(tx, "pnshrm")).unwrap();
+    drop(db);
+    assert!(holders.is_empty(), "{holders:?}");
+
+    let report: serde_json::Value = serde_json::from_str(&peers.podnet_ok(&["reconcile"])).unwrap();
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    peers.podnet_ok(&["rm", "pnshrm-pn"]);
+}
+
+#[test]
+fn removal_by_either_tool_strands_nothing() {
+    if ready("shared_host removal") {
+        isolated(removal_by_either_tool);
     }
 }

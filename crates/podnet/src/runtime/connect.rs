@@ -109,6 +109,9 @@ impl<B: Backend> Runtime<B> {
             return Err(e.into());
         }
         with_new.network_status.extend(new_status.clone());
+        with_new
+            .applied_networks
+            .insert(nets[0].name.clone(), nets[0].clone());
         if let Err(e) = self.backend.publish(
             &with_new.id,
             &with_new.port_mappings,
@@ -140,7 +143,17 @@ impl<B: Backend> Runtime<B> {
     pub fn disconnect(&self, name_or_id: &str, network: &str) -> Result<ContainerRecord, Error> {
         let _lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
-        let net = self.networks.inspect(network)?;
+        let net = match self.networks.inspect(network) {
+            Ok(net) => net,
+            // removed by another tool while the container uses it
+            Err(e) => match record.applied_networks.get(network) {
+                Some(recorded) => {
+                    tracing::warn!(container = %record.name, network, "the network's file is gone: disconnecting with the definition recorded at setup");
+                    recorded.clone()
+                }
+                None => return Err(e.into()),
+            },
+        };
         if !record.networks.contains_key(&net.name) {
             return Err(RuntimeError::NotConnected {
                 container: record.name,
@@ -214,6 +227,7 @@ impl<B: Backend> Runtime<B> {
             removed.insert(net.name.clone(), status);
         }
         record.networks.remove(&net.name);
+        record.applied_networks.remove(&net.name);
         let tx = self.state.begin()?;
         tx.release_ips(net, &record.id)?;
         tx.put_container(record)?;

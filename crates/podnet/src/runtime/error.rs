@@ -67,6 +67,17 @@ pub enum RuntimeError {
         /// The containers using it.
         users: Vec<String>,
     },
+    /// Another tool's containers hold addresses on the network in podman's `ipam.db`.
+    #[error(
+        "network {network} is in use by containers of another tool (podman) holding addresses in ipam.db: {}; remove them with that tool first",
+        holders.join(", ")
+    )]
+    NetworkHeldByOtherTool {
+        /// The network name.
+        network: String,
+        /// Each holder as `SHORT-ID (addresses)`.
+        holders: Vec<String>,
+    },
     /// The operation needs a running container.
     #[error("container {0} is not running")]
     NotRunning(String),

@@ -66,6 +66,7 @@ impl<B: Backend> Runtime<B> {
         }
         record.running = true;
         record.network_status = status;
+        record.applied_networks = nets.iter().map(|n| (n.name.clone(), n.clone())).collect();
         record.hosts_path = Some(hosts);
         record.resolv_conf_path = Some(resolv);
         let committed = self.state.begin().and_then(|tx| {
@@ -331,6 +332,7 @@ impl<B: Backend> Runtime<B> {
         record.running = false;
         record.netns_path = None;
         record.network_status.clear();
+        record.applied_networks.clear();
         let saved = self.state.begin().and_then(|tx| {
             tx.release_all_ips(&record.id)?;
             tx.put_container(record)?;

@@ -291,10 +291,19 @@ impl<B: Backend> Runtime<B> {
             .networks
             .keys()
             .map(|name| {
-                all.remove(name)
-                    .ok_or_else(|| crate::NetworkError::NotFound {
+                if let Some(net) = all.remove(name) {
+                    return Ok(net);
+                }
+                match record.applied_networks.get(name) {
+                    // removed by another tool while the container uses it
+                    Some(recorded) => {
+                        tracing::warn!(container = %record.name, network = %name, "the network's file is gone: using the definition recorded at setup");
+                        Ok(recorded.clone())
+                    }
+                    None => Err(crate::NetworkError::NotFound {
                         name_or_id: name.clone(),
-                    })
+                    }),
+                }
             })
             .collect())
     }

@@ -6,7 +6,8 @@ use crate::backend::Backend;
 use crate::{Error, Network};
 
 /// How [`Runtime::remove_network`] removes a network. Nothing to choose yet: a network in
-/// use is refused. Force semantics and checks for other tools' containers belong here.
+/// use is refused. Force semantics belong here; a network on which another tool's
+/// containers hold addresses is refused whatever the options say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RemoveNetworkOptions {}
@@ -16,7 +17,8 @@ impl<B: Backend> Runtime<B> {
     /// is an error naming the candidates) and returns its definition: its file goes, and so
     /// do podnet's leases and allocation cursors of it. Refused while any container record
     /// names it, any lease of it is held, or an unfinished flow's intent names it (run
-    /// `reconcile` first); the default network cannot be removed.
+    /// `reconcile` first), and while another tool's containers hold addresses on it in
+    /// podman's shared `ipam.db`; the default network cannot be removed.
     pub fn remove_network(
         &self,
         name_or_id: &str,
@@ -32,6 +34,14 @@ impl<B: Backend> Runtime<B> {
             }
             .into());
         }
+        let others = self.other_tools_holders(&net)?;
+        if !others.is_empty() {
+            return Err(RuntimeError::NetworkHeldByOtherTool {
+                network: net.name,
+                holders: others,
+            }
+            .into());
+        }
         // by full ID: the same network just checked, whatever `name_or_id` said
         let removed = self.networks.remove(&net.id)?;
         let tx = self.state.begin()?;
@@ -39,6 +49,29 @@ impl<B: Backend> Runtime<B> {
         tx.commit()?;
         tracing::debug!(network = %removed.name, id = %removed.id, "network removed");
         Ok(removed)
+    }
+
+    /// Containers of other tools (podman's) holding addresses on `net` in the shared
+    /// `ipam.db`, as `SHORT-ID (addresses)`: removing the network under them would strand
+    /// their bridge, rules and DNS entries, and no override is offered.
+    fn other_tools_holders(&self, net: &Network) -> Result<Vec<String>, Error> {
+        let ours: std::collections::BTreeSet<String> = self
+            .state
+            .list_containers()?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        Ok(self
+            .state
+            .shared_holders(&net.name)?
+            .into_iter()
+            .filter(|(id, _)| !ours.contains(id))
+            .map(|(id, ips)| {
+                let ips: Vec<String> = ips.iter().map(ToString::to_string).collect();
+                let short: String = id.chars().take(12).collect();
+                format!("{short} ({})", ips.join(", "))
+            })
+            .collect())
     }
 
     /// Names of the containers that use `net`: by record (network name), by lease (network

@@ -766,3 +766,45 @@ fn create_racing_network_rm_never_leaves_a_record_on_a_missing_network() {
         assert_eq!(exists, !removed, "round {round}");
     }
 }
+
+/// `podman network rm` does not know podnet's containers: once a network's file is gone,
+/// disconnect and teardown still hand the backend the definition the container was set up
+/// with (from the state database), and release the addresses.
+#[test]
+fn a_network_removed_by_another_tool_is_torn_down_from_the_recorded_definition() {
+    let f = fixture();
+    f.rt.create(&spec("web", &["front", "back"])).unwrap();
+    let c = f.rt.setup("web").unwrap();
+    let back = f.rt.networks().inspect("back").unwrap();
+    let front = f.rt.networks().inspect("front").unwrap();
+    for net in [&back, &front] {
+        std::fs::remove_file(
+            f.rt.config()
+                .networks_dir
+                .join(format!("{}.json", net.name)),
+        )
+        .unwrap();
+    }
+    assert!(f.rt.networks().inspect("back").is_err());
+
+    f.rt.disconnect("web", "back").unwrap();
+    f.rt.teardown("web").unwrap();
+    let calls = f.rt.backend().calls();
+    let torn: Vec<&NetworkOptions> = calls
+        .iter()
+        .filter_map(|c| match c {
+            BackendCall::Teardown { options, .. } => Some(options),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(torn.len(), 2, "{calls:?}");
+    assert_eq!(torn[0].network_info["back"]["id"], back.id.as_str());
+    assert_eq!(torn[1].network_info["front"]["id"], front.id.as_str());
+    let ip = c.network_status["front"].interfaces["eth0"].subnets[0]
+        .ipnet
+        .addr();
+    assert_eq!(torn[1].networks["front"].static_ips, vec![ip]);
+    assert!(leased(&f).is_empty());
+    let after = f.rt.container("web").unwrap();
+    assert!(!after.running && after.applied_networks.is_empty());
+}

@@ -10,7 +10,8 @@ use super::error::StateError;
 use super::record::ContainerRecord;
 
 const COLUMNS: &str = "id, name, hostname, network_mode, port_mappings, networks, dns_servers, \
-     dns_search, add_hosts, running, netns_path, network_status, hosts_path, resolv_conf_path";
+     dns_search, add_hosts, running, netns_path, network_status, hosts_path, resolv_conf_path, \
+     applied_networks";
 
 fn enc<T: Serialize>(id: &str, field: &'static str, v: &T) -> Result<String, StateError> {
     serde_json::to_string(v).map_err(|source| StateError::Encode {
@@ -34,7 +35,7 @@ struct RawRow {
     name: String,
     hostname: String,
     network_mode: String,
-    json: [String; 6],
+    json: [String; 7],
     running: bool,
     paths: [Option<String>; 3],
 }
@@ -52,6 +53,7 @@ fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
             row.get(7)?,
             row.get(8)?,
             row.get(11)?,
+            row.get(14)?,
         ],
         running: row.get(9)?,
         paths: [row.get(10)?, row.get(12)?, row.get(13)?],
@@ -60,7 +62,7 @@ fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
 
 fn decode(r: RawRow) -> Result<ContainerRecord, StateError> {
     let id = r.id;
-    let [ports, nets, dns, search, hosts, status] = r.json;
+    let [ports, nets, dns, search, hosts, status, applied] = r.json;
     let [netns, hosts_path, resolv] = r.paths;
     Ok(ContainerRecord {
         port_mappings: dec(&id, "port_mappings", &ports)?,
@@ -69,6 +71,7 @@ fn decode(r: RawRow) -> Result<ContainerRecord, StateError> {
         dns_search: dec(&id, "dns_search", &search)?,
         add_hosts: dec(&id, "add_hosts", &hosts)?,
         network_status: dec(&id, "network_status", &status)?,
+        applied_networks: dec(&id, "applied_networks", &applied)?,
         name: r.name,
         hostname: r.hostname,
         network_mode: r.network_mode,
@@ -141,7 +144,7 @@ pub(crate) fn put(conn: &Connection, rec: &ContainerRecord) -> Result<(), StateE
     let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned());
     let sql = format!(
         "INSERT OR REPLACE INTO containers ({COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     );
     conn.prepare_cached(&sql)
         .and_then(|mut st| {
@@ -160,6 +163,7 @@ pub(crate) fn put(conn: &Connection, rec: &ContainerRecord) -> Result<(), StateE
                 enc(id, "network_status", &rec.network_status).map_err(to_sql)?,
                 path(&rec.hosts_path),
                 path(&rec.resolv_conf_path),
+                enc(id, "applied_networks", &rec.applied_networks).map_err(to_sql)?,
             ])
         })
         .map_err(wr)?;

@@ -155,6 +155,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE ipam_cursor_v3 RENAME TO ipam_cursor;
 ",
     intent::MIGRATION_NEW_BRIDGES,
+    // 5: the network definitions a running container was set up with
+    "ALTER TABLE containers ADD COLUMN applied_networks TEXT NOT NULL DEFAULT '{}';",
 ];
 
 /// The schema version this build writes.
@@ -291,6 +293,18 @@ impl StateStore {
     /// podman's IPAM database, when it is the authority.
     pub fn shared_ipam(&self) -> Option<&Path> {
         self.shared_ipam.as_deref()
+    }
+
+    /// The containers holding addresses on `network` in the shared `ipam.db`, whichever
+    /// tool they belong to, as (container ID, addresses); none without a shared `ipam.db`.
+    pub fn shared_holders(&self, network: &str) -> Result<Vec<(String, Vec<IpAddr>)>, StateError> {
+        let Some(path) = self.shared_ipam.as_deref() else {
+            return Ok(Vec::new());
+        };
+        Ok(shared_ipam::holders(path, network)?
+            .into_iter()
+            .map(|h| (h.container_id, h.ips))
+            .collect())
     }
 
     /// Releases the entries of podnet's own containers (a record or an intent names

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use portmap::PortMapping;
 
 use crate::backend::{PerNetworkOptions, StatusBlock};
+use crate::Network;
 
 /// Everything podnet keeps about one container's network side: its
 /// configuration (what `podnet create` recorded) and its state (what the last
@@ -40,6 +41,11 @@ pub struct ContainerRecord {
     pub netns_path: Option<PathBuf>,
     /// The backend's result per network name, from the last setup or connect.
     pub network_status: BTreeMap<String, StatusBlock>,
+    /// The network definitions the backend was given by the last setup or connect, by
+    /// name. Teardown, disconnect and reconcile fall back on them when a network's file
+    /// has gone (`podman network rm` does not know podnet's containers), so they still
+    /// remove the bridge, rules, DNS entries and leases the backend made from it.
+    pub applied_networks: BTreeMap<String, Network>,
     /// The container's hosts file.
     pub hosts_path: Option<PathBuf>,
     /// The container's resolv.conf.

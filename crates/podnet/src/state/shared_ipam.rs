@@ -260,6 +260,20 @@ impl Drop for SharedTx {
     }
 }
 
+/// Every holder of an address on `network` in `ipam.db` (none when the file or the
+/// network's bucket does not exist), read without writing.
+pub(crate) fn holders(path: &Path, network: &str) -> Result<Vec<podman_ipam::Holder>, StateError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let db = bbolt::Db::open_read_only(path).map_err(|e| StateError::SharedIpam {
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
+    db.view(|tx| podman_ipam::holders(tx, network))
+        .map_err(shared_error(path))
+}
+
 /// Releases every `ipam.db` entry of a container in `known` on a network where
 /// `leased` has no entry for it; returns them as (network, container ID, addresses).
 /// Entries of containers not in `known` are another tool's and stay.
