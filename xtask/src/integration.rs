@@ -4,7 +4,8 @@
 //! `rootless` are built as root and then run as the unprivileged user `podnet-ci`, which this
 //! module prepares (account, subuid/subgid ranges, a private `XDG_RUNTIME_DIR`). The test
 //! binary and its package's binaries are copied where the user can run them; a binary NAME is
-//! passed as `NAME_BIN` (`PODNET_BIN`).
+//! passed as `NAME_BIN` (`PODNET_BIN`). The user runs them with the PATH its login shell gets
+//! (no sbin directory on Debian), as a user who logged in with `su - USER` would.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -228,10 +229,7 @@ fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<crate::tally::Run
     }
     let mut run = Command::new("runuser");
     run.args(["-u", TEST_USER, "--", "env", "-i"])
-        .arg(format!(
-            "PATH={}",
-            "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-        ))
+        .arg(format!("PATH={}", login_path()?))
         .arg(format!("HOME={}", user.home.display()))
         .arg(format!("USER={TEST_USER}"))
         .arg(format!("XDG_RUNTIME_DIR={}", user.runtime_dir.display()))
@@ -253,6 +251,19 @@ fn run_as_user(user: &TestUser, target: &TestTarget) -> Result<crate::tally::Run
     let result = cmd::tee_tests(run);
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// The PATH a login shell of the test user gets (`su - USER`: on Debian
+/// `/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games`, no sbin directory), so the
+/// rootless suites see what a user sees, not an environment made to suit them.
+fn login_path() -> Result<String, String> {
+    let mut shell = Command::new("runuser");
+    shell.args(["-l", TEST_USER, "-c", "printf %s \"$PATH\""]);
+    let path = cmd::output(shell)?;
+    if path.is_empty() {
+        return Err(format!("a login shell of {TEST_USER} has an empty PATH"));
+    }
+    Ok(path)
 }
 
 /// After the rootless suites: the user's namespace holder (`podnet-pause`, our counterpart of

@@ -58,10 +58,10 @@ pub mod validate;
 #[cfg(any(test, feature = "testing"))]
 pub use backend::testing;
 pub use backend::{
-    find_helper_binary, find_helper_binary_in, firewall_driver, network_info, Backend,
-    BackendConfig, BackendError, DnsInfo, Feature, FirewallDriverSource, InfoError, Netavark,
-    NetavarkFeatureError, NetavarkVersion, NetworkBackendInfo, NetworkInfo, NetworkOptions,
-    PerNetworkOptions, Release, StatusBlock, UnsupportedFeature, VersionError,
+    find_helper_binary, find_helper_binary_in, firewall_driver, netavark_path, network_info,
+    Backend, BackendConfig, BackendError, DnsInfo, Feature, FirewallDriverSource, InfoError,
+    Netavark, NetavarkFeatureError, NetavarkVersion, NetworkBackendInfo, NetworkInfo,
+    NetworkOptions, PerNetworkOptions, Release, StatusBlock, UnsupportedFeature, VersionError,
     DEFAULT_BACKEND_TIMEOUT, HELPER_BINARY_DIRS, HELPER_BINARY_DIR_ENV, ROOTFUL_CONFIG_DIR,
     UNKNOWN_PACKAGE,
 };

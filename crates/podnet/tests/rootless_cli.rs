@@ -251,7 +251,7 @@ fn in_rootless_netns(root: &Path, args: &[&str]) -> Output {
 
 /// The rootless netns' nftables ruleset (iptables-nft rules included).
 fn rootless_ruleset(root: &Path) -> String {
-    let out = in_rootless_netns(root, &["nft", "list", "ruleset"]);
+    let out = in_rootless_netns(root, &["/usr/sbin/nft", "list", "ruleset"]);
     assert!(out.status.success(), "nft list ruleset: {out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -382,8 +382,8 @@ fn rootless_reload_after_a_firewall_flush_restores_port_and_names() {
     assert!(rootless_ruleset(&root).contains(&prefix));
 
     for flush in [
-        &["nft", "flush", "ruleset"][..],
-        &["iptables", "-t", "nat", "-F"][..],
+        &["/usr/sbin/nft", "flush", "ruleset"][..],
+        &["/usr/sbin/iptables", "-t", "nat", "-F"][..],
     ] {
         let out = in_rootless_netns(&root, flush);
         assert!(out.status.success(), "{flush:?}: {out:?}");

@@ -238,12 +238,7 @@ fn reload_after_the_rootless_firewall_is_flushed_restores_everything() {
 
     // Flush every firewall rule of the rootless netns (what `nft flush ruleset` or a
     // firewalld reload inside it would do).
-    let run_in_rootless = |args: &[&str]| {
-        let locked = ns.lock().unwrap();
-        let out = locked.command("nft").unwrap().args(args).output().unwrap();
-        assert!(out.status.success(), "nft {args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run_in_rootless = |args: &[&str]| nft_in(&ns, args);
     assert!(run_in_rootless(&["list", "ruleset"]).contains("NETAVARK"));
     run_in_rootless(&["flush", "ruleset"]);
     assert!(!run_in_rootless(&["list", "ruleset"]).contains("NETAVARK"));
@@ -254,6 +249,11 @@ fn reload_after_the_rootless_firewall_is_flushed_restores_everything() {
     let _ = {
         let locked = ns.lock().unwrap();
         let mut cmd = locked.command(NETAVARK).unwrap();
+        // the PATH podman gives netavark (the user's login PATH has no sbin directory)
+        cmd.env(
+            "PATH",
+            podnet::netavark_path(std::env::var_os("PATH").as_deref()),
+        );
         std::fs::write(dir.join("netavark-in.json"), &options).unwrap();
         cmd.arg("--config")
             .arg(dir.join("netavark"))
@@ -393,6 +393,19 @@ fn rootless_backend_adapter_runs_netavark_inside_and_heals_pasta() {
 }
 
 /// A bridge network `pntrl-n<octet>` on 10.89.<octet>.0/24.
+/// `nft ARGS` inside the rootless netns; its output.
+fn nft_in(ns: &RootlessNetNs, args: &[&str]) -> String {
+    let locked = ns.lock().unwrap();
+    let out = locked
+        .command("/usr/sbin/nft")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "nft {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn network(octet: u8) -> podnet::Network {
     podnet::Network {
         name: format!("pntrl-n{octet}"),
@@ -598,12 +611,7 @@ fn runtime_reload_after_a_rootless_firewall_flush_restores_port_and_names() {
     let web_ip = resolve_a(&client_ns, gateway, "pntrl-rweb").expect("name before the flush");
     assert!(subnet.contains(&web_ip), "{web_ip}");
 
-    let nft = |args: &[&str]| {
-        let locked = ns.lock().unwrap();
-        let out = locked.command("nft").unwrap().args(args).output().unwrap();
-        assert!(out.status.success(), "nft {args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap().to_lowercase()
-    };
+    let nft = |args: &[&str]| nft_in(&ns, args).to_lowercase();
     assert!(nft(&["list", "ruleset"]).contains("masquerade"));
     nft(&["flush", "ruleset"]);
     assert!(!nft(&["list", "ruleset"]).contains("masquerade"));

@@ -20,7 +20,7 @@ mod bbolt_common;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bbolt::podman_ipam;
@@ -52,15 +52,7 @@ struct Peers {
     base: PathBuf,
 }
 
-fn check(what: &str, out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use testkit::stdout_of as check;
 
 impl Peers {
     fn new(base: &Path) -> Peers {

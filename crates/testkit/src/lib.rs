@@ -11,6 +11,7 @@
 //! - [`assert_child_ran`]: a test that re-ran itself in a child checks the child really ran it.
 //! - [`Podman`]: a throwaway podman peer with its own storage, networks and configuration.
 //! - [`GoBuild`]: an offline `go build` of a Go reference peer against Debian's sources.
+//! - [`stdout_of`]: a command's stdout, asserted successful.
 //! - [`firewall_leftovers`]: rules left in the current netns, read from iptables, ip6tables
 //!   and nftables alike.
 //!
@@ -27,6 +28,7 @@
 mod firewall;
 mod free;
 mod go;
+mod output;
 mod podman;
 mod rerun;
 mod skip;
@@ -35,6 +37,7 @@ pub use firewall::firewall_leftovers;
 pub use free::{free_port, free_subnet_v4, free_subnet_v6};
 pub use go::{GoBuild, GOCODE};
 pub use ipnet;
+pub use output::stdout_of;
 pub use podman::{Podman, BUSYBOX_IMAGE, BUSYBOX_TARBALL};
 pub use portmap::Protocol;
 pub use rerun::assert_child_ran;

@@ -24,9 +24,15 @@ const SBIN_DIRS: [&str; 2] = ["/usr/sbin", "/sbin"];
 /// The firewall tool netavark 1.4 runs when firewalld is not running.
 const FIREWALL_TOOL: &str = "iptables";
 
-/// `current` with the sbin directories appended when missing; [`DEFAULT_PATH`] when
-/// unset or empty.
-pub(crate) fn netavark_path(current: Option<&OsStr>) -> OsString {
+/// The PATH podman gives netavark: `current` (the caller's PATH) with `/usr/sbin` and
+/// `/sbin` appended when missing, or the default PATH when unset or empty. For programs
+/// that run netavark themselves, as podnet's backend does.
+///
+/// ```
+/// let path = podnet::netavark_path(Some("/usr/local/bin:/usr/bin:/bin".as_ref()));
+/// assert_eq!(path, "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+/// ```
+pub fn netavark_path(current: Option<&OsStr>) -> OsString {
     let Some(current) = current.filter(|p| !p.is_empty()) else {
         return DEFAULT_PATH.into();
     };

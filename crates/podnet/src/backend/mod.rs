@@ -49,6 +49,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use bounded::DEFAULT_BACKEND_TIMEOUT;
+pub use env::netavark_path;
 pub use error::BackendError;
 pub use find::{
     find_helper_binary, find_helper_binary_in, HELPER_BINARY_DIRS, HELPER_BINARY_DIR_ENV,

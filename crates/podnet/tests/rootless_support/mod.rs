@@ -299,6 +299,11 @@ pub fn run_netavark(
     std::fs::create_dir_all(dir.join("netavark")).unwrap();
     let locked = ns.lock().unwrap();
     let mut cmd = locked.command(NETAVARK).unwrap();
+    // the PATH podman gives netavark (the user's login PATH has no sbin directory)
+    cmd.env(
+        "PATH",
+        podnet::netavark_path(std::env::var_os("PATH").as_deref()),
+    );
     let status = cmd
         .arg("--config")
         .arg(dir.join("netavark"))
