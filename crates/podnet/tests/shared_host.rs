@@ -339,7 +339,7 @@ fn names_across(peers: &Peers, network: &str, pm: &str, pn: &str) {
     .unwrap();
 }
 
-/// Pairs of containers (one of each tool) on the IPv4 network: 40 containers.
+/// Pairs of containers (one of each tool) on each network: 40 containers.
 const PAIRS: usize = 20;
 
 fn ipv4_alternating(peers: &Peers) {
@@ -373,8 +373,10 @@ fn ipv4_alternating(peers: &Peers) {
 
 fn dual_stack_alternating(peers: &Peers) {
     shared_network(peers, "pnsh6", "10.214.2.0/24", Some("fd00:214:2::/64"));
-    let (pm, pn) = alternate(peers, "pnsh6", 4, true);
-    names_across(peers, "pnsh6", &pm[3], &pn[1]);
+    let (pm, pn) = alternate(peers, "pnsh6", PAIRS, true);
+    for i in 0..PAIRS {
+        names_across(peers, "pnsh6", &pm[i], &pn[(i + 3) % PAIRS]);
+    }
     for name in &pn {
         peers.podnet_ok(&["rm", "-f", name]);
     }
