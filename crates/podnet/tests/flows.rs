@@ -6,7 +6,7 @@
 mod flows_support;
 
 use std::net::IpAddr;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use flows_support::{can_run, listen, test_backend, Host, PODNET};
 
@@ -39,21 +39,20 @@ fn assert_clean(host: &Host, subnet_prefix: &str) {
     assert!(leases(host).is_empty(), "leases left: {:?}", leases(host));
 }
 
-/// Pings `target` by name from `container`. aardvark-dns 1.4 can stall for seconds right
-/// after the SIGHUP another container's setup sends it, so a name lookup gets three tries.
+/// Pings `target` by name from `container`, once: `start` returns only when the name
+/// answers, and the bridge keeps its address as containers join (see
+/// `names_answer_as_soon_as_start_and_connect_return`), so no retry is needed.
 fn ping_by_name(host: &Host, container: &str, target: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..3 {
-        let out = host.podnet_out(&[
-            "exec", container, "--", "busybox", "ping", "-c", "1", "-W", "2", target,
-        ]);
-        last = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        if out.status.success() {
-            return last;
-        }
-    }
-    panic!("{container} cannot ping {target}: {last}");
+    let out = host.podnet_out(&[
+        "exec", container, "--", "busybox", "ping", "-c", "1", "-W", "2", target,
+    ]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{container} cannot ping {target}: {text}"
+    );
+    text
 }
 
 fn exec_ok(host: &Host, container: &str, cmd: &[&str]) -> String {
@@ -643,4 +642,67 @@ fn containers_conf_sets_the_default_network_and_a_bad_value_is_one_line() {
     );
     assert_eq!(host.podnet(&["ps"]).trim(), "[]");
     assert_clean(&host, "10.89.212.");
+}
+
+/// One lookup of `name` from `container` at `server`, no retry: the answer's text.
+fn lookup_once(host: &Host, container: &str, name: &str, server: &str) -> Output {
+    host.podnet_out(&[
+        "exec", container, "--", "timeout", "3", "busybox", "nslookup", "-type=a", name, server,
+    ])
+}
+
+/// `start` and `connect` return only once the container's name answers, and a container
+/// already running keeps reaching its gateway while others join: a single lookup right
+/// after each, with no retry, finds the new container. (Before podnet pinned the bridge's
+/// address, a new veth with a lower address changed the bridge's, and a container that
+/// had the old one cached lost its gateway, DNS included, for seconds.)
+#[test]
+fn names_answer_as_soon_as_start_and_connect_return() {
+    if !can_run("names_answer_as_soon_as_start_and_connect_return") {
+        return;
+    }
+    let host = Host::new();
+    host.podnet(&["network", "create", "--subnet", "10.89.212.0/24", "pntdns"]);
+    host.podnet(&["network", "create", "--subnet", "10.89.213.0/24", "pntdns2"]);
+    for name in ["a", "b", "c"] {
+        host.podnet(&["create", name, "--network", "pntdns"]);
+    }
+    host.podnet(&["create", "d", "--network", "pntdns2"]);
+    host.podnet(&["start", "a"]);
+    let bridge_address = || {
+        let net = host.podnet_json(&["network", "inspect", "pntdns"]);
+        let net = if net.is_array() { net[0].clone() } else { net };
+        let bridge = net["network_interface"].as_str().unwrap().to_string();
+        let link = host.sh(&["ip", "-o", "link", "show", "dev", &bridge]);
+        let mut ether = link.split_whitespace().skip_while(|w| *w != "link/ether");
+        ether.nth(1).unwrap().to_string()
+    };
+    let first = bridge_address();
+    for (new, asker) in [("b", "a"), ("c", "b")] {
+        host.podnet(&["start", new]);
+        let out = lookup_once(&host, asker, new, "10.89.212.1");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("10.89.212."),
+            "{asker} asked for {new} right after its start: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(bridge_address(), first, "the bridge changed its address");
+    host.podnet(&["start", "d"]);
+    host.podnet(&["connect", "pntdns2", "a"]);
+    let out = lookup_once(&host, "d", "a", "10.89.213.1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("10.89.213."),
+        "d asked for a right after its connect: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["a", "b", "c", "d"] {
+        host.podnet(&["rm", "-f", name]);
+    }
+    host.podnet(&["network", "rm", "pntdns"]);
+    host.podnet(&["network", "rm", "pntdns2"]);
+    assert_clean(&host, "10.89.212.");
+    assert_clean(&host, "10.89.213.");
 }

@@ -76,10 +76,10 @@ fn resolve(from: &str, name: &str) -> String {
 }
 
 /// Whether `check` on `name`'s answer from `from` holds within `secs`:
-/// aardvark-dns binds a moment after netavark returns, and a query that
-/// arrives while aardvark-dns 1.4 reloads after a SIGHUP (any setup or
-/// teardown of another container) can leave it silent for 4 to 8 s
-/// (reproduced with the netavark binary alone, no podnet involved).
+/// aardvark-dns binds a moment after netavark returns, and the raw netavark
+/// 1.4 runs of this test do not pin the bridge's address, so a container
+/// joining with a lower veth address changes it and a container that cached
+/// the old one loses its gateway for seconds.
 fn eventually(
     from: &str,
     name: &str,

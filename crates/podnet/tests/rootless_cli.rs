@@ -73,7 +73,7 @@ impl Cli {
     }
 
     /// `busybox ping` of `to` by name from container `from`; its output, or "" when all three
-    /// tries failed (aardvark-dns 1.4 can stall right after a SIGHUP).
+    /// tries failed.
     fn ping(&self, from: &str, to: &str) -> String {
         (0..3)
             .map(|_| {

@@ -204,9 +204,10 @@ fn isolated(scenario: fn(&Peers)) {
     .unwrap();
 }
 
-/// Whether `f` holds within 20 s: aardvark-dns 1.4 answers a moment after netavark
-/// returns, and stays silent for some seconds while it reloads after another
-/// container's setup.
+/// Whether `f` holds within 20 s: podman's netavark 1.4 makes the bridge and does not pin
+/// its address, so a container joining with a lower veth address changes it and the
+/// others lose their gateway (DNS included) until their neighbour entry expires; podman's
+/// own `run` does not wait for names either.
 fn eventually(what: &str, f: impl Fn() -> Result<(), String>) {
     let start = Instant::now();
     loop {

@@ -54,6 +54,26 @@ pub(crate) fn missing(bridges: &[String]) -> std::io::Result<Vec<String>> {
         .collect())
 }
 
+/// Pins the hardware address of each of `bridges` in the current namespace to the one it
+/// has now. A Linux bridge whose address was never set takes the lowest address among its
+/// ports, so it changes when a container whose veth has a lower address joins; containers
+/// that still have the old address of their gateway cached then lose the gateway (DNS,
+/// outbound, published ports) until their neighbour entry expires, for seconds. Setting the
+/// address once makes the kernel keep it (moby's bridge driver does the same).
+pub(crate) fn pin_bridge_addresses(bridges: &[String]) -> std::io::Result<()> {
+    let mut rtnl = Rtnl::open()?;
+    let links = rtnl.links()?;
+    for bridge in bridges {
+        if let Some(link) = links
+            .iter()
+            .find(|l| &l.name == bridge && !l.address.is_empty())
+        {
+            rtnl.set_address(link.index, &link.address)?;
+        }
+    }
+    Ok(())
+}
+
 /// Removes the options' interfaces still in `netns`; what could not be removed.
 pub(crate) fn remove_interfaces(netns: &Path, options: &NetworkOptions) -> Vec<String> {
     let ns = match NetNs::open(netns) {

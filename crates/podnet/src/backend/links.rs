@@ -1,9 +1,9 @@
 //! Links seen and removed over rtnetlink, for what a failed netavark setup left behind:
 //! the container's interface in its namespace, and a bridge that setup made.
 //!
-//! Only three requests are needed, so they are written out here rather than pulling in a
-//! netlink crate: a dump of every link (index, name, bridge master), and the removal of one
-//! link by index. The socket is opened on the calling thread, so it works in whichever
+//! Only a few requests are needed, so they are written out here rather than pulling in a
+//! netlink crate: a dump of every link (index, name, bridge master, address), the removal
+//! of one link by index, and setting one link's address. The socket is opened on the calling thread, so it works in whichever
 //! network namespace that thread is in (see [`NetNs::run_in`](netns::NetNs::run_in)).
 
 use std::io;
@@ -18,6 +18,8 @@ pub(crate) struct Link {
     pub(crate) name: String,
     /// The index of the bridge (or other master) it is enslaved to.
     pub(crate) master: Option<u32>,
+    /// Its hardware address (`IFLA_ADDRESS`; empty when it has none).
+    pub(crate) address: Vec<u8>,
 }
 
 const NLMSG_HDR: usize = 16;
@@ -54,6 +56,7 @@ impl Rtnl {
             libc::RTM_GETLINK,
             (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16,
             0,
+            &[],
         )?;
         let mut links = Vec::new();
         let mut buf = vec![0u8; 64 * 1024];
@@ -107,7 +110,34 @@ impl Rtnl {
             libc::RTM_DELLINK,
             (libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16,
             index,
+            &[],
         )?;
+        match self.ack(seq) {
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Sets the hardware address of the link with this index (`ip link set DEV address`).
+    /// Setting a bridge's address, even to the one it has, makes the kernel keep it: the
+    /// bridge no longer takes the lowest address of its ports as they come and go.
+    pub(crate) fn set_address(&mut self, index: u32, address: &[u8]) -> io::Result<()> {
+        let mut attr = Vec::with_capacity(4 + address.len());
+        attr.extend_from_slice(&((4 + address.len()) as u16).to_ne_bytes());
+        attr.extend_from_slice(&libc::IFLA_ADDRESS.to_ne_bytes());
+        attr.extend_from_slice(address);
+        attr.resize(align(attr.len()), 0);
+        let seq = self.send(
+            libc::RTM_NEWLINK,
+            (libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16,
+            index,
+            &attr,
+        )?;
+        self.ack(seq)
+    }
+
+    /// Waits for the kernel's answer to request `seq`.
+    fn ack(&mut self, seq: u32) -> io::Result<()> {
         let mut buf = vec![0u8; 8 * 1024];
         loop {
             let n = self.recv(&mut buf)?;
@@ -120,16 +150,17 @@ impl Rtnl {
             }
             return match error_of(msg) {
                 None => Ok(()),
-                Some(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(()),
                 Some(e) => Err(e),
             };
         }
     }
 
-    fn send(&mut self, kind: u16, flags: u16, index: u32) -> io::Result<u32> {
+    /// Sends one ifinfomsg request for link `index` with the given attributes.
+    fn send(&mut self, kind: u16, flags: u16, index: u32, attrs: &[u8]) -> io::Result<u32> {
         self.seq = self.seq.wrapping_add(1);
-        let mut msg = Vec::with_capacity(NLMSG_HDR + IFINFOMSG);
-        msg.extend_from_slice(&((NLMSG_HDR + IFINFOMSG) as u32).to_ne_bytes());
+        let len = NLMSG_HDR + IFINFOMSG + attrs.len();
+        let mut msg = Vec::with_capacity(len);
+        msg.extend_from_slice(&(len as u32).to_ne_bytes());
         msg.extend_from_slice(&kind.to_ne_bytes());
         msg.extend_from_slice(&flags.to_ne_bytes());
         msg.extend_from_slice(&self.seq.to_ne_bytes());
@@ -138,6 +169,7 @@ impl Rtnl {
         msg.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
         msg.extend_from_slice(&index.to_ne_bytes());
         msg.extend_from_slice(&[0u8; 8]);
+        msg.extend_from_slice(attrs);
         // SAFETY: the buffer is valid for its length; the fd is an open socket.
         let sent = unsafe {
             libc::send(
@@ -193,7 +225,7 @@ fn error_of(msg: &[u8]) -> Option<io::Error> {
 fn parse_link(payload: &[u8]) -> Option<Link> {
     let index = u32_at(payload, 4);
     let mut attrs = payload.get(IFINFOMSG..)?;
-    let (mut name, mut master) = (None, None);
+    let (mut name, mut master, mut address) = (None, None, Vec::new());
     while attrs.len() >= 4 {
         let len = u16_at(attrs, 0) as usize;
         let kind = u16_at(attrs, 2) & 0x3fff;
@@ -206,6 +238,8 @@ fn parse_link(payload: &[u8]) -> Option<Link> {
             name = Some(String::from_utf8_lossy(&data[..end]).into_owned());
         } else if kind == libc::IFLA_MASTER {
             master = Some(u32_at(data, 0));
+        } else if kind == libc::IFLA_ADDRESS {
+            address = data.to_vec();
         }
         attrs = &attrs[align(len).min(attrs.len())..];
     }
@@ -213,6 +247,7 @@ fn parse_link(payload: &[u8]) -> Option<Link> {
         index,
         name: name?,
         master,
+        address,
     })
 }
 
@@ -247,7 +282,8 @@ mod tests {
             Some(Link {
                 index: 7,
                 name: "eth1".into(),
-                master: Some(3)
+                master: Some(3),
+                address: Vec::new(),
             })
         );
         assert_eq!(parse_link(&payload[..IFINFOMSG]), None);

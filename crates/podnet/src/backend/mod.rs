@@ -12,9 +12,12 @@
 //! - teardown fails with `IO error: aardvark pid not found` when aardvark-dns
 //!   is gone although everything else was removed: treated as success (with a
 //!   warning) when the pid file was already known stale;
-//! - a DNS query that arrives while aardvark-dns reloads after a SIGHUP can
-//!   leave it silent for 4 to 8 s: callers that check DNS right after a setup
-//!   or teardown should retry (not worked around here);
+//! - netavark 1.4 leaves a new bridge's address to the kernel, which gives a bridge
+//!   the lowest address of its ports: a container whose veth has a lower address
+//!   changes it, and containers that cached the old one lose their gateway (DNS,
+//!   outbound, published ports) for seconds. [`Netavark`] pins the address of each
+//!   bridge its setup creates, as netavark 2.x does itself (bridges made by podman's
+//!   netavark 1.4 are not pinned);
 //! - a setup that fails part-way is rolled back for the networks set up before
 //!   the failing one, not for the failing one: a /31 network fails on "add default
 //!   route" with the container's veth and the bridge made. [`Backend::undo_setup`]

@@ -333,7 +333,16 @@ impl Backend for Netavark {
                 &aardvark::comm_of(aardvark),
             )?;
         }
+        let new_bridges = self.missing_bridges(options)?;
         let out = self.run("setup", netns, options)?;
+        if !new_bridges.is_empty() {
+            let pinned = leftovers::in_host(self.host_netns.as_deref(), || {
+                leftovers::pin_bridge_addresses(&new_bridges)
+            });
+            if let Err(e) = pinned {
+                tracing::warn!(bridges = ?new_bridges, error = %e, "could not pin the new bridges' addresses: containers may lose their gateway for seconds when another joins");
+            }
+        }
         let result = parse_setup_output(&out).map_err(|source| BackendError::BadOutput {
             command: "setup",
             output: out.clone(),

@@ -38,6 +38,10 @@ pub struct RuntimeConfig {
     /// does); `None`: published ports are not reserved (containers.conf's `[engine]
     /// enable_port_reservation = false`, or rootless, where forwarders hold them).
     pub port_holder: Option<PathBuf>,
+    /// How long `setup` and `connect` wait, at most, for the container's name to answer
+    /// from its network's DNS server before they return (see `runtime/dns_ready.rs`);
+    /// zero: no wait. Default [`DNS_READY_TIMEOUT`](Self::DNS_READY_TIMEOUT).
+    pub dns_ready_timeout: std::time::Duration,
     /// The network a container joins when none is named (`default_network`).
     pub default_network: String,
     /// The default network's subnet (`default_subnet`).
@@ -84,6 +88,7 @@ impl RuntimeConfig {
             shared_ipam: None,
             dns_entries_dir: None,
             port_holder: None,
+            dns_ready_timeout: Self::DNS_READY_TIMEOUT,
             default_network: conf.network.default_network.clone(),
             default_subnet: conf.network.default_subnet,
             subnet_pools: Vec::new(),
@@ -158,6 +163,10 @@ impl RuntimeConfig {
         self.backend = BackendConfig::from_containers_conf(conf);
         self
     }
+
+    /// The default bound of the wait for a container's name: aardvark-dns 1.4 stays silent
+    /// for up to about 8 s while it reloads after another container's setup.
+    pub const DNS_READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
     /// Where podman keeps `ipam.db`: `/run/containers/networks/ipam.db` for root (a
     /// fixed path in containers/common), else `networks/ipam.db` under podman's rootless

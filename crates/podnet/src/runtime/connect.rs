@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{failpoint, files, spec, FlowLock, NetworkRequest, Runtime, RuntimeError};
+use super::{dns_ready, failpoint, files, spec, FlowLock, NetworkRequest, Runtime, RuntimeError};
 use crate::backend::Backend;
 use crate::state::{Intent, IntentKind};
 use crate::{ContainerRecord, Error};
@@ -19,7 +19,7 @@ impl<B: Backend> Runtime<B> {
         request: &NetworkRequest,
     ) -> Result<ContainerRecord, Error> {
         crate::validate::network_request(request)?;
-        let _lock = FlowLock::acquire(&self.config)?;
+        let lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
         if self.repair_own_intent(&record) {
             record = self.container(&record.id)?;
@@ -132,6 +132,13 @@ impl<B: Backend> Runtime<B> {
             return Err(e.into());
         }
         tracing::debug!(container = %with_new.name, network = %nets[0].name, "connected");
+        drop(lock);
+        dns_ready::wait_for_name(
+            &ns,
+            &with_new.name,
+            &new_status,
+            self.config.dns_ready_timeout,
+        );
         Ok(with_new)
     }
 

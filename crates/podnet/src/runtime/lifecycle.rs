@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{failpoint, files, FlowLock, Runtime, RuntimeError};
+use super::{dns_ready, failpoint, files, FlowLock, Runtime, RuntimeError};
 use crate::backend::{Backend, NetworkOptions};
 use crate::state::{Intent, IntentKind};
 use crate::{ContainerRecord, Error, Network};
@@ -12,7 +12,7 @@ impl<B: Backend> Runtime<B> {
     /// netns, leases, the backend on every network, hosts and resolv.conf, then the record.
     /// Any failure undoes every earlier step. A running container is returned unchanged.
     pub fn setup(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
-        let _lock = FlowLock::acquire(&self.config)?;
+        let lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
         if self.repair_own_intent(&record) {
             record = self.container(&record.id)?;
@@ -79,6 +79,14 @@ impl<B: Backend> Runtime<B> {
             return Err(e.into());
         }
         tracing::debug!(container = %record.name, netns = %ns.as_path().display(), "network set up");
+        // other flows (podman's too) need not wait on the locks while the name comes up
+        drop(lock);
+        dns_ready::wait_for_name(
+            ns.as_path(),
+            &record.name,
+            &record.network_status,
+            self.config.dns_ready_timeout,
+        );
         Ok(record)
     }
 

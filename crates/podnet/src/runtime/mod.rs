@@ -20,6 +20,7 @@
 
 mod config;
 mod connect;
+mod dns_ready;
 mod error;
 pub(crate) mod failpoint;
 mod files;
@@ -134,11 +135,8 @@ impl<B: Backend> Runtime<B> {
     pub fn create(&self, spec: &ContainerSpec) -> Result<ContainerRecord, Error> {
         crate::validate::container_spec(spec)?;
         let _lock = FlowLock::acquire(&self.config)?;
-        if self
-            .state
-            .get_container(&spec.name)?
-            .is_some_and(|c| c.name == spec.name)
-        {
+        // by exact name: a name that is also a prefix of two IDs is still free
+        if self.state.container_named(&spec.name)?.is_some() {
             return Err(RuntimeError::InvalidName {
                 name: spec.name.clone(),
                 why: "a container with that name exists",

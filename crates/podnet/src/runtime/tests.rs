@@ -808,3 +808,26 @@ fn a_network_removed_by_another_tool_is_torn_down_from_the_recorded_definition()
     let after = f.rt.container("web").unwrap();
     assert!(!after.running && after.applied_networks.is_empty());
 }
+
+/// A name is only compared with names: one that is also a prefix of several containers' IDs
+/// (any one-letter hex name, sooner or later) is free.
+#[test]
+fn a_name_that_prefixes_several_ids_is_still_free() {
+    let f = fixture();
+    let mut by_first: std::collections::BTreeMap<char, usize> = Default::default();
+    let mut i = 0;
+    // IDs are random: create until two start with the same hex digit
+    let letter = loop {
+        let c = f.rt.create(&spec(&format!("c{i}"), &["front"])).unwrap();
+        i += 1;
+        let first = c.id.chars().next().unwrap();
+        let n = by_first.entry(first).or_default();
+        *n += 1;
+        if *n == 2 {
+            break first;
+        }
+    };
+    let named = f.rt.create(&spec(&letter.to_string(), &["front"])).unwrap();
+    assert_eq!(f.rt.container(&letter.to_string()).unwrap().id, named.id);
+    assert!(f.rt.create(&spec(&letter.to_string(), &["front"])).is_err());
+}

@@ -92,6 +92,15 @@ fn one(conn: &Connection, key: &str, sql: &str, arg: &str) -> Result<Option<RawR
         })
 }
 
+/// By exact name only.
+pub(crate) fn by_name(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<ContainerRecord>, StateError> {
+    let sql = format!("SELECT {COLUMNS} FROM containers WHERE name = ?1");
+    one(conn, name, &sql, name)?.map(decode).transpose()
+}
+
 /// By exact ID, else exact name, else unique ID prefix.
 pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<ContainerRecord>, StateError> {
     let by_id = format!("SELECT {COLUMNS} FROM containers WHERE id = ?1");

@@ -398,6 +398,11 @@ impl StateStore {
         containers::get(&self.conn, id_or_name)
     }
 
+    /// The container with exactly this name (never by ID or prefix).
+    pub fn container_named(&self, name: &str) -> Result<Option<ContainerRecord>, StateError> {
+        containers::by_name(&self.conn, name)
+    }
+
     /// Every container record, by name (read-only shortcut).
     pub fn list_containers(&self) -> Result<Vec<ContainerRecord>, StateError> {
         containers::list(&self.conn)

@@ -74,8 +74,9 @@ pub fn ping_once(host: &Host, container: &str, flags: &[&str], target: &str) -> 
 }
 
 /// Pings `target` (a name) from `container`, which must answer; returns ping's output.
-/// aardvark-dns 1.4 can stall for seconds right after the SIGHUP another container's setup
-/// sends it, so the lookup gets three tries.
+/// Three tries: a bridge made by podman's netavark 1.4 (which does not pin its address)
+/// changes address when a container with a lower veth address joins, and the others lose
+/// their gateway for seconds (podnet pins the bridges it makes).
 pub fn ping_name(host: &Host, container: &str, flags: &[&str], target: &str) -> String {
     let mut last = String::new();
     for _ in 0..3 {
