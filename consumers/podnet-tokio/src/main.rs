@@ -4,8 +4,8 @@
 //! so the machine's own network is never touched.
 //!
 //! `Runtime` calls block (netavark, SQLite, file locks), so each runs in
-//! `tokio::task::spawn_blocking`; `Runtime` is `Send` but not `Sync`, so the tasks share
-//! it as `Arc<Mutex<Runtime>>`. Interfaces are checked through netns' route socket, opened
+//! `tokio::task::spawn_blocking`; `Runtime` is `Send` and `Sync`, so the tasks share it as
+//! `Arc<Runtime>`. Interfaces are checked through netns' route socket, opened
 //! inside each namespace and read from the runtime's threads.
 // structs are set field by field, the way that keeps compiling when they are #[non_exhaustive]
 #![allow(clippy::field_reassign_with_default)]
@@ -13,12 +13,12 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use netns::NetNs;
 use podnet::{ContainerSpec, Netavark, Network, NetworkRequest, Runtime, RuntimeConfig};
 
-type Shared = Arc<Mutex<Runtime<Netavark>>>;
+type Shared = Arc<Runtime<Netavark>>;
 type BoxError = Box<dyn Error + Send + Sync>;
 
 fn main() -> ExitCode {
@@ -72,11 +72,7 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Runtime<Netavark>) -> Result<T, podnet::Error> + Send + 'static,
 ) -> Result<T, BoxError> {
     let rt = rt.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let rt = rt.lock().map_err(|_| "the runtime mutex is poisoned")?;
-        f(&rt).map_err(BoxError::from)
-    })
-    .await??;
+    let out = tokio::task::spawn_blocking(move || f(&rt).map_err(BoxError::from)).await??;
     Ok(out)
 }
 
@@ -101,10 +97,7 @@ async fn run(tag: &str, root: &Path) -> Result<(), BoxError> {
     }
     let host = Arc::new(host);
     let backend = Netavark::new(root.join("netavark"))?.host_netns(host.clone());
-    let rt: Shared = Arc::new(Mutex::new(Runtime::new(
-        RuntimeConfig::under(root),
-        backend,
-    )?));
+    let rt: Shared = Arc::new(Runtime::new(RuntimeConfig::under(root), backend)?);
     let (net1, net2) = (format!("{tag}-a"), format!("{tag}-b"));
     let c = format!("{tag}-c");
 

@@ -6,19 +6,19 @@
 // set field by field as an importer must once the structs are `#[non_exhaustive]`
 #![allow(clippy::field_reassign_with_default)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use podnet::{ContainerSpec, Netavark, Network, NetworkRequest, Runtime, RuntimeConfig};
 
 fn assert_send<T: Send>() {}
 fn assert_send_sync<T: Send + Sync>() {}
 
-/// `Runtime` moves to another thread (a `spawn_blocking` task); it is not `Sync` (its
-/// SQLite connection is used through `&self`), so tasks share it as `Arc<Mutex<Runtime>>`.
+/// `Runtime` moves to another thread (a `spawn_blocking` task) and is shared by tasks as
+/// `Arc<Runtime>`: its one SQLite connection is handed to one thread at a time.
 #[test]
-fn a_runtime_moves_between_threads_and_is_shared_behind_a_mutex() {
+fn a_runtime_moves_between_threads_and_is_shared_as_it_is() {
     assert_send::<Runtime<Netavark>>();
-    assert_send_sync::<Arc<Mutex<Runtime<Netavark>>>>();
+    assert_send_sync::<Arc<Runtime<Netavark>>>();
     assert_send_sync::<podnet::Error>();
     assert_send_sync::<netns::NetNs>();
 }
@@ -40,7 +40,7 @@ fn blocking_calls_run_in_spawn_blocking_while_the_reactor_serves() {
         }
     };
     let runtime = Runtime::new(RuntimeConfig::under(root.path()), backend).unwrap();
-    let shared = Arc::new(Mutex::new(runtime));
+    let shared = Arc::new(runtime);
     let reactor = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,7 +58,6 @@ fn blocking_calls_run_in_spawn_blocking_while_the_reactor_serves() {
         });
         let rt = shared.clone();
         let record = tokio::task::spawn_blocking(move || {
-            let rt = rt.lock().unwrap();
             let mut net = Network::default();
             net.name = "pnembed-net".into();
             rt.networks().create(net)?;
@@ -85,7 +84,6 @@ fn blocking_calls_run_in_spawn_blocking_while_the_reactor_serves() {
         ticks > 0,
         "the reactor task never ran while the flow was blocking"
     );
-    let rt = shared.lock().unwrap();
-    rt.remove("pnembed-c", false).unwrap();
-    assert!(rt.containers().unwrap().is_empty());
+    shared.remove("pnembed-c", false).unwrap();
+    assert!(shared.containers().unwrap().is_empty());
 }

@@ -831,3 +831,46 @@ fn a_name_that_prefixes_several_ids_is_still_free() {
     assert_eq!(f.rt.container(&letter.to_string()).unwrap().id, named.id);
     assert!(f.rt.create(&spec(&letter.to_string(), &["front"])).is_err());
 }
+
+/// Compile-time: one `Runtime` can be shared by threads (`Arc<Runtime<_>>`).
+#[test]
+fn runtimes_of_every_backend_are_sync() {
+    fn assert_sync<T: Sync + Send>() {}
+    assert_sync::<Runtime<crate::Netavark>>();
+    assert_sync::<Runtime<crate::CniBackend>>();
+    assert_sync::<Runtime<crate::RootlessBackend<crate::Netavark>>>();
+}
+
+/// Threads sharing one `Runtime` run whole flows at once: every container gets its own
+/// address and every record and lease is consistent afterwards.
+#[test]
+fn threads_sharing_one_runtime_run_flows_at_once() {
+    let f = fixture();
+    let rt = &f.rt;
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            s.spawn(move || {
+                for i in 0..5 {
+                    let name = format!("t{t}c{i}");
+                    rt.create(&spec(&name, &["front"])).unwrap();
+                    rt.setup(&name).unwrap();
+                    if i % 2 == 0 {
+                        rt.teardown(&name).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    let running: Vec<ContainerRecord> = rt
+        .containers()
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.running)
+        .collect();
+    assert_eq!(running.len(), 8);
+    let mut ips = leased(&f);
+    assert_eq!(ips.len(), 8, "one lease per running container");
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 8, "an address handed out twice");
+}

@@ -63,6 +63,7 @@ mod ipam;
 mod leases;
 mod open;
 mod record;
+mod shared_conn;
 mod shared_ipam;
 
 use std::net::IpAddr;
@@ -71,6 +72,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use shared_conn::{ConnGuard, SharedConn};
 
 pub use error::StateError;
 pub use intent::{Intent, IntentKind};
@@ -165,11 +167,11 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// An open state database. Not `Sync`: one per thread (or behind a mutex);
-/// several processes may open the same file.
+/// An open state database, usable from several threads (one at a time: see
+/// `shared_conn.rs`); several processes may open the same file.
 #[derive(Debug)]
 pub struct StateStore {
-    conn: Connection,
+    conn: SharedConn,
     path: PathBuf,
     /// podman's `ipam.db`, the address authority when set (see `shared_ipam.rs`).
     shared_ipam: Option<PathBuf>,
@@ -177,11 +179,33 @@ pub struct StateStore {
 
 /// One write transaction: every operation of a flow, committed at once.
 /// Dropping it without [`StateTx::commit`] rolls everything back.
-#[derive(Debug)]
 pub struct StateTx<'a> {
-    tx: Transaction<'a>,
+    /// Held from `BEGIN` to `COMMIT` or `ROLLBACK`: no other thread uses the connection
+    /// meanwhile.
+    conn: ConnGuard<'a>,
+    /// True until committed or rolled back; dropping an open transaction rolls it back.
+    open: bool,
     shared: Option<shared_ipam::SharedTx>,
     path: &'a Path,
+}
+
+impl std::fmt::Debug for StateTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateTx")
+            .field("path", &self.path)
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for StateTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                tracing::warn!(path = %self.path.display(), error = %e, "rollback of a dropped state transaction failed");
+            }
+        }
+    }
 }
 
 impl StateStore {
@@ -269,7 +293,7 @@ impl StateStore {
         .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut store = StateStore {
-            conn,
+            conn: SharedConn::new(conn),
             path: path.to_path_buf(),
             shared_ipam: None,
         };
@@ -346,7 +370,8 @@ impl StateStore {
 
     fn migrate(&mut self) -> Result<(), StateError> {
         let path = self.path.clone();
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(
+        let conn = self.conn.lock();
+        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(
             |source| StateError::Migrate {
                 path: path.clone(),
                 version: 0,
@@ -395,11 +420,13 @@ impl StateStore {
     /// [`StateError::Begin`], and the store's read shortcuts meanwhile see
     /// the open transaction's uncommitted writes.
     pub fn begin(&self) -> Result<StateTx<'_>, StateError> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+        let conn = self.conn.lock();
+        conn.execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| open::sqlite_failure(&self.path, e, StateError::Begin))?;
         let shared = self.shared_ipam.as_deref().map(shared_ipam::SharedTx::new);
         Ok(StateTx {
-            tx,
+            conn,
+            open: true,
             shared,
             path: &self.path,
         })
@@ -407,27 +434,27 @@ impl StateStore {
 
     /// The container with this ID, name or unique ID prefix (read-only shortcut).
     pub fn get_container(&self, id_or_name: &str) -> Result<Option<ContainerRecord>, StateError> {
-        containers::get(&self.conn, id_or_name)
+        containers::get(&self.conn.lock(), id_or_name)
     }
 
     /// The container with exactly this name (never by ID or prefix).
     pub fn container_named(&self, name: &str) -> Result<Option<ContainerRecord>, StateError> {
-        containers::by_name(&self.conn, name)
+        containers::by_name(&self.conn.lock(), name)
     }
 
     /// Every container record, by name (read-only shortcut).
     pub fn list_containers(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        containers::list(&self.conn)
+        containers::list(&self.conn.lock())
     }
 
     /// Every lease, by network and address (read-only shortcut).
     pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
-        leases::list(&self.conn, LeaseFilter::All)
+        leases::list(&self.conn.lock(), LeaseFilter::All)
     }
 
     /// Every intent left by a flow that has not finished (read-only shortcut).
     pub fn list_intents(&self) -> Result<Vec<Intent>, StateError> {
-        intent::list(&self.conn)
+        intent::list(&self.conn.lock())
     }
 }
 
@@ -452,10 +479,10 @@ impl StateTx<'_> {
         match self.shared.as_ref().filter(|_| net.requires_ipam()) {
             Some(shared) => {
                 let ips = shared.allocate(net, container_id, static_ips)?;
-                ipam::drop_stale(&self.tx, net, container_id, &ips)?;
-                ipam::allocate(&self.tx, net, container_id, interface, &ips)
+                ipam::drop_stale(&self.conn, net, container_id, &ips)?;
+                ipam::allocate(&self.conn, net, container_id, interface, &ips)
             }
-            None => ipam::allocate(&self.tx, net, container_id, interface, static_ips),
+            None => ipam::allocate(&self.conn, net, container_id, interface, static_ips),
         }
     }
 
@@ -468,8 +495,8 @@ impl StateTx<'_> {
         interface: &str,
         static_ips: &[IpAddr],
     ) -> Result<(), StateError> {
-        ipam::allocate(&self.tx, net, container_id, interface, static_ips)?;
-        ipam::release(&self.tx, net, container_id)?;
+        ipam::allocate(&self.conn, net, container_id, interface, static_ips)?;
+        ipam::release(&self.conn, net, container_id)?;
         match self.shared.as_ref().filter(|_| net.requires_ipam()) {
             Some(shared) => shared.check_free(net, container_id, static_ips),
             None => Ok(()),
@@ -486,12 +513,12 @@ impl StateTx<'_> {
         if let Some(shared) = &self.shared {
             shared.release_later(&net.name, container_id);
         }
-        ipam::release(&self.tx, net, container_id)
+        ipam::release(&self.conn, net, container_id)
     }
 
     /// Releases `container_id`'s leases on every network; returns them.
     pub fn release_all_ips(&self, container_id: &str) -> Result<Vec<Lease>, StateError> {
-        let released = leases::release_all(&self.tx, container_id)?;
+        let released = leases::release_all(&self.conn, container_id)?;
         if let Some(shared) = &self.shared {
             for lease in &released {
                 shared.release_later(&lease.network_name, container_id);
@@ -503,73 +530,78 @@ impl StateTx<'_> {
     /// Deletes every lease and allocation cursor of a network (after it was
     /// removed); returns the number of leases deleted.
     pub fn forget_network(&self, network_id: &str) -> Result<usize, StateError> {
-        leases::forget_network(&self.tx, network_id)
+        leases::forget_network(&self.conn, network_id)
     }
 
     /// Every lease.
     pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
-        leases::list(&self.tx, LeaseFilter::All)
+        leases::list(&self.conn, LeaseFilter::All)
     }
 
     /// The leases of one network, by ID.
     pub fn network_leases(&self, network_id: &str) -> Result<Vec<Lease>, StateError> {
-        leases::list(&self.tx, LeaseFilter::Network(network_id))
+        leases::list(&self.conn, LeaseFilter::Network(network_id))
     }
 
     /// The leases of one container.
     pub fn container_leases(&self, container_id: &str) -> Result<Vec<Lease>, StateError> {
-        leases::list(&self.tx, LeaseFilter::Container(container_id))
+        leases::list(&self.conn, LeaseFilter::Container(container_id))
     }
 
     /// The container with this ID, name or unique ID prefix.
     pub fn get_container(&self, id_or_name: &str) -> Result<Option<ContainerRecord>, StateError> {
-        containers::get(&self.tx, id_or_name)
+        containers::get(&self.conn, id_or_name)
     }
 
     /// Inserts or replaces the record with `record.id`; fails when another
     /// container has its name.
     pub fn put_container(&self, record: &ContainerRecord) -> Result<(), StateError> {
-        containers::put(&self.tx, record)
+        containers::put(&self.conn, record)
     }
 
     /// Deletes the record with this exact ID; true when it existed. Leases are
     /// not touched (release them in the same transaction).
     pub fn delete_container(&self, id: &str) -> Result<bool, StateError> {
-        containers::delete(&self.tx, id)
+        containers::delete(&self.conn, id)
     }
 
     /// Every container record, by name.
     pub fn list_containers(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        containers::list(&self.tx)
+        containers::list(&self.conn)
     }
 
     /// Records what a flow is about to ask the backend for (replacing the container's
     /// previous intent).
     pub fn put_intent(&self, intent: &Intent) -> Result<(), StateError> {
-        intent::put(&self.tx, intent)
+        intent::put(&self.conn, intent)
     }
 
     /// Deletes the container's intent (no error when there is none).
     pub fn delete_intent(&self, container_id: &str) -> Result<(), StateError> {
-        intent::delete(&self.tx, container_id)
+        intent::delete(&self.conn, container_id)
     }
 
     /// Makes every change of the transaction durable at once.
-    pub fn commit(self) -> Result<(), StateError> {
+    pub fn commit(mut self) -> Result<(), StateError> {
         let path = self.path;
-        // a full or read-only disk is named, with its path, rather than "disk I/O error"
-        self.tx
-            .commit()
+        // a full or read-only disk is named, with its path, rather than "disk I/O error";
+        // a failed COMMIT leaves the transaction open, and dropping `self` rolls it back
+        self.conn
+            .execute_batch("COMMIT")
             .map_err(|e| open::sqlite_failure(path, e, StateError::Commit))?;
-        if let Some(shared) = self.shared {
+        self.open = false;
+        if let Some(shared) = self.shared.take() {
             shared.committed();
         }
         Ok(())
     }
 
     /// Discards every change (dropping the transaction does the same).
-    pub fn rollback(self) -> Result<(), StateError> {
-        self.tx.rollback().map_err(StateError::Rollback)
+    pub fn rollback(mut self) -> Result<(), StateError> {
+        self.open = false;
+        self.conn
+            .execute_batch("ROLLBACK")
+            .map_err(StateError::Rollback)
     }
 }
 

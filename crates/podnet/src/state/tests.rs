@@ -866,3 +866,27 @@ fn after_a_reboot_a_stale_lease_does_not_block_what_ipam_db_hands_out() {
     tx.release_all_ips("before").unwrap();
     tx.commit().unwrap();
 }
+
+/// A store (and so a `Runtime`) may be shared by threads: one thread's transaction is
+/// invisible to another until committed, and the other waits rather than failing.
+#[test]
+fn threads_share_one_store_and_wait_for_each_others_transactions() {
+    fn assert_sync<T: Sync>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::open(dir.path().join("state.db")).unwrap();
+    assert_sync(&store);
+    let tx = store.begin().unwrap();
+    tx.put_container(&ContainerRecord {
+        id: "a".repeat(64),
+        name: "shared".into(),
+        ..ContainerRecord::default()
+    })
+    .unwrap();
+    // the holder's own reads see its uncommitted write
+    assert!(store.get_container("shared").unwrap().is_some());
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| store.get_container("shared").unwrap().map(|c| c.name));
+        tx.commit().unwrap();
+        assert_eq!(reader.join().unwrap().as_deref(), Some("shared"));
+    });
+}
