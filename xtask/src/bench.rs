@@ -23,6 +23,17 @@ struct Measured {
 /// The start of a bench's line about a peer that failed or needed retries.
 const PEER_REPORT_PREFIX: &str = "bench-peer: ";
 
+/// The start of a bench's line with a figure that is not a timing (a size, a share).
+const FIGURE_PREFIX: &str = "bench-figure: ";
+
+/// The `bench-figure:` lines of a bench run's output, in order.
+fn figures(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix(FIGURE_PREFIX))
+        .collect()
+}
+
 /// A peer function that failed or needed retries, as a bench reported it.
 #[derive(Debug, PartialEq)]
 struct PeerReport {
@@ -89,6 +100,9 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     }
     measured.sort_by(|a, b| (&a.group, &a.id).cmp(&(&b.group, &b.id)));
     print!("{}", table(&measured, &peers));
+    for figure in figures(&output) {
+        println!("- {figure}");
+    }
     if ok {
         Ok(())
     } else {
@@ -259,6 +273,12 @@ mod tests {
             .find(|l| l.split_whitespace().nth(1) == Some("peer_netavark"))
             .unwrap_or_default();
         assert!(retried.contains("includes 1 retried"), "{retried}");
+    }
+
+    #[test]
+    fn figure_lines_are_listed_in_order() {
+        let out = "noise\nbench-figure: a: 1\nbench-peer: {}\nbench-figure: b: 2\n";
+        assert_eq!(figures(out), ["a: 1", "b: 2"]);
     }
 
     #[test]

@@ -6,8 +6,15 @@
 //!   through the `podnet` binary, as a user runs it, with every file on disk),
 //!   `peer_netavark` (netavark's own setup + teardown of the same network, the floor) and
 //!   `peer_podman` (`podman network connect` + `disconnect` of a running podman container).
-//! - `connect_at_scale`: the same round trip when the network holds no other container
-//!   (`first`) and 199 others (`nth_200`): IPAM and state must not grow with the network.
+//! - `connect_at_scale`: the same round trip when the network (a /22) holds no other
+//!   container (`first`) and 999 others (`nth_1000`): IPAM and state must not grow with
+//!   the network. Then every container is stopped, and the state database's size (with its
+//!   WAL) after those 1,000 starts and stops and every round trip is printed.
+//! - the breakdown of one round trip through the library: the backend's time (every
+//!   `Backend` call, timed by a wrapper) against podnet's own (state, leases, locks, files).
+//!
+//! Sizes and shares are printed as `bench-figure:` lines, which `cargo xtask bench` lists
+//! under its table.
 //!
 //! Needs root, netavark and (for `peer_podman`) podman with the `localhost/busybox` image
 //! that `cargo xtask setup` imports; a missing piece is named and its function skipped.
@@ -21,7 +28,12 @@ use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
 use netns::NetNs;
-use podnet::{ContainerSpec, Netavark, Network, NetworkRequest, Runtime, RuntimeConfig, Subnet};
+use std::collections::BTreeMap;
+
+use podnet::{
+    Backend, BackendError, ContainerSpec, Netavark, Network, NetworkOptions, NetworkRequest,
+    Runtime, RuntimeConfig, StatusBlock, Subnet,
+};
 
 mod peer_support;
 use peer_support::{Peer, Pinned};
@@ -41,9 +53,16 @@ fn network(name: &str, bridge: &str, subnet: &str) -> Network {
 /// hosts and resolv.conf on tmpfs, as under `/run` on a standard host (this VM's `/run` is
 /// on disk; the CLI variant keeps everything on disk and shows that case).
 fn runtime(root: &Path, host: &Arc<NetNs>) -> Runtime<Netavark> {
-    let backend = Netavark::new(root.join("netavark"))
+    runtime_with(root, netavark(root, host))
+}
+
+fn netavark(root: &Path, host: &Arc<NetNs>) -> Netavark {
+    Netavark::new(root.join("netavark"))
         .unwrap()
-        .host_netns(host.clone());
+        .host_netns(host.clone())
+}
+
+fn runtime_with<B: Backend>(root: &Path, backend: B) -> Runtime<B> {
     let mut config = RuntimeConfig::under(root);
     let run = Path::new("/dev/shm").join(format!("pntflb-{}", std::process::id()));
     if Path::new("/dev/shm").is_dir() {
@@ -162,7 +181,7 @@ fn connect_at_scale(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
         .create(network("pnts1", "pnts1", "10.89.225.0/24"))
         .unwrap();
     rt.networks()
-        .create(network("pnts2", "pnts2", "10.89.226.0/24"))
+        .create(network("pnts2", "pnts2", "10.89.228.0/22"))
         .unwrap();
     rt.create(&spec("probe", "pnts1")).unwrap();
     rt.setup("probe").unwrap();
@@ -181,13 +200,129 @@ fn connect_at_scale(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
         });
     };
     measure(&mut group, "first");
-    for i in 0..199 {
+    for i in 0..999 {
         let name = format!("fill{i}");
         rt.create(&spec(&name, "pnts2")).unwrap();
         rt.setup(&name).unwrap();
     }
-    measure(&mut group, "nth_200");
+    measure(&mut group, "nth_1000");
     group.finish();
+    for record in rt.containers().unwrap() {
+        rt.remove(&record.id, true).unwrap();
+    }
+    let size: u64 = ["state.db", "state.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(root.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "bench-figure: state database after 1,000 container starts and stops and every \
+         connect round trip above, all containers removed: {} KiB (state.db + WAL)",
+        size / 1024
+    );
+}
+
+/// Every `Backend` call of the wrapped backend, timed.
+struct Timed<B> {
+    inner: B,
+    spent: std::sync::Mutex<Duration>,
+}
+
+impl<B> Timed<B> {
+    fn time<T>(&self, f: impl FnOnce() -> T) -> T {
+        let start = std::time::Instant::now();
+        let out = f();
+        *self.spent.lock().unwrap() += start.elapsed();
+        out
+    }
+}
+
+impl<B: Backend> Backend for Timed<B> {
+    fn setup(
+        &self,
+        netns: &Path,
+        o: &NetworkOptions,
+    ) -> Result<BTreeMap<String, StatusBlock>, BackendError> {
+        self.time(|| self.inner.setup(netns, o))
+    }
+    fn teardown(&self, netns: &Path, o: &NetworkOptions) -> Result<(), BackendError> {
+        self.time(|| self.inner.teardown(netns, o))
+    }
+    fn missing_bridges(&self, o: &NetworkOptions) -> Result<Vec<String>, BackendError> {
+        self.time(|| self.inner.missing_bridges(o))
+    }
+    fn undo_setup(
+        &self,
+        netns: &Path,
+        o: &NetworkOptions,
+        new: &[String],
+    ) -> Result<(), BackendError> {
+        self.time(|| self.inner.undo_setup(netns, o, new))
+    }
+    fn repair_dns(&self) -> Result<Option<String>, BackendError> {
+        self.time(|| self.inner.repair_dns())
+    }
+    fn publish(
+        &self,
+        id: &str,
+        ports: &[portmap::PortMapping],
+        status: &BTreeMap<String, StatusBlock>,
+    ) -> Result<(), BackendError> {
+        self.time(|| self.inner.publish(id, ports, status))
+    }
+    fn release(&self, id: &str) -> Result<(), BackendError> {
+        self.time(|| self.inner.release(id))
+    }
+    fn assigns_addresses(&self) -> bool {
+        self.inner.assigns_addresses()
+    }
+}
+
+/// One connect + disconnect round trip split into the backend's time and podnet's own.
+fn breakdown(host: &Arc<NetNs>, root: &Path) {
+    let backend = Timed {
+        inner: netavark(root, host),
+        spent: Default::default(),
+    };
+    let rt = runtime_with(root, backend);
+    rt.networks()
+        .create(network("pntbd1", "pntbd1", "10.89.232.0/24"))
+        .unwrap();
+    rt.networks()
+        .create(network("pntbd2", "pntbd2", "10.89.233.0/24"))
+        .unwrap();
+    // a second container keeps the bridge of the second network, as in a busy network
+    for name in ["probe", "keeper"] {
+        rt.create(&spec(
+            name,
+            if name == "probe" { "pntbd1" } else { "pntbd2" },
+        ))
+        .unwrap();
+        rt.setup(name).unwrap();
+    }
+    let probe = NetworkRequest::new("pntbd2");
+    const ROUNDS: u32 = 50;
+    *rt.backend().spent.lock().unwrap() = Duration::ZERO;
+    let start = std::time::Instant::now();
+    for _ in 0..ROUNDS {
+        rt.connect("probe", &probe).unwrap();
+        rt.disconnect("probe", "pntbd2").unwrap();
+    }
+    let total = start.elapsed();
+    let backend = *rt.backend().spent.lock().unwrap();
+    let own = total.saturating_sub(backend);
+    println!(
+        "bench-figure: one connect + disconnect through the library ({ROUNDS} rounds, netavark \
+         {}): {:.1} ms, of which the backend {:.1} ms and podnet's own work (state, leases, \
+         locks, hosts and resolv.conf, name check) {:.1} ms = {:.1} % (target under 10 %)",
+        podnet::NetavarkVersion::detect(&podnet::find_helper_binary("netavark", None).unwrap())
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        total.as_secs_f64() * 1e3 / f64::from(ROUNDS),
+        backend.as_secs_f64() * 1e3 / f64::from(ROUNDS),
+        own.as_secs_f64() * 1e3 / f64::from(ROUNDS),
+        own.as_secs_f64() * 100.0 / total.as_secs_f64()
+    );
     for record in rt.containers().unwrap() {
         rt.remove(&record.id, true).unwrap();
     }
@@ -210,6 +345,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     connect_disconnect(&mut c, &host.0, &root.path().join("a"));
     connect_at_scale(&mut c, &host.0, &root.path().join("b"));
+    breakdown(&host.0, &root.path().join("c"));
     c.final_summary();
     let _ = std::fs::remove_dir_all(
         Path::new("/dev/shm").join(format!("pntflb-{}", std::process::id())),
