@@ -48,6 +48,8 @@ mod version;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::Network;
+
 pub use bounded::DEFAULT_BACKEND_TIMEOUT;
 pub use error::BackendError;
 pub use find::{
@@ -138,6 +140,14 @@ pub trait Backend {
     fn assigns_addresses(&self) -> bool {
         false
     }
+
+    /// `network`'s upstream DNS servers changed (`podman network update --dns-add`): the
+    /// DNS server the backend runs for it (aardvark-dns) forwards to
+    /// `network.network_dns_servers` from now on, without restarting a container. Nothing
+    /// by default (a backend with no DNS server of its own).
+    fn update_dns_servers(&self, _network: &Network) -> Result<(), BackendError> {
+        Ok(())
+    }
 }
 
 impl<T: Backend + ?Sized> Backend for Box<T> {
@@ -185,6 +195,10 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
 
     fn assigns_addresses(&self) -> bool {
         (**self).assigns_addresses()
+    }
+
+    fn update_dns_servers(&self, network: &Network) -> Result<(), BackendError> {
+        (**self).update_dns_servers(network)
     }
 }
 

@@ -103,6 +103,11 @@ pub struct Network {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub ipam_options: BTreeMap<String, String>,
+    /// Fields podnet does not know (a file written by a newer podman), kept as read so a
+    /// rewrite ([`Runtime::update_network`](crate::Runtime::update_network)) does not drop
+    /// them; written after the known fields.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// One subnet of a network.

@@ -347,10 +347,16 @@ impl<B: Backend> Runtime<B> {
     /// needs `force`, which tears it down first.
     pub fn remove(&self, name_or_id: &str, force: bool) -> Result<(), Error> {
         let _lock = FlowLock::acquire(&self.config)?;
-        let mut record = self.container(name_or_id)?;
+        let record = self.container(name_or_id)?;
         if record.running && !force {
             return Err(RuntimeError::Running(record.name).into());
         }
+        self.remove_unlocked(record)
+    }
+
+    /// [`Runtime::remove`] of a container, running or not, under the flow lock the
+    /// caller holds: teardown (best effort), then record, leases, intent and files.
+    pub(super) fn remove_unlocked(&self, mut record: ContainerRecord) -> Result<(), Error> {
         let mut errors = self.teardown_unlocked(&mut record);
         let deleted = self.state.begin().and_then(|tx| {
             tx.release_all_ips(&record.id)?;

@@ -28,6 +28,9 @@ mod inspect;
 mod lifecycle;
 mod lock;
 mod namespaces;
+mod network_lifecycle;
+#[cfg(test)]
+mod network_lifecycle_tests;
 mod networks;
 mod port_holders;
 mod ports;
@@ -42,6 +45,7 @@ use std::collections::BTreeMap;
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
 pub use failpoint::FAILPOINTS;
+pub use network_lifecycle::UpdateNetworkOptions;
 pub use networks::RemoveNetworkOptions;
 pub use reconcile::ReconcileReport;
 pub use spec::{ContainerSpec, NetworkRequest};
@@ -104,8 +108,10 @@ impl<B: Backend> Runtime<B> {
         &self.networks
     }
 
-    /// The state database.
-    pub fn state(&self) -> &StateStore {
+    /// The state database, for the flows' unit tests (library users read it through
+    /// [`Runtime::containers`] and [`Runtime::leases`]; only the flows change it).
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> &StateStore {
         &self.state
     }
 
