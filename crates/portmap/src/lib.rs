@@ -47,7 +47,7 @@ pub use canonical::canonicalize;
 pub use error::{Error, Invalid};
 pub use legacy::{expand, merge_ranges};
 pub use protocol::Protocol;
-pub use publish::parse_publish;
+pub use publish::{parse_publish, parse_publish_arg};
 pub use types::{OciCniPortMapping, PortMapping};
 
 /// The README's example, compiled and run as a doctest so it stays true.
