@@ -41,7 +41,11 @@ fn main() -> ExitCode {
     init_logging(cli.log_level.as_deref());
     match run::run(cli) {
         Ok(code) => code,
-        Err(e) => fail(&e),
+        Err(e) => {
+            let code = e.exit_code();
+            fail(&e);
+            ExitCode::from(code)
+        }
     }
 }
 

@@ -51,7 +51,7 @@ pub fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<Ex
         NetworkCommand::Rm { networks, force } => {
             let options = RemoveNetworkOptions::default().force(force);
             for name in &networks {
-                let removed = rt.remove_network(name, &options)?;
+                let removed = rt.remove_network(name, &options).map_err(rm_error)?;
                 emit(&format!("{}\n", removed.name));
             }
             Ok(ExitCode::SUCCESS)
@@ -83,6 +83,20 @@ pub fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<Ex
             emit(&format!("{}\n", net.name));
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// podman's exit codes of `network rm`: 1 for a network that does not exist, 2 for one in
+/// use.
+fn rm_error(error: Error) -> CliError {
+    let code = match &error {
+        Error::Network(podnet::NetworkError::NotFound { .. }) => 1,
+        Error::Runtime(podnet::RuntimeError::NetworkInUse { .. }) => 2,
+        _ => return CliError::Podnet(error),
+    };
+    CliError::Coded {
+        code,
+        source: error,
     }
 }
 

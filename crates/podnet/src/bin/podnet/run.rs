@@ -37,6 +37,16 @@ pub enum CliError {
     /// `info` could not be assembled.
     #[error(transparent)]
     Info(#[from] podnet::InfoError),
+    /// A failure for which podman exits with its own code (`network rm`: 1 when the
+    /// network does not exist, 2 when it is in use).
+    #[error("{source}")]
+    Coded {
+        /// The exit code.
+        code: u8,
+        /// The failure.
+        #[source]
+        source: Error,
+    },
     /// A `--format` template names a field the object does not have.
     #[error("template: {0}")]
     Template(String),
@@ -54,6 +64,16 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl CliError {
+    /// The exit code: podman's where it has its own, else 125.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Coded { code, .. } => *code,
+            _ => 125,
+        }
+    }
 }
 
 /// The runtime the CLI works with: podman's locations (or everything under `--root`), and

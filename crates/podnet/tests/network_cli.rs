@@ -1,0 +1,281 @@
+//! The podman network commands users script against, run through the CLI next to a
+//! throwaway podman 4.3 (its own storage and network directory, in the same test netns):
+//! same output for the same networks (`ls` tables, `-q`, `--noheading`, `--filter`,
+//! `--format` templates, `inspect --format`), same exit codes (`exists`, `rm` of a missing
+//! network, usage errors, `-p 80:80/tcp,udp`); then podnet alone with netavark and a running
+//! container: `network update` reloading aardvark-dns, `rm` refused (exit 2) and `rm -f`,
+//! each bad input one line and no change. Needs root, netavark, aardvark-dns and podman.
+
+#![allow(clippy::unwrap_used)]
+
+mod flows_support;
+
+use std::process::Output;
+
+use flows_support::{can_run, runs_unless, Host};
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn podman_missing() -> Option<String> {
+    match std::process::Command::new("podman")
+        .arg("--version")
+        .output()
+    {
+        Ok(o) if o.status.success() => None,
+        _ => Some("podman 4.3 is not installed (/work/shared/tools/podman-peer.sh)".into()),
+    }
+}
+
+/// One `podnet: error:` line and exit 125 (or `code`).
+fn refused(out: &Output, code: i32) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("podnet: error: "), "{err}");
+    err
+}
+
+#[test]
+fn network_commands_print_and_exit_as_podman_43_does() {
+    const NAME: &str = "network_commands_print_and_exit_as_podman_43_does";
+    if !can_run(NAME) || !runs_unless(NAME, podman_missing()) {
+        return;
+    }
+    let host = Host::new();
+    let podman = testkit::Podman::new().in_netns(host.netns_path());
+    let tag = std::process::id();
+    let (a, b) = (format!("pntcl{tag}a"), format!("pntcl{tag}longer"));
+    let (s1, s2) = (testkit::free_subnet_v4(), testkit::free_subnet_v4());
+    let creates: [Vec<String>; 2] = [
+        [
+            "network",
+            "create",
+            "--subnet",
+            &s1.to_string(),
+            "--label",
+            "tier=front",
+            "--label",
+            "x=1",
+            &a,
+        ]
+        .map(String::from)
+        .to_vec(),
+        [
+            "network",
+            "create",
+            "--subnet",
+            &s2.to_string(),
+            "--internal",
+            &b,
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for args in &creates {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        podman.run(&args);
+        host.podnet(&args);
+    }
+    let both = |args: &[&str]| (text(&podman.output(args)), host.podnet(args));
+
+    // the default table, with each side's own short IDs masked
+    let mask = |out: String, ids: &[String]| {
+        ids.iter()
+            .fold(out, |out, id| out.replace(&id[..12], "<short--id>_"))
+    };
+    let ids = |run: &dyn Fn(&[&str]) -> String| -> Vec<String> {
+        [&a, &b]
+            .iter()
+            .map(|n| {
+                run(&["network", "inspect", n, "--format", "{{.ID}}"])
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    };
+    let theirs_ids = ids(&|args| text(&podman.output(args)));
+    let ours_ids = ids(&|args| host.podnet(args));
+    let filter = format!("name=^pntcl{tag}");
+    let (theirs, ours) = both(&["network", "ls", "--filter", &filter]);
+    assert_eq!(mask(ours, &ours_ids), mask(theirs, &theirs_ids));
+
+    for args in [
+        &[
+            "network",
+            "ls",
+            "--format",
+            "table {{.Name}} {{.Driver}} {{.Labels}} {{.Internal}}",
+        ][..],
+        &["network", "ls", "-q", "--filter", "label=tier=front"],
+        &[
+            "network",
+            "ls",
+            "--noheading",
+            "--format",
+            "table {{.Name}}\\t{{.DNSEnabled}}",
+            "--filter",
+            &filter,
+        ],
+        &[
+            "network",
+            "ls",
+            "--filter",
+            "driver=bridge",
+            "--filter",
+            "label!=x",
+            "--format",
+            "{{.Name}} {{json .Labels}}",
+        ],
+        &[
+            "network",
+            "ls",
+            "--filter",
+            &format!("id={}", &theirs_ids[0][..6]),
+            "-q",
+        ],
+        &[
+            "network",
+            "inspect",
+            &a,
+            "--format",
+            "{{.Name}} {{.Driver}} {{.Labels}} {{json .Subnets}} {{.Internal}}",
+        ],
+    ] {
+        let (theirs, ours) = both(args);
+        if args.iter().any(|a| a.starts_with("id=")) {
+            // IDs differ between the two tools: only podman's network has that prefix
+            assert_eq!(theirs.trim(), a, "{args:?}");
+            continue;
+        }
+        assert_eq!(ours, theirs, "{args:?}");
+    }
+
+    // exit codes
+    for (args, code) in [
+        (&["network", "exists", &a][..], 0),
+        (&["network", "exists", "pntcl-none"], 1),
+        (&["network", "rm", "pntcl-none"], 1),
+        (&["network", "ls", "--filter", "colour=red"], 125),
+        (&["network", "ls", "--bogus"], 125),
+        (&["network", "update"], 125),
+    ] {
+        let theirs = podman.output(args).status.code();
+        let ours = host.podnet_out(args);
+        if args[1] != "update" {
+            // podman 4.3 has no `network update`: its own usage error is 125 too
+            assert_eq!(ours.status.code(), theirs, "{args:?}");
+        }
+        match code {
+            0 | 1 if args[1] == "exists" => {
+                assert_eq!(ours.status.code(), Some(code), "{args:?}");
+                assert!(ours.stderr.is_empty() && ours.stdout.is_empty(), "{args:?}");
+            }
+            _ => drop(refused(&ours, code)),
+        }
+    }
+
+    // `-p` is a comma list of specs in podman's CLI: `80:80/tcp,udp` is refused by both
+    podman.import_busybox().unwrap();
+    let spec = ["create", "--name", "pntclp", "-p", "8080:80/tcp,udp"];
+    let theirs = podman.output(&[&spec[..], &[testkit::BUSYBOX_IMAGE, "true"]].concat());
+    assert_eq!(theirs.status.code(), Some(125));
+    let err = refused(
+        &host.podnet_out(&["create", "pntclp", "-p", "8080:80/tcp,udp"]),
+        125,
+    );
+    assert!(err.contains("8080:80/tcp,udp"), "{err}");
+    assert_eq!(host.podnet(&["ps", "-q"]), "", "nothing recorded");
+
+    // prune with a filter removes the same networks on both sides
+    let (theirs, ours) = both(&["network", "prune", "-f", "--filter", "label=tier=front"]);
+    assert_eq!(
+        (ours.as_str(), theirs.as_str()),
+        (format!("{a}\n").as_str(), format!("{a}\n").as_str())
+    );
+    let (theirs, ours) = both(&["network", "ls", "-q", "--filter", &filter]);
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.trim(), b);
+    let (theirs, ours) = both(&["network", "rm", &b]);
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn update_reloads_dns_and_rm_force_removes_the_containers() {
+    const NAME: &str = "update_reloads_dns_and_rm_force_removes_the_containers";
+    if !can_run(NAME) {
+        return;
+    }
+    let host = Host::new();
+    let net = format!("pntcu{}", std::process::id());
+    let subnet = testkit::free_subnet_v4().to_string();
+    host.podnet(&["network", "create", "--subnet", &subnet, &net]);
+    host.podnet(&["create", "c1", "--network", &net]);
+    host.podnet(&["start", "c1"]);
+    let file = host
+        .root
+        .path()
+        .join("networks")
+        .join(format!("{net}.json"));
+    let aardvark = host.root.path().join("netavark/aardvark-dns").join(&net);
+    let header = || {
+        std::fs::read_to_string(&aardvark)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let gateway = header();
+
+    assert_eq!(
+        host.podnet(&[
+            "network",
+            "update",
+            &net,
+            "--dns-add",
+            "192.0.2.53,192.0.2.54"
+        ]),
+        format!("{net}\n")
+    );
+    assert_eq!(header(), format!("{gateway} 192.0.2.53,192.0.2.54"));
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        written["network_dns_servers"],
+        serde_json::json!(["192.0.2.53", "192.0.2.54"])
+    );
+    host.podnet(&["network", "update", &net, "--dns-drop", "192.0.2.53"]);
+    assert_eq!(header(), format!("{gateway} 192.0.2.54"));
+
+    // bad input: one line, nothing changes
+    let before = std::fs::read(&file).unwrap();
+    let err = refused(
+        &host.podnet_out(&["network", "update", &net, "--dns-add", "not-an-ip"]),
+        125,
+    );
+    assert!(err.contains("not-an-ip"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    assert_eq!(header(), format!("{gateway} 192.0.2.54"));
+
+    // in use: podman's exit code 2, the container keeps running
+    let err = refused(&host.podnet_out(&["network", "rm", &net]), 2);
+    assert!(err.contains("c1"), "{err}");
+    assert!(host
+        .podnet(&["ps", "--format", "{{.Names}} {{.State}}"])
+        .contains("c1 running"));
+
+    // -f: the container is stopped and removed, then the network
+    assert_eq!(
+        host.podnet(&["network", "rm", "-f", &net]),
+        format!("{net}\n")
+    );
+    assert_eq!(host.podnet(&["ps", "-q"]), "");
+    assert!(host.pins().is_empty(), "{:?}", host.pins());
+    assert!(!file.exists());
+    assert!(
+        !aardvark.exists(),
+        "aardvark-dns's entries went with the container"
+    );
+}
