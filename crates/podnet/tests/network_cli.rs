@@ -152,6 +152,71 @@ fn network_commands_print_and_exit_as_podman_43_does() {
         assert_eq!(ours, theirs, "{args:?}");
     }
 
+    // create options: the files podman 4.3 writes for them (its own ID, time and bridge)
+    let (m, n) = (format!("pntcl{tag}m"), format!("pntcl{tag}n"));
+    let s3 = testkit::free_subnet_v4();
+    let range = format!(
+        "{}/25",
+        std::net::Ipv4Addr::from(u32::from(s3.network()) + 128)
+    );
+    for args in [
+        vec![
+            "network",
+            "create",
+            "-d",
+            "macvlan",
+            "--subnet",
+            &s3.to_string(),
+            "--ip-range",
+            &range,
+            &m,
+        ],
+        vec!["network", "create", "--ipam-driver", "none", &n],
+    ] {
+        podman.run(&args);
+        host.podnet(&args);
+        let name = args[args.len() - 1];
+        let file = |dir: &std::path::Path| {
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
+                    .unwrap();
+            for own in ["id", "created", "network_interface"] {
+                v.as_object_mut().unwrap().remove(own);
+            }
+            v
+        };
+        assert_eq!(
+            file(&host.root.path().join("networks")),
+            file(&podman.network_dir()),
+            "{args:?}"
+        );
+        let (theirs, ours) = both(&["network", "rm", name]);
+        assert_eq!(ours, theirs);
+    }
+    // what podman 4.3's netavark cannot do: refused by both, podnet naming the version
+    for (args, needs) in [
+        (
+            &[
+                "network",
+                "create",
+                "-d",
+                "ipvlan",
+                "--subnet",
+                "10.255.1.0/24",
+                "pntcl-iv",
+            ][..],
+            "1.5",
+        ),
+        (
+            &["network", "create", "--ipam-driver", "dhcp", "pntcl-dh"],
+            "1.6",
+        ),
+    ] {
+        assert_eq!(podman.output(args).status.code(), Some(125), "{args:?}");
+        let err = refused(&host.podnet_out(args), 125);
+        assert!(err.contains(needs) || !err.contains("1.4"), "{err}");
+    }
+
     // exit codes
     for (args, code) in [
         (&["network", "exists", &a][..], 0),

@@ -141,6 +141,13 @@ pub trait Backend {
         false
     }
 
+    /// Whether the backend can run a network of this definition (driver, IPAM driver),
+    /// asked before the network is created: the error names what is missing (netavark:
+    /// the version that added it). Any by default.
+    fn check_network(&self, _network: &Network) -> Result<(), BackendError> {
+        Ok(())
+    }
+
     /// `network`'s upstream DNS servers changed (`podman network update --dns-add`): the
     /// DNS server the backend runs for it (aardvark-dns) forwards to
     /// `network.network_dns_servers` from now on, without restarting a container. Nothing
@@ -199,6 +206,10 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
 
     fn update_dns_servers(&self, network: &Network) -> Result<(), BackendError> {
         (**self).update_dns_servers(network)
+    }
+
+    fn check_network(&self, network: &Network) -> Result<(), BackendError> {
+        (**self).check_network(network)
     }
 }
 

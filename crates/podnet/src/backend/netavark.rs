@@ -492,6 +492,17 @@ impl Backend for Netavark {
         }
     }
 
+    /// ipvlan needs netavark 1.5, the DHCP IPAM driver its proxy (1.6).
+    fn check_network(&self, network: &Network) -> Result<(), BackendError> {
+        if network.driver == "ipvlan" {
+            self.require(super::Feature::Ipvlan)?;
+        }
+        if network.ipam_driver() == "dhcp" {
+            self.require(super::Feature::DhcpProxy)?;
+        }
+        Ok(())
+    }
+
     /// `netavark update NAME --network-dns-servers A,B` as podman 5 runs it (netavark 1.4
     /// rewrites aardvark-dns's file of the network and signals it). Only while aardvark-dns
     /// serves the network (its file exists): otherwise the next setup reads the servers

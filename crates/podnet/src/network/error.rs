@@ -32,6 +32,12 @@ pub enum NetworkError {
         /// What is wrong.
         why: String,
     },
+    /// DNS servers given for a network without DNS (`--dns` with `--disable-dns`).
+    #[error("network {name}: cannot set DNS servers if DNS is not enabled for the network")]
+    DnsServersWithoutDns {
+        /// The network.
+        name: String,
+    },
     /// `network update` on a CNI network (podman updates netavark networks only).
     #[error("network {name}: network update is only supported with the netavark backend")]
     UpdateCni {

@@ -231,6 +231,10 @@ impl NetworkStore {
         if net.ipam_driver() == NONE_IPAM {
             net.dns_enabled = false;
         }
+        // podman 5's rule for `network create --dns`
+        if !net.dns_enabled && !net.network_dns_servers.is_empty() {
+            return Err(NetworkError::DnsServersWithoutDns { name: net.name });
+        }
         let add_gateway = !net.internal || net.dns_enabled;
         validate::validate_subnets(&mut net, add_gateway, &used)?;
         net.created = validate::now_rfc3339();

@@ -145,6 +145,21 @@ pub struct LeaseRange {
     pub end_ip: Option<IpAddr>,
 }
 
+impl LeaseRange {
+    /// The range podman 4.3's `--ip-range CIDR` gives: from the address after the CIDR's
+    /// network address to its last (broadcast) address.
+    pub fn from_cidr(range: IpNet) -> LeaseRange {
+        let first = match range.network() {
+            IpAddr::V4(a) => IpAddr::V4(std::net::Ipv4Addr::from(u32::from(a).saturating_add(1))),
+            IpAddr::V6(a) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a).saturating_add(1))),
+        };
+        LeaseRange {
+            start_ip: Some(first),
+            end_ip: Some(range.broadcast()),
+        }
+    }
+}
+
 /// An extra route of a network (newer podman's `types.Route`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {

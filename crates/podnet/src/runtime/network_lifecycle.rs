@@ -49,6 +49,15 @@ impl UpdateNetworkOptions {
 }
 
 impl<B: Backend> Runtime<B> {
+    /// Creates a network from a partly filled definition as `podman network create` does
+    /// ([`NetworkStore::create`](crate::NetworkStore::create)), after asking the backend
+    /// whether it can run it (ipvlan, DHCP: the netavark version needed).
+    pub fn create_network(&self, net: Network) -> Result<Network, Error> {
+        crate::validate::new_network(&net)?;
+        self.backend.check_network(&net)?;
+        Ok(self.networks.create(net)?)
+    }
+
     /// Whether a network with this name, full ID or unique ID prefix exists
     /// (`podman network exists`). An unreadable network file or directory is an error,
     /// not `false`.

@@ -205,6 +205,18 @@ pub struct NetworkCreateArgs {
     /// Gateways, one per subnet, in order.
     #[arg(long)]
     pub gateway: Vec<IpAddr>,
+    /// Driver: `bridge` (default), `macvlan` or `ipvlan` (netavark 1.5).
+    #[arg(long, short)]
+    pub driver: Option<String>,
+    /// Ranges automatic allocation uses (CIDR), one per subnet, in order.
+    #[arg(long)]
+    pub ip_range: Vec<ipnet::IpNet>,
+    /// IPAM driver: `host-local` (default), `none` or `dhcp` (netavark's DHCP proxy, 1.6).
+    #[arg(long)]
+    pub ipam_driver: Option<String>,
+    /// Upstream DNS servers of the network's aardvark-dns (podman 5's `--dns`).
+    #[arg(long, value_delimiter = ',')]
+    pub dns: Vec<IpAddr>,
     /// Also an IPv6 subnet.
     #[arg(long)]
     pub ipv6: bool,

@@ -7,8 +7,8 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use podnet::{
-    Backend, Error, Network, NetworkFilter, RemoveNetworkOptions, Runtime, Subnet,
-    UpdateNetworkOptions,
+    Backend, Error, LeaseRange, Network, NetworkFilter, RemoveNetworkOptions, Runtime, Subnet,
+    UpdateNetworkOptions, IPAM_DRIVER_KEY,
 };
 use serde_json::{json, Value};
 
@@ -24,9 +24,7 @@ pub fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<Ex
     let store = rt.networks();
     match cmd {
         NetworkCommand::Create(args) => {
-            let net = store
-                .create(network_definition(args)?)
-                .map_err(Error::from)?;
+            let net = rt.create_network(network_definition(args)?)?;
             print(&net)
         }
         NetworkCommand::Ls { list, filter } => {
@@ -175,12 +173,20 @@ fn fields(net: &Network, listing: bool) -> Value {
 
 /// `network create`'s flags as a partial definition for the library to fill in.
 fn network_definition(args: NetworkCreateArgs) -> Result<Network, CliError> {
-    if args.gateway.len() > args.subnet.len() {
-        return Err(CliError::Argument {
-            what: "--gateway",
-            value: format!("{:?}", args.gateway),
-            why: "more gateways than subnets".into(),
-        });
+    for (what, given) in [
+        ("--gateway", args.gateway.len()),
+        ("--ip-range", args.ip_range.len()),
+    ] {
+        if given > args.subnet.len() {
+            return Err(CliError::Argument {
+                what,
+                value: given.to_string(),
+                why: format!(
+                    "more than the {} --subnet given (one per subnet)",
+                    args.subnet.len()
+                ),
+            });
+        }
     }
     let subnets = args
         .subnet
@@ -189,6 +195,7 @@ fn network_definition(args: NetworkCreateArgs) -> Result<Network, CliError> {
         .map(|(i, net)| {
             let mut subnet = Subnet::new(*net);
             subnet.gateway = args.gateway.get(i).copied();
+            subnet.lease_range = args.ip_range.get(i).map(|r| LeaseRange::from_cidr(*r));
             subnet
         })
         .collect();
@@ -201,6 +208,12 @@ fn network_definition(args: NetworkCreateArgs) -> Result<Network, CliError> {
         dns_enabled: !args.disable_dns,
         labels: key_values("--label", &args.label)?,
         options: key_values("--opt", &args.opt)?,
+        driver: args.driver.unwrap_or_default(),
+        network_dns_servers: args.dns,
+        ipam_options: args
+            .ipam_driver
+            .map(|d| BTreeMap::from([(IPAM_DRIVER_KEY.to_string(), d)]))
+            .unwrap_or_default(),
         ..Network::default()
     })
 }
