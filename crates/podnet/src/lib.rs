@@ -81,7 +81,7 @@ pub use rootless::{
 };
 pub use runtime::{
     ContainerSpec, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime, RuntimeConfig,
-    RuntimeError, UpdateNetworkOptions, FAILPOINTS,
+    RuntimeError, SingleNetworkOptions, UpdateNetworkOptions, FAILPOINTS,
 };
 /// The rusqlite podnet's state database is built with (0.32): a crate that also uses SQLite must
 /// use this version, as two `libsqlite3-sys` versions cannot be linked into one program. The

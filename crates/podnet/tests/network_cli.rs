@@ -344,3 +344,140 @@ fn update_reloads_dns_and_rm_force_removes_the_containers() {
         "aardvark-dns's entries went with the container"
     );
 }
+
+#[test]
+fn container_options_reach_the_container_and_bad_ones_exit_as_podman_43() {
+    const NAME: &str = "container_options_reach_the_container_and_bad_ones_exit_as_podman_43";
+    if !can_run(NAME) || !runs_unless(NAME, podman_missing()) {
+        return;
+    }
+    let host = Host::new();
+    let podman = testkit::Podman::new().in_netns(host.netns_path());
+    podman.import_busybox().unwrap();
+    let tag = std::process::id();
+    let (n1, n2) = (format!("pntco{tag}a"), format!("pntco{tag}b"));
+    let subnet = testkit::free_subnet_v4();
+    let base = u32::from(subnet.network());
+    let ip = std::net::Ipv4Addr::from(base + 9).to_string();
+    let gateway = std::net::Ipv4Addr::from(base + 1).to_string();
+    for (net, args) in [
+        (&n1, vec!["--subnet".to_string(), subnet.to_string()]),
+        (&n2, vec![]),
+    ] {
+        let mut create = vec!["network", "create"];
+        create.extend(args.iter().map(String::as_str));
+        create.push(net);
+        podman.run(&create);
+        host.podnet(&create);
+    }
+
+    // bad input: podman 4.3 refuses it too; podnet in one line, recording nothing
+    let bad_ip = format!("{}.300", &ip[..ip.rfind('.').unwrap()]);
+    for (opts, code) in [
+        (vec!["--no-hosts", "--add-host", "a:192.0.2.4"], 125),
+        (vec!["--network", &n1, "--ip", &bad_ip], 125),
+        (vec!["--expose", "8080:80"], 125),
+        (
+            vec![
+                "--network",
+                &n1,
+                "--network",
+                &n2,
+                "--mac-address",
+                "02:00:00:00:00:01",
+            ],
+            125,
+        ),
+        (
+            vec![
+                "--network",
+                &n1,
+                "--network",
+                &n2,
+                "--network-alias",
+                "both",
+            ],
+            0,
+        ),
+    ] {
+        let theirs = podman.output(
+            &[
+                &["create", "--name", "pntcobad"][..],
+                &opts,
+                &[testkit::BUSYBOX_IMAGE, "true"],
+            ]
+            .concat(),
+        );
+        let _ = podman.output(&["rm", "-f", "pntcobad"]);
+        assert_eq!(theirs.status.code(), Some(code), "podman {opts:?}");
+        let ours = host.podnet_out(&[&["create", "pntcobad"][..], &opts].concat());
+        if code == 0 {
+            assert!(
+                ours.status.success(),
+                "{opts:?}: {}",
+                String::from_utf8_lossy(&ours.stderr)
+            );
+            host.podnet(&["rm", "pntcobad"]);
+        } else {
+            refused(&ours, code);
+            assert_eq!(host.podnet(&["ps", "-q"]), "", "{opts:?}: nothing recorded");
+        }
+    }
+
+    // the options on a running container
+    host.podnet(&[
+        "create",
+        "c1",
+        "--network",
+        &n1,
+        "--ip",
+        &ip,
+        "--mac-address",
+        "02:00:00:00:00:07",
+        "--network-alias",
+        "web",
+        "--dns-option",
+        "ndots:3",
+        "--expose",
+        "90",
+        "-P",
+        "--add-host",
+        "gw:host-gateway",
+    ]);
+    host.podnet(&["start", "c1"]);
+    let addr = host.podnet(&["exec", "c1", "--", "ip", "-o", "addr", "show", "eth0"]);
+    assert!(addr.contains(&format!("{ip}/24")), "{addr}");
+    let link = host.podnet(&["exec", "c1", "--", "ip", "-o", "link", "show", "eth0"]);
+    assert!(link.contains("02:00:00:00:00:07"), "{link}");
+    let resolv = host.podnet(&["exec", "c1", "--", "cat", "/etc/resolv.conf"]);
+    assert!(resolv.lines().any(|l| l == "options ndots:3"), "{resolv}");
+    let hosts = host.podnet(&["exec", "c1", "--", "cat", "/etc/hosts"]);
+    assert!(
+        hosts
+            .lines()
+            .any(|l| l.split_whitespace().eq([gateway.as_str(), "gw"])),
+        "{hosts}"
+    );
+    let ports = host.podnet(&["ps", "--format", "{{.Names}} {{.Ports}}"]);
+    let port = ports
+        .trim()
+        .strip_prefix("c1 0.0.0.0:")
+        .and_then(|p| p.strip_suffix("->90/tcp"))
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("-P published 90/tcp on a host port: {ports}"));
+    assert_ne!(port, 0);
+
+    // --no-hosts: the container sees the host's own file, podnet writes none
+    host.podnet(&["create", "c2", "--network", &n1, "--no-hosts"]);
+    host.podnet(&["start", "c2"]);
+    let seen = host.podnet(&["exec", "c2", "--", "cat", "/etc/hosts"]);
+    assert_eq!(seen, std::fs::read_to_string("/etc/hosts").unwrap());
+
+    host.podnet(&["rm", "-f", "c1"]);
+    host.podnet(&["rm", "-f", "c2"]);
+    for net in [&n1, &n2] {
+        host.podnet(&["network", "rm", net]);
+        podman.run(&["network", "rm", net]);
+    }
+    assert!(host.pins().is_empty());
+}

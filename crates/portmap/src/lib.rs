@@ -35,6 +35,7 @@
 
 mod canonical;
 mod error;
+mod expose;
 mod legacy;
 mod overlap;
 #[cfg(test)]
@@ -45,6 +46,7 @@ mod types;
 
 pub use canonical::canonicalize;
 pub use error::{Error, Invalid};
+pub use expose::parse_expose_arg;
 pub use legacy::{expand, merge_ranges};
 pub use protocol::Protocol;
 pub use publish::{parse_publish, parse_publish_arg};

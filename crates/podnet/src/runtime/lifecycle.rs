@@ -66,7 +66,7 @@ impl<B: Backend> Runtime<B> {
         }
         record.running = true;
         record.network_status = status;
-        record.hosts_path = Some(hosts);
+        record.hosts_path = hosts;
         record.resolv_conf_path = Some(resolv);
         let committed = self.state.begin().and_then(|tx| {
             tx.put_container(&record)?;

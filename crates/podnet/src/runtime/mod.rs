@@ -20,6 +20,8 @@
 
 mod config;
 mod connect;
+#[cfg(test)]
+mod create_options_tests;
 mod error;
 pub(crate) mod failpoint;
 mod files;
@@ -48,7 +50,7 @@ pub use failpoint::FAILPOINTS;
 pub use network_lifecycle::UpdateNetworkOptions;
 pub use networks::RemoveNetworkOptions;
 pub use reconcile::ReconcileReport;
-pub use spec::{ContainerSpec, NetworkRequest};
+pub use spec::{ContainerSpec, NetworkRequest, SingleNetworkOptions};
 
 use crate::backend::{Backend, NetworkOptions, PerNetworkOptions};
 use crate::{ContainerRecord, Error, Network, NetworkStore, StateStore};
@@ -139,6 +141,10 @@ impl<B: Backend> Runtime<B> {
     /// published ports. No kernel object is made until [`Runtime::setup`].
     pub fn create(&self, spec: &ContainerSpec) -> Result<ContainerRecord, Error> {
         crate::validate::container_spec(spec)?;
+        let requests = spec.network_requests(self.networks.default_network_name())?;
+        for request in &requests {
+            crate::validate::network_request(request)?;
+        }
         let _lock = FlowLock::acquire(&self.config)?;
         if self
             .state
@@ -151,11 +157,12 @@ impl<B: Backend> Runtime<B> {
             }
             .into());
         }
-        let port_mappings =
-            portmap::canonicalize(&spec.ports).map_err(|source| RuntimeError::Ports {
+        let port_mappings = portmap::canonicalize(&spec.ports_to_publish()).map_err(|source| {
+            RuntimeError::Ports {
                 container: spec.name.clone(),
                 source,
-            })?;
+            }
+        })?;
         let port_mappings = ports::assign_free_host_ports(&port_mappings).map_err(|mapping| {
             RuntimeError::NoFreeHostPort {
                 container: spec.name.clone(),
@@ -167,15 +174,9 @@ impl<B: Backend> Runtime<B> {
             .hostname
             .clone()
             .unwrap_or_else(|| spec::short_id(&id).to_string());
-        let default = [NetworkRequest::new(self.networks.default_network_name())];
-        let requests = if spec.networks.is_empty() {
-            &default[..]
-        } else {
-            &spec.networks[..]
-        };
         let mut networks = BTreeMap::new();
         let mut resolved = Vec::new();
-        for request in requests {
+        for request in &requests {
             let net = self.networks.inspect(&request.network)?;
             let options =
                 self.network_options(&id, spec.hostname.as_deref(), request, &networks)?;
@@ -192,6 +193,8 @@ impl<B: Backend> Runtime<B> {
             dns_servers: spec.dns_servers.clone(),
             dns_search: spec.dns_search.clone(),
             add_hosts: spec.add_hosts.clone(),
+            dns_options: spec.dns_options.clone(),
+            no_hosts: spec.no_hosts,
             ..ContainerRecord::default()
         };
         let tx = self.state.begin()?;

@@ -34,6 +34,7 @@
 //!   netns_path TEXT NULL                     netns pin while it exists
 //!   network_status TEXT                      JSON {network name: StatusBlock}
 //!   hosts_path, resolv_conf_path TEXT NULL
+//!   options TEXT                             JSON {dns_options, no_hosts} (migration 5)
 //!
 //! ipam_networks                              one row per network with leases
 //!   key INTEGER PRIMARY KEY                  short key used by the tables below
@@ -155,6 +156,7 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE ipam_cursor_v3 RENAME TO ipam_cursor;
 ",
     intent::MIGRATION_NEW_BRIDGES,
+    containers::MIGRATION_OPTIONS,
 ];
 
 /// The schema version this build writes.

@@ -260,6 +260,9 @@ pub struct CreateArgs {
     /// DNS search domains.
     #[arg(long)]
     pub dns_search: Vec<String>,
+    /// podman's other container network options.
+    #[command(flatten)]
+    pub options: crate::create_options::CreateOptionArgs,
 }
 
 /// `podnet connect`.

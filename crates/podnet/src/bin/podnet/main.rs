@@ -7,6 +7,7 @@
 //! pins, container files, netavark's config) under DIR, apart from podman's files.
 
 mod args;
+mod create_options;
 mod exec;
 mod network_cmd;
 mod output;

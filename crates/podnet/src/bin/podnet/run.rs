@@ -28,7 +28,7 @@ pub enum CliError {
         /// What is wrong.
         why: String,
     },
-    /// A `-p` spec does not parse (the message names the spec and the reason).
+    /// A `-p` or `--expose` spec does not parse (the message names the spec and the reason).
     #[error(transparent)]
     Publish(portmap::Error),
     /// containers.conf could not be read, or has a bad value.
@@ -260,7 +260,7 @@ fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
         .into_iter()
         .flatten()
         .collect();
-    Ok(ContainerSpec {
+    let mut spec = ContainerSpec {
         name: args.name,
         hostname: args.hostname,
         networks,
@@ -268,7 +268,10 @@ fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
         add_hosts: args.add_host,
         dns_servers: args.dns,
         dns_search: args.dns_search,
-    })
+        ..ContainerSpec::default()
+    };
+    args.options.apply(&mut spec)?;
+    Ok(spec)
 }
 
 fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
