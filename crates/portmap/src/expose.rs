@@ -10,14 +10,7 @@ use crate::types::PortMapping;
 /// Each spec gives one mapping with host port 0 (nothing published); a host part
 /// (`8080:80`) is refused. An error names the whole argument and the reason.
 pub fn parse_expose_arg(arg: &str) -> Result<Vec<PortMapping>, Error> {
-    arg.split(',')
-        .map(|spec| {
-            parse(spec).map_err(|cause| Error::Expose {
-                spec: arg.to_owned(),
-                cause,
-            })
-        })
-        .collect()
+    crate::publish::each_spec(arg, parse, |spec, cause| Error::Expose { spec, cause })
 }
 
 fn parse(spec: &str) -> Result<PortMapping, Invalid> {

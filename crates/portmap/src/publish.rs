@@ -40,13 +40,18 @@ pub fn parse_publish(spec: &str) -> Result<PortMapping, Error> {
 /// the API (`PortMapping::protocol`), not the command line. An error names the whole
 /// argument and the reason.
 pub fn parse_publish_arg(arg: &str) -> Result<Vec<PortMapping>, Error> {
+    each_spec(arg, parse, |spec, cause| Error::Publish { spec, cause })
+}
+
+/// A command-line argument of a string-slice flag: each comma-separated spec parsed by
+/// `parse`, an error naming the whole argument (`wrap`).
+pub(crate) fn each_spec(
+    arg: &str,
+    parse: fn(&str) -> Result<PortMapping, Invalid>,
+    wrap: fn(String, Invalid) -> Error,
+) -> Result<Vec<PortMapping>, Error> {
     arg.split(',')
-        .map(|spec| {
-            parse(spec).map_err(|cause| Error::Publish {
-                spec: arg.to_owned(),
-                cause,
-            })
-        })
+        .map(|spec| parse(spec).map_err(|cause| wrap(arg.to_owned(), cause)))
         .collect()
 }
 

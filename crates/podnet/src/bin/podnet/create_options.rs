@@ -41,14 +41,7 @@ pub struct CreateOptionArgs {
 impl CreateOptionArgs {
     /// Sets the options on `spec`.
     pub fn apply(self, spec: &mut ContainerSpec) -> Result<(), CliError> {
-        spec.expose = self
-            .expose
-            .iter()
-            .map(|e| portmap::parse_expose_arg(e).map_err(CliError::Publish))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
+        spec.expose = crate::run::port_args(&self.expose, portmap::parse_expose_arg)?;
         spec.publish_all = self.publish_all;
         spec.dns_options = self.dns_option;
         spec.no_hosts = self.no_hosts;

@@ -252,14 +252,7 @@ fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
         .iter()
         .map(|n| n.parse::<NetworkRequest>().map_err(Error::from))
         .collect::<Result<_, _>>()?;
-    let ports = args
-        .publish
-        .iter()
-        .map(|p| portmap::parse_publish_arg(p).map_err(CliError::Publish))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect();
+    let ports = port_args(&args.publish, portmap::parse_publish_arg)?;
     let mut spec = ContainerSpec {
         name: args.name,
         hostname: args.hostname,
@@ -272,6 +265,18 @@ fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
     };
     args.options.apply(&mut spec)?;
     Ok(spec)
+}
+
+/// Every mapping of a repeated port flag (`-p`, `--expose`), each argument a comma list.
+pub fn port_args(
+    args: &[String],
+    parse: fn(&str) -> Result<Vec<portmap::PortMapping>, portmap::Error>,
+) -> Result<Vec<portmap::PortMapping>, CliError> {
+    let mut all = Vec::new();
+    for arg in args {
+        all.extend(parse(arg).map_err(CliError::Publish)?);
+    }
+    Ok(all)
 }
 
 fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
