@@ -80,8 +80,8 @@ pub use rootless::{
     USERNS_ENV,
 };
 pub use runtime::{
-    ContainerSpec, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime, RuntimeConfig,
-    RuntimeError, SingleNetworkOptions, UpdateNetworkOptions, FAILPOINTS,
+    ContainerSpec, ExecSession, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime,
+    RuntimeConfig, RuntimeError, SingleNetworkOptions, UpdateNetworkOptions, FAILPOINTS,
 };
 /// The rusqlite podnet's state database is built with (0.32): a crate that also uses SQLite must
 /// use this version, as two `libsqlite3-sys` versions cannot be linked into one program. The

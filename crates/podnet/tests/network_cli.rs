@@ -481,3 +481,106 @@ fn container_options_reach_the_container_and_bad_ones_exit_as_podman_43() {
     }
     assert!(host.pins().is_empty());
 }
+
+/// Whether `pid` still runs (a zombie counts as ended).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                != Some("Z")
+        })
+        .unwrap_or(false)
+}
+
+/// Waits (polling, generously bounded) until `check` holds; false if it never did.
+fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..600 {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn exec_processes_end_with_stop_and_rm_force_and_only_they() {
+    const NAME: &str = "exec_processes_end_with_stop_and_rm_force_and_only_they";
+    if !can_run(NAME) {
+        return;
+    }
+    let host = Host::new();
+    let net = format!("pntex{}", std::process::id());
+    host.podnet(&[
+        "network",
+        "create",
+        "--subnet",
+        &testkit::free_subnet_v4().to_string(),
+        &net,
+    ]);
+    host.podnet(&["create", "c1", "--network", &net]);
+    // not started by podnet exec: a process of the same name that must survive
+    struct Reaped(std::process::Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let bystander = Reaped(
+        std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn()
+            .unwrap(),
+    );
+
+    for end in [&["stop", "c1"][..], &["rm", "--force", "c1"]] {
+        host.podnet(&["start", "c1"]);
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "sleep 1000 & echo $! > {d}/inner; echo $$ > {d}/outer; wait",
+            d = dir.path().display()
+        );
+        let mut cmd = host.command(flows_support::PODNET);
+        cmd.arg("--root")
+            .arg(host.root.path())
+            .args(["exec", "c1", "--", "sh", "-c", &script])
+            .stdin(std::process::Stdio::null());
+        let mut exec = cmd.spawn().unwrap();
+        let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).ok();
+        assert!(
+            eventually(|| read("inner").is_some_and(|s| !s.trim().is_empty())),
+            "the exec'd shell never started"
+        );
+        let (outer, inner) = (read("outer").unwrap(), read("inner").unwrap());
+        let (outer, inner) = (outer.trim(), inner.trim());
+        assert!(alive(outer) && alive(inner));
+
+        host.podnet(end);
+        let mut status = None;
+        let ended = eventually(|| {
+            status = exec.try_wait().unwrap();
+            status.is_some()
+        });
+        if !ended {
+            let _ = exec.kill();
+            let _ = exec.wait();
+        }
+        assert!(ended, "{end:?}: podnet exec still waits for its command");
+        let status = status.unwrap();
+        assert_eq!(status.code(), Some(137), "{end:?}: the exec ends as killed");
+        assert!(
+            eventually(|| !alive(outer) && !alive(inner)),
+            "{end:?}: still running"
+        );
+        assert!(
+            alive(&bystander.0.id().to_string()),
+            "{end:?}: only tracked processes end"
+        );
+    }
+    assert_eq!(host.podnet(&["ps", "-q"]), "");
+    drop(bystander);
+    host.podnet(&["network", "rm", &net]);
+}

@@ -243,10 +243,11 @@ impl<B: Backend> Runtime<B> {
 
     /// The teardown steps, for callers that hold the flow lock already.
     pub(super) fn teardown_unlocked(&self, record: &mut ContainerRecord) -> Vec<String> {
-        let mut errors = Vec::new();
         if !record.running {
-            return errors;
+            return Vec::new();
         }
+        // what `exec` started in the container ends with its network
+        let mut errors = self.end_exec_sessions(record);
         if let Some(ns) = record.netns_path.clone() {
             let found = match self.lookup_networks(record) {
                 Ok(found) => found,

@@ -23,6 +23,7 @@ mod connect;
 #[cfg(test)]
 mod create_options_tests;
 mod error;
+mod exec_sessions;
 pub(crate) mod failpoint;
 mod files;
 mod host_conflicts;
@@ -46,6 +47,7 @@ use std::collections::BTreeMap;
 
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
+pub use exec_sessions::ExecSession;
 pub use failpoint::FAILPOINTS;
 pub use network_lifecycle::UpdateNetworkOptions;
 pub use networks::RemoveNetworkOptions;

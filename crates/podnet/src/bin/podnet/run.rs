@@ -220,10 +220,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             crate::ps::inspect(object, format.as_deref())
         }
         Command::Ps(list) => crate::ps::ps(&rt.containers()?, &list),
-        Command::Exec { container, command } => {
-            let record = rt.container(&container)?;
-            crate::exec::exec(&record, &command)
-        }
+        Command::Exec { container, command } => crate::exec::exec(&rt, &container, &command),
         Command::Reconcile => print(&rt.reconcile()?),
         Command::Info => info(&cli),
     }
