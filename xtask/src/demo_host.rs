@@ -99,7 +99,7 @@ impl DemoHost {
         if self.cleaned.replace(true) {
             return Ok(());
         }
-        if let Ok(out) = self.podnet_command(&["ps"]).output() {
+        if let Ok(out) = self.podnet_command(&["ps", "--format", "json"]).output() {
             if let Ok(list) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
                 for c in list.as_array().into_iter().flatten() {
                     if let Some(name) = c["Name"].as_str() {

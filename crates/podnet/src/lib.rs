@@ -69,9 +69,9 @@ pub use backend::{
 pub use containers_conf;
 pub use error::{error_chain, Error};
 pub use network::{
-    is_valid_name, LeaseRange, Network, NetworkError, NetworkStore, Route, Subnet, SubnetPool,
-    BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM, IPAM_DRIVER_KEY,
-    MACVLAN_DRIVER, NONE_IPAM,
+    is_valid_name, LeaseRange, Network, NetworkError, NetworkFilter, NetworkStore, Route, Subnet,
+    SubnetPool, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM,
+    IPAM_DRIVER_KEY, MACVLAN_DRIVER, NONE_IPAM,
 };
 pub use rootless::{
     in_user_namespace, reexec_in_user_namespace, run_port_forwarder, ForwardProtocol, PortForward,
@@ -80,8 +80,8 @@ pub use rootless::{
     USERNS_ENV,
 };
 pub use runtime::{
-    ContainerSpec, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime, RuntimeConfig,
-    RuntimeError, FAILPOINTS,
+    ContainerSpec, ExecSession, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime,
+    RuntimeConfig, RuntimeError, SingleNetworkOptions, UpdateNetworkOptions, FAILPOINTS,
 };
 /// The rusqlite podnet's state database is built with (0.32): a crate that also uses SQLite must
 /// use this version, as two `libsqlite3-sys` versions cannot be linked into one program. The

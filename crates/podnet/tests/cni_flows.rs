@@ -254,7 +254,7 @@ fn containers_on_a_cni_network_talk_and_publish_and_leave_nothing() {
     let (ip_a, ip_b) = (address(&rt, "a", &net), address(&rt, "b", &net));
     assert!(ip_a.to_string().starts_with("10.89.231."), "{ip_a}");
     assert_ne!(ip_a, ip_b);
-    assert!(rt.state().list_leases().unwrap().is_empty());
+    assert!(rt.leases().unwrap().is_empty());
     assert_eq!(h.host_local_leases().len(), 2);
     assert_eq!(h.cache_entries().len(), 2);
 

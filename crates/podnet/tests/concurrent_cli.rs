@@ -129,7 +129,7 @@ fn thirty_concurrent_cli_flows_leave_exactly_the_expected_state() {
     assert!(failures.is_empty(), "failed commands: {failures:#?}");
 
     // the records
-    let ps = host.podnet_json(&["ps"]);
+    let ps = host.podnet_json(&["ps", "--format", "json"]);
     let records: BTreeMap<String, serde_json::Value> = ps
         .as_array()
         .unwrap()

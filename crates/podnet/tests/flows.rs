@@ -382,7 +382,7 @@ fn a_kill_at_any_point_of_a_flow_is_repaired_by_reconcile() {
                 host.podnet(&["start", "k"]);
                 crash_at(&host, point, &["stop", "k"]);
                 reconcile(&host, point);
-                let ps = host.podnet_json(&["ps"]);
+                let ps = host.podnet_json(&["ps", "--format", "json"]);
                 assert_eq!(ps[0]["Running"], false, "{ps}");
                 assert_clean(&host, &first);
                 continue;
@@ -429,7 +429,7 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     // a malformed network file is skipped with a warning, never a crash
     let broken = host.root.path().join("networks/broken.json");
     std::fs::write(&broken, "{ not json").unwrap();
-    let out = host.podnet_out(&["network", "ls"]);
+    let out = host.podnet_out(&["network", "ls", "--format", "json"]);
     assert!(out.status.success());
     let names: Vec<String> = serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout)
         .unwrap()
@@ -640,7 +640,7 @@ fn containers_conf_sets_the_default_network_and_a_bad_value_is_one_line() {
             && err.contains("not-a-cidr"),
         "{err}"
     );
-    assert_eq!(host.podnet(&["ps"]).trim(), "[]");
+    assert_eq!(host.podnet(&["ps", "--format", "json"]).trim(), "[]");
     assert_clean(&host, "10.89.212.");
 }
 

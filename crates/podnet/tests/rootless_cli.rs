@@ -335,7 +335,7 @@ fn rootless_kill_at_any_point_of_a_flow_is_repaired_by_reconcile() {
             "teardown" => {
                 cli.ok(&["start", "rla"]);
                 crash(point, &["stop", "rla"]);
-                let ps = cli.ok(&["ps"]);
+                let ps = cli.ok(&["ps", "--format", "json"]);
                 assert!(ps.contains("\"Running\": false"), "{point}: {ps}");
                 assert_rootless_clean(&root, point);
                 continue;

@@ -106,7 +106,8 @@ impl Peers {
 
     /// The podnet container's addresses on `network`, from `podnet ps`.
     fn podnet_addresses(&self, name: &str, network: &str) -> (String, Vec<IpAddr>) {
-        let ps: Vec<serde_json::Value> = serde_json::from_str(&self.podnet(&["ps"])).unwrap();
+        let ps: Vec<serde_json::Value> =
+            serde_json::from_str(&self.podnet(&["ps", "--format", "json"])).unwrap();
         let c = ps.iter().find(|c| c["Name"] == name).unwrap();
         let ips = c["Addresses"][network]
             .as_array()
@@ -124,7 +125,7 @@ impl Drop for Peers {
     /// Removes the test's containers even when an assertion failed half-way.
     fn drop(&mut self) {
         let podnet = |args: &[&str]| self.podnet_command(args).output();
-        if let Ok(out) = podnet(&["ps"]) {
+        if let Ok(out) = podnet(&["ps", "--format", "json"]) {
             let list: Vec<serde_json::Value> =
                 serde_json::from_slice(&out.stdout).unwrap_or_default();
             for c in list {

@@ -147,7 +147,7 @@ impl Peers {
 
     /// Every podnet container's summary (`podnet ps`).
     fn podnet_ps(&self) -> Vec<serde_json::Value> {
-        serde_json::from_str(&self.podnet_ok(&["ps"])).unwrap()
+        serde_json::from_str(&self.podnet_ok(&["ps", "--format", "json"])).unwrap()
     }
 
     /// A podnet container's summary.
@@ -179,7 +179,7 @@ impl Drop for Peers {
     /// Removes the test's containers even when an assertion failed half-way.
     fn drop(&mut self) {
         let _ = self.podman().args(["rm", "-f", "-a", "-t", "0"]).output();
-        let Ok(out) = self.podnet().args(["ps"]).output() else {
+        let Ok(out) = self.podnet().args(["ps", "--format", "json"]).output() else {
             return;
         };
         let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();

@@ -9,6 +9,9 @@ pub enum Invalid {
     /// The spec is empty.
     #[error("empty spec")]
     Empty,
+    /// `--expose` takes container ports only.
+    #[error("a host part (':') is not allowed: --expose takes container ports, -p publishes")]
+    ExposeHostPart,
     /// More than one `/` in the spec.
     #[error("protocol can only be specified once (one '/')")]
     ManySlashes,
@@ -94,6 +97,15 @@ pub enum Error {
     #[error("invalid publish spec {spec:?}: {cause}")]
     Publish {
         /// The spec as given.
+        spec: String,
+        /// What is wrong with it.
+        #[source]
+        cause: Invalid,
+    },
+    /// [`parse_expose_arg`](crate::parse_expose_arg) got a bad `--expose` spec.
+    #[error("invalid --expose spec {spec:?}: {cause}")]
+    Expose {
+        /// The argument as given.
         spec: String,
         /// What is wrong with it.
         #[source]

@@ -35,6 +35,7 @@
 
 mod canonical;
 mod error;
+mod expose;
 mod legacy;
 mod overlap;
 #[cfg(test)]
@@ -45,9 +46,10 @@ mod types;
 
 pub use canonical::canonicalize;
 pub use error::{Error, Invalid};
+pub use expose::parse_expose_arg;
 pub use legacy::{expand, merge_ranges};
 pub use protocol::Protocol;
-pub use publish::parse_publish;
+pub use publish::{parse_publish, parse_publish_arg};
 pub use types::{OciCniPortMapping, PortMapping};
 
 /// The README's example, compiled and run as a doctest so it stays true.

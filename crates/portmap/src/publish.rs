@@ -33,6 +33,28 @@ pub fn parse_publish(spec: &str) -> Result<PortMapping, Error> {
     })
 }
 
+/// Parses one `-p` command-line argument as podman's CLI does: the flag is a string
+/// slice, so the argument is first split at commas into several specs, each parsed by
+/// [`parse_publish`]. So `8080:80,9090:90` is two mappings, and `80:80/tcp,udp` is
+/// refused as podman 4.3 refuses it (`udp` is not a port); a list of protocols is for
+/// the API (`PortMapping::protocol`), not the command line. An error names the whole
+/// argument and the reason.
+pub fn parse_publish_arg(arg: &str) -> Result<Vec<PortMapping>, Error> {
+    each_spec(arg, parse, |spec, cause| Error::Publish { spec, cause })
+}
+
+/// A command-line argument of a string-slice flag: each comma-separated spec parsed by
+/// `parse`, an error naming the whole argument (`wrap`).
+pub(crate) fn each_spec(
+    arg: &str,
+    parse: fn(&str) -> Result<PortMapping, Invalid>,
+    wrap: fn(String, Invalid) -> Error,
+) -> Result<Vec<PortMapping>, Error> {
+    arg.split(',')
+        .map(|spec| parse(spec).map_err(|cause| wrap(arg.to_owned(), cause)))
+        .collect()
+}
+
 fn parse(spec: &str) -> Result<PortMapping, Invalid> {
     if spec.is_empty() {
         return Err(Invalid::Empty);
@@ -204,6 +226,20 @@ mod tests {
         ];
         for (spec, want) in cases {
             assert_eq!(parse_publish(spec).unwrap(), want, "spec {spec:?}");
+        }
+    }
+
+    /// podman 4.3's CLI splits `-p` at commas: `80:80/tcp,udp` is refused (`udp` is no
+    /// port: podman says `invalid port number: strconv.Atoi: parsing "udp"`).
+    #[test]
+    fn a_command_line_argument_is_a_comma_list_of_specs() {
+        assert_eq!(
+            parse_publish_arg("8080:80,9090:90/udp").unwrap(),
+            [pm("", 8080, 80, 1, "tcp"), pm("", 9090, 90, 1, "udp")]
+        );
+        for bad in ["80:80/tcp,udp", "8080:80,", "80/tcp,tcp"] {
+            let err = parse_publish_arg(bad).unwrap_err().to_string();
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
         }
     }
 

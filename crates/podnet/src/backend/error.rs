@@ -113,9 +113,10 @@ pub enum BackendError {
     /// netavark ran and reported a failure.
     #[error("netavark {command} failed (exit code {}): {message}", exit_code.map_or_else(|| "none, killed by a signal".to_string(), |c| c.to_string()))]
     Netavark {
-        /// The subcommand (`setup`, `teardown`).
+        /// The subcommand (`setup`, `teardown`, `update`).
         command: &'static str,
-        /// The network namespace it worked on.
+        /// The network namespace it worked on (for `update`: aardvark-dns's file of the
+        /// network).
         netns: PathBuf,
         /// netavark's exit code (`None` when killed by a signal).
         exit_code: Option<i32>,

@@ -51,6 +51,8 @@ mod version;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::Network;
+
 pub use bounded::DEFAULT_BACKEND_TIMEOUT;
 pub use env::netavark_path;
 pub use error::BackendError;
@@ -142,6 +144,21 @@ pub trait Backend {
     fn assigns_addresses(&self) -> bool {
         false
     }
+
+    /// Whether the backend can run a network of this definition (driver, IPAM driver),
+    /// asked before the network is created: the error names what is missing (netavark:
+    /// the version that added it). Any by default.
+    fn check_network(&self, _network: &Network) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// `network`'s upstream DNS servers changed (`podman network update --dns-add`): the
+    /// DNS server the backend runs for it (aardvark-dns) forwards to
+    /// `network.network_dns_servers` from now on, without restarting a container. Nothing
+    /// by default (a backend with no DNS server of its own).
+    fn update_dns_servers(&self, _network: &Network) -> Result<(), BackendError> {
+        Ok(())
+    }
 }
 
 impl<T: Backend + ?Sized> Backend for Box<T> {
@@ -189,6 +206,14 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
 
     fn assigns_addresses(&self) -> bool {
         (**self).assigns_addresses()
+    }
+
+    fn update_dns_servers(&self, network: &Network) -> Result<(), BackendError> {
+        (**self).update_dns_servers(network)
+    }
+
+    fn check_network(&self, network: &Network) -> Result<(), BackendError> {
+        (**self).check_network(network)
     }
 }
 

@@ -19,6 +19,7 @@ use super::{
     aardvark, bounded, find, leftovers, parse_setup_output, Backend, BackendError, NetworkOptions,
     StatusBlock,
 };
+use crate::Network;
 
 /// netavark's `--config` directory podman uses when running as root.
 pub const ROOTFUL_CONFIG_DIR: &str = "/run/containers/networks";
@@ -217,22 +218,47 @@ impl Netavark {
         })
     }
 
-    /// Runs one netavark command and returns its stdout.
+    /// Runs one netavark command on a netns with `options` on stdin and returns its stdout.
     fn run(
         &self,
         command: &'static str,
         netns: &Path,
         options: &NetworkOptions,
     ) -> Result<String, BackendError> {
+        let input = serde_json::to_vec(options).map_err(|e| BackendError::Spawn {
+            binary: self.binary.clone(),
+            command,
+            source: std::io::Error::other(e),
+        })?;
+        self.exec(
+            command,
+            &[netns.as_os_str()],
+            &input,
+            netns,
+            &options.container_id,
+        )
+    }
+
+    /// Runs `netavark [global options] COMMAND ARGS...` with `input` on stdin and returns
+    /// its stdout; `target` (the netns, or the file a command changes) names the run in
+    /// errors. At debug level the JSON sent and received is logged, as podman's debug log
+    /// shows it.
+    fn exec(
+        &self,
+        command: &'static str,
+        args: &[&std::ffi::OsStr],
+        input: &[u8],
+        target: &Path,
+        container_id: &str,
+    ) -> Result<String, BackendError> {
         let spawn_err = |source| BackendError::Spawn {
             binary: self.binary.clone(),
             command,
             source,
         };
-        let input = serde_json::to_vec(options).map_err(|e| spawn_err(std::io::Error::other(e)))?;
         let mut stdin = memfile("netavark-stdin").map_err(spawn_err)?;
         stdin
-            .write_all(&input)
+            .write_all(input)
             .and_then(|()| stdin.seek(SeekFrom::Start(0)))
             .map_err(spawn_err)?;
         let mut stdout = memfile("netavark-stdout").map_err(spawn_err)?;
@@ -254,7 +280,7 @@ impl Netavark {
             cmd.arg("--firewall-driver").arg(driver.as_str());
         }
         cmd.arg(command)
-            .arg(netns)
+            .args(args)
             .env("RUST_LOG", format!("netavark={level}"))
             .stdin(Stdio::from(stdin))
             .stdout(Stdio::from(stdout.try_clone().map_err(spawn_err)?))
@@ -272,7 +298,10 @@ impl Netavark {
                 source,
             })?;
         }
-        tracing::debug!(binary = %self.binary.display(), command, netns = %netns.display(), container_id = %options.container_id, "running netavark");
+        tracing::debug!(binary = %self.binary.display(), command, target = %target.display(), container_id, "running netavark");
+        if !input.is_empty() {
+            tracing::debug!(target: "podnet::netavark", command, "sent to netavark: {}", String::from_utf8_lossy(input));
+        }
         let status = bounded::status(&mut cmd, &self.binary, command, self.timeout)?;
         drop(cmd);
 
@@ -280,6 +309,9 @@ impl Netavark {
         let log = read_back(&mut stderr).map_err(spawn_err)?;
         for line in log.lines().filter(|l| !l.trim().is_empty()) {
             tracing::debug!(target: "podnet::netavark", "{line}");
+        }
+        if !out.trim().is_empty() {
+            tracing::debug!(target: "podnet::netavark", command, "received from netavark: {}", out.trim());
         }
         if status.success() {
             return Ok(out);
@@ -296,7 +328,7 @@ impl Netavark {
         };
         Err(BackendError::Netavark {
             command,
-            netns: netns.to_path_buf(),
+            netns: target.to_path_buf(),
             exit_code: status.code(),
             message,
         })
@@ -467,6 +499,43 @@ impl Backend for Netavark {
                 left,
             })
         }
+    }
+
+    /// ipvlan needs netavark 1.5, the DHCP IPAM driver its proxy (1.6).
+    fn check_network(&self, network: &Network) -> Result<(), BackendError> {
+        if network.driver == "ipvlan" {
+            self.require(super::Feature::Ipvlan)?;
+        }
+        if network.ipam_driver() == "dhcp" {
+            self.require(super::Feature::DhcpProxy)?;
+        }
+        Ok(())
+    }
+
+    /// `netavark update NAME --network-dns-servers A,B` as podman 5 runs it (netavark 1.4
+    /// rewrites aardvark-dns's file of the network and signals it). Only while aardvark-dns
+    /// serves the network (its file exists): otherwise the next setup reads the servers
+    /// from the network definition, and netavark would fail on the missing file.
+    fn update_dns_servers(&self, network: &Network) -> Result<(), BackendError> {
+        let file = self.config_dir.join("aardvark-dns").join(&network.name);
+        if self.aardvark_binary.is_none() || !network.dns_enabled || !file.exists() {
+            tracing::debug!(network = %network.name, "no aardvark-dns serves the network: nothing to update");
+            return Ok(());
+        }
+        self.require(super::Feature::Update)?;
+        let servers: Vec<String> = network
+            .network_dns_servers
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let servers = servers.join(",");
+        let args = [
+            std::ffi::OsStr::new(&network.name),
+            std::ffi::OsStr::new("--network-dns-servers"),
+            std::ffi::OsStr::new(&servers),
+        ];
+        self.exec("update", &args, &[], &file, "")?;
+        Ok(())
     }
 }
 

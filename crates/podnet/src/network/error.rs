@@ -24,6 +24,26 @@ pub enum NetworkError {
         /// The network being created.
         name: String,
     },
+    /// A `--filter` item is malformed or not supported for the command.
+    #[error("invalid filter {filter:?}: {why}")]
+    BadFilter {
+        /// The item as given.
+        filter: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// DNS servers given for a network without DNS (`--dns` with `--disable-dns`).
+    #[error("network {name}: cannot set DNS servers if DNS is not enabled for the network")]
+    DnsServersWithoutDns {
+        /// The network.
+        name: String,
+    },
+    /// `network update` on a CNI network (podman updates netavark networks only).
+    #[error("network {name}: network update is only supported with the netavark backend")]
+    UpdateCni {
+        /// The network.
+        name: String,
+    },
     /// No network has this name, ID or ID prefix.
     #[error("unable to find network with name or ID {name_or_id}: network not found")]
     NotFound {

@@ -5,6 +5,7 @@ mod addr;
 mod cni_files;
 mod error;
 mod files;
+mod filter;
 mod host;
 mod pick;
 mod read;
@@ -17,6 +18,7 @@ pub use error::NetworkError;
 #[cfg(test)]
 pub(crate) use files::parse_file;
 pub(crate) use files::{lock_dir, DirLock};
+pub use filter::NetworkFilter;
 pub use pick::SubnetPool;
 pub use store::NetworkStore;
 pub use types::{

@@ -231,6 +231,10 @@ impl NetworkStore {
         if net.ipam_driver() == NONE_IPAM {
             net.dns_enabled = false;
         }
+        // podman 5's rule for `network create --dns`
+        if !net.dns_enabled && !net.network_dns_servers.is_empty() {
+            return Err(NetworkError::DnsServersWithoutDns { name: net.name });
+        }
         let add_gateway = !net.internal || net.dns_enabled;
         validate::validate_subnets(&mut net, add_gateway, &used)?;
         net.created = validate::now_rfc3339();
@@ -262,6 +266,45 @@ impl NetworkStore {
         files::sync_dir(&self.dir).map_err(|source| NetworkError::Remove { path, source })?;
         debug!(network = %net.name, "network removed");
         Ok(net)
+    }
+
+    /// Changes the network with this name, full ID or unique ID prefix in place (podman's
+    /// `NetworkUpdate`): read, `change`d and, when that changed anything, written back
+    /// atomically, all under the directory lock. Returns the definition before and after.
+    /// Fields podnet does not know ([`Network::extra`]) are written back as read. Only
+    /// netavark's format: podman updates no CNI conflist.
+    pub(crate) fn modify(
+        &self,
+        name_or_id: &str,
+        change: impl FnOnce(&mut Network),
+    ) -> Result<(Network, Network), NetworkError> {
+        let _lock = if self.dir.is_dir() {
+            Some(self.lock()?)
+        } else {
+            None
+        };
+        let (all, skipped) = self.load_all()?;
+        let before = find_or_skipped(&all, &skipped, name_or_id)?.clone();
+        if self.is_cni() {
+            return Err(NetworkError::UpdateCni { name: before.name });
+        }
+        let mut after = before.clone();
+        change(&mut after);
+        if after != before {
+            fs::create_dir_all(&self.dir).map_err(|source| NetworkError::CreateDir {
+                path: self.dir.clone(),
+                source,
+            })?;
+            // the default network may have had no file (and so no lock) until now
+            let _created_lock = if _lock.is_none() {
+                Some(self.lock()?)
+            } else {
+                None
+            };
+            self.write(&after)?;
+            debug!(network = %after.name, "network file rewritten");
+        }
+        Ok((before, after))
     }
 
     fn fill_bridge(

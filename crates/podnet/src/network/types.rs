@@ -103,6 +103,11 @@ pub struct Network {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub ipam_options: BTreeMap<String, String>,
+    /// Fields podnet does not know (a file written by a newer podman), kept as read so a
+    /// rewrite ([`Runtime::update_network`](crate::Runtime::update_network)) does not drop
+    /// them; written after the known fields.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// One subnet of a network.
@@ -138,6 +143,21 @@ pub struct LeaseRange {
     /// Last address to hand out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_ip: Option<IpAddr>,
+}
+
+impl LeaseRange {
+    /// The range podman 4.3's `--ip-range CIDR` gives: from the address after the CIDR's
+    /// network address to its last (broadcast) address.
+    pub fn from_cidr(range: IpNet) -> LeaseRange {
+        let first = match range.network() {
+            IpAddr::V4(a) => IpAddr::V4(std::net::Ipv4Addr::from(u32::from(a).saturating_add(1))),
+            IpAddr::V6(a) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a).saturating_add(1))),
+        };
+        LeaseRange {
+            start_ip: Some(first),
+            end_ip: Some(range.broadcast()),
+        }
+    }
 }
 
 /// An extra route of a network (newer podman's `types.Route`).

@@ -238,6 +238,21 @@ impl<B: Backend + Sync> Backend for RootlessBackend<B> {
             .map_err(|e| wrap("teardown", e))?
     }
 
+    fn check_network(&self, network: &crate::Network) -> Result<(), BackendError> {
+        self.inner.check_network(network)
+    }
+
+    fn update_dns_servers(&self, network: &crate::Network) -> Result<(), BackendError> {
+        let locked = self.netns.lock().map_err(|e| wrap("update", e))?;
+        if !netns::is_netns(self.netns.config().pin_path()) {
+            // no rootless netns: no aardvark-dns serves any network
+            return Ok(());
+        }
+        locked
+            .run(|| self.inner.update_dns_servers(network))
+            .map_err(|e| wrap("update", e))?
+    }
+
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {
         let locked = self.netns.lock().map_err(|e| wrap("teardown", e))?;
         if !netns::is_netns(self.netns.config().pin_path()) {

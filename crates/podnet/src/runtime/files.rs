@@ -111,13 +111,14 @@ pub(crate) fn network_nameservers(status: &BTreeMap<String, StatusBlock>) -> Vec
     servers
 }
 
-/// Writes both files for a container whose networks are set up (`start`).
+/// Writes both files for a container whose networks are set up (`start`); no hosts file
+/// with `--no-hosts`.
 pub(crate) fn write_new(
     config: &RuntimeConfig,
     record: &ContainerRecord,
     status: &BTreeMap<String, StatusBlock>,
     is_bridge: impl Fn(&str) -> bool,
-) -> Result<(PathBuf, PathBuf), RuntimeError> {
+) -> Result<(Option<PathBuf>, PathBuf), RuntimeError> {
     let dir = container_dir(config, &record.id);
     std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::Io {
         path: dir.clone(),
@@ -131,19 +132,22 @@ pub(crate) fn write_new(
             source,
         }
     };
-    let hosts_path = dir.join("hosts");
-    hosts::new(&hosts::HostsParams {
-        base_file: config.base_hosts.clone(),
-        extra_hosts: record.add_hosts.clone(),
-        container_ips: host_entries(status, &own_names(record)),
-        host_containers_internal_ip: if rootless_detect::is_rootless() {
-            host_local_ip()
-        } else {
-            host_internal_ip(status, is_bridge).or_else(host_local_ip)
-        },
-        target_file: hosts_path.clone(),
-    })
-    .map_err(etc_err("hosts"))?;
+    // --no-hosts: none written, none mounted (podman: the image's own stays)
+    let hosts_path = (!record.no_hosts).then(|| dir.join("hosts"));
+    if let Some(hosts_path) = &hosts_path {
+        hosts::new(&hosts::HostsParams {
+            base_file: config.base_hosts.clone(),
+            extra_hosts: record.add_hosts.clone(),
+            container_ips: host_entries(status, &own_names(record)),
+            host_containers_internal_ip: if rootless_detect::is_rootless() {
+                host_local_ip()
+            } else {
+                host_internal_ip(status, is_bridge).or_else(host_local_ip)
+            },
+            target_file: hosts_path.clone(),
+        })
+        .map_err(etc_err("hosts"))?;
+    }
 
     // podman: --dns trumps everything; else the networks' servers, then the host's.
     let resolv_path = dir.join("resolv.conf");
@@ -166,7 +170,9 @@ pub(crate) fn write_new(
         record.dns_search.clone()
     };
     params.keep_host_searches = record.dns_search.is_empty();
-    params.keep_host_options = true;
+    // podman: --dns-option replaces the host's options
+    params.options.clone_from(&record.dns_options);
+    params.keep_host_options = record.dns_options.is_empty();
     resolvconf::new(&params).map_err(etc_err("resolv.conf"))?;
     Ok((hosts_path, resolv_path))
 }

@@ -67,7 +67,7 @@ impl<B: Backend> Runtime<B> {
         record.running = true;
         record.network_status = status;
         record.applied_networks = nets.iter().map(|n| (n.name.clone(), n.clone())).collect();
-        record.hosts_path = Some(hosts);
+        record.hosts_path = hosts;
         record.resolv_conf_path = Some(resolv);
         let committed = self.state.begin().and_then(|tx| {
             tx.put_container(&record)?;
@@ -252,10 +252,11 @@ impl<B: Backend> Runtime<B> {
 
     /// The teardown steps, for callers that hold the flow lock already.
     pub(super) fn teardown_unlocked(&self, record: &mut ContainerRecord) -> Vec<String> {
-        let mut errors = Vec::new();
         if !record.running {
-            return errors;
+            return Vec::new();
         }
+        // what `exec` started in the container ends with its network
+        let mut errors = self.end_exec_sessions(record);
         if let Some(ns) = record.netns_path.clone() {
             let found = match self.lookup_networks(record) {
                 Ok(found) => found,
@@ -357,10 +358,16 @@ impl<B: Backend> Runtime<B> {
     /// needs `force`, which tears it down first.
     pub fn remove(&self, name_or_id: &str, force: bool) -> Result<(), Error> {
         let _lock = FlowLock::acquire(&self.config)?;
-        let mut record = self.container(name_or_id)?;
+        let record = self.container(name_or_id)?;
         if record.running && !force {
             return Err(RuntimeError::Running(record.name).into());
         }
+        self.remove_unlocked(record)
+    }
+
+    /// [`Runtime::remove`] of a container, running or not, under the flow lock the
+    /// caller holds: teardown (best effort), then record, leases, intent and files.
+    pub(super) fn remove_unlocked(&self, mut record: ContainerRecord) -> Result<(), Error> {
         let mut errors = self.teardown_unlocked(&mut record);
         let deleted = self.state.begin().and_then(|tx| {
             tx.release_all_ips(&record.id)?;

@@ -20,8 +20,11 @@
 
 mod config;
 mod connect;
+#[cfg(test)]
+mod create_options_tests;
 mod dns_ready;
 mod error;
+mod exec_sessions;
 pub(crate) mod failpoint;
 mod files;
 mod host_conflicts;
@@ -29,6 +32,9 @@ mod inspect;
 mod lifecycle;
 mod lock;
 mod namespaces;
+mod network_lifecycle;
+#[cfg(test)]
+mod network_lifecycle_tests;
 mod networks;
 mod port_holders;
 mod ports;
@@ -42,10 +48,12 @@ use std::collections::BTreeMap;
 
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
+pub use exec_sessions::ExecSession;
 pub use failpoint::FAILPOINTS;
+pub use network_lifecycle::UpdateNetworkOptions;
 pub use networks::RemoveNetworkOptions;
 pub use reconcile::ReconcileReport;
-pub use spec::{ContainerSpec, NetworkRequest};
+pub use spec::{ContainerSpec, NetworkRequest, SingleNetworkOptions};
 
 use crate::backend::{Backend, NetworkOptions, PerNetworkOptions};
 use crate::{ContainerRecord, Error, Network, NetworkStore, StateStore};
@@ -105,8 +113,10 @@ impl<B: Backend> Runtime<B> {
         &self.networks
     }
 
-    /// The state database.
-    pub fn state(&self) -> &StateStore {
+    /// The state database, for the flows' unit tests (library users read it through
+    /// [`Runtime::containers`] and [`Runtime::leases`]; only the flows change it).
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> &StateStore {
         &self.state
     }
 
@@ -134,6 +144,10 @@ impl<B: Backend> Runtime<B> {
     /// published ports. No kernel object is made until [`Runtime::setup`].
     pub fn create(&self, spec: &ContainerSpec) -> Result<ContainerRecord, Error> {
         crate::validate::container_spec(spec)?;
+        let requests = spec.network_requests(self.networks.default_network_name())?;
+        for request in &requests {
+            crate::validate::network_request(request)?;
+        }
         let _lock = FlowLock::acquire(&self.config)?;
         // by exact name: a name that is also a prefix of two IDs is still free
         if self.state.container_named(&spec.name)?.is_some() {
@@ -143,11 +157,12 @@ impl<B: Backend> Runtime<B> {
             }
             .into());
         }
-        let port_mappings =
-            portmap::canonicalize(&spec.ports).map_err(|source| RuntimeError::Ports {
+        let port_mappings = portmap::canonicalize(&spec.ports_to_publish()).map_err(|source| {
+            RuntimeError::Ports {
                 container: spec.name.clone(),
                 source,
-            })?;
+            }
+        })?;
         let port_mappings = ports::assign_free_host_ports(&port_mappings).map_err(|mapping| {
             RuntimeError::NoFreeHostPort {
                 container: spec.name.clone(),
@@ -159,15 +174,9 @@ impl<B: Backend> Runtime<B> {
             .hostname
             .clone()
             .unwrap_or_else(|| spec::short_id(&id).to_string());
-        let default = [NetworkRequest::new(self.networks.default_network_name())];
-        let requests = if spec.networks.is_empty() {
-            &default[..]
-        } else {
-            &spec.networks[..]
-        };
         let mut networks = BTreeMap::new();
         let mut resolved = Vec::new();
-        for request in requests {
+        for request in &requests {
             let net = self.networks.inspect(&request.network)?;
             let options =
                 self.network_options(&id, spec.hostname.as_deref(), request, &networks)?;
@@ -184,6 +193,8 @@ impl<B: Backend> Runtime<B> {
             dns_servers: spec.dns_servers.clone(),
             dns_search: spec.dns_search.clone(),
             add_hosts: spec.add_hosts.clone(),
+            dns_options: spec.dns_options.clone(),
+            no_hosts: spec.no_hosts,
             ..ContainerRecord::default()
         };
         let tx = self.state.begin()?;

@@ -5,40 +5,57 @@ use super::{FlowLock, Runtime, RuntimeError};
 use crate::backend::Backend;
 use crate::{Error, Network};
 
-/// How [`Runtime::remove_network`] removes a network. Nothing to choose yet: a network in
-/// use is refused. Force semantics belong here; a network on which another tool's
-/// containers hold addresses is refused whatever the options say.
+/// How [`Runtime::remove_network`] removes a network: by default a network in use is
+/// refused; [`RemoveNetworkOptions::force`] first stops and removes the containers that
+/// use it (`podman network rm -f`). A network on which another tool's containers hold
+/// addresses is refused whatever the options say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct RemoveNetworkOptions {}
+pub struct RemoveNetworkOptions {
+    /// Stop and remove the containers using the network first.
+    pub force: bool,
+}
+
+impl RemoveNetworkOptions {
+    /// Podman's `-f`: the containers using the network are stopped and removed with it.
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+}
 
 impl<B: Backend> Runtime<B> {
     /// Removes the network with this name, full ID or unique ID prefix (an ambiguous prefix
     /// is an error naming the candidates) and returns its definition: its file goes, and so
     /// do podnet's leases and allocation cursors of it. Refused while any container record
-    /// names it, any lease of it is held, or an unfinished flow's intent names it (run
-    /// `reconcile` first), and while another tool's containers hold addresses on it in
-    /// podman's shared `ipam.db`; the default network cannot be removed.
+    /// names it (unless `options.force`: those containers are stopped and removed first),
+    /// any lease of it is held, or an unfinished flow's intent names it (run `reconcile`
+    /// first), and while another tool's containers hold addresses on it in podman's shared
+    /// `ipam.db` (checked before `force` removes anything); the default network cannot be
+    /// removed.
     pub fn remove_network(
         &self,
         name_or_id: &str,
-        _options: &RemoveNetworkOptions,
+        options: &RemoveNetworkOptions,
     ) -> Result<Network, Error> {
         let _lock = FlowLock::acquire(&self.config)?;
         let net = self.networks.inspect(name_or_id)?;
-        let users = self.network_users(&net)?;
-        if !users.is_empty() {
-            return Err(RuntimeError::NetworkInUse {
-                network: net.name,
-                users,
-            }
-            .into());
-        }
         let others = self.other_tools_holders(&net)?;
         if !others.is_empty() {
             return Err(RuntimeError::NetworkHeldByOtherTool {
                 network: net.name,
                 holders: others,
+            }
+            .into());
+        }
+        if options.force {
+            self.remove_network_users(&net)?;
+        }
+        let users = self.network_users(&net)?;
+        if !users.is_empty() {
+            return Err(RuntimeError::NetworkInUse {
+                network: net.name,
+                users,
             }
             .into());
         }
@@ -72,6 +89,26 @@ impl<B: Backend> Runtime<B> {
                 format!("{short} ({})", ips.join(", "))
             })
             .collect())
+    }
+
+    /// `-f`: stops and removes every container whose record names `net` (a lease or an
+    /// unfinished intent without a record still refuses the removal). The default network
+    /// is refused first, so a bad request removes nothing.
+    fn remove_network_users(&self, net: &Network) -> Result<(), Error> {
+        if net.name == self.networks.default_network_name() {
+            return Err(crate::NetworkError::RemoveDefault {
+                name: net.name.clone(),
+            }
+            .into());
+        }
+        let using = self.state.list_containers()?.into_iter().filter(|c| {
+            c.networks.contains_key(&net.name) || c.network_status.contains_key(&net.name)
+        });
+        for record in using {
+            tracing::debug!(network = %net.name, container = %record.name, "network rm -f: removing its container");
+            self.remove_unlocked(record)?;
+        }
+        Ok(())
     }
 
     /// Names of the containers that use `net`: by record (network name), by lease (network

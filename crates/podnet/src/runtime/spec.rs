@@ -60,6 +60,113 @@ pub struct ContainerSpec {
     pub dns_servers: Vec<IpAddr>,
     /// DNS search domains (`--dns-search`).
     pub dns_search: Vec<String>,
+    /// resolv.conf options (`--dns-option`), replacing the host's.
+    pub dns_options: Vec<String>,
+    /// No hosts file (`--no-hosts`): the container keeps its image's.
+    pub no_hosts: bool,
+    /// Exposed container ports (`--expose`, host port 0): published only with
+    /// `publish_all`.
+    pub expose: Vec<PortMapping>,
+    /// `-P`: every exposed port not published by `ports` is published on a free host port,
+    /// through the same host port checks as `-p`.
+    pub publish_all: bool,
+    /// `--ip`/`--ip6`, `--mac-address` (the container's only network, the default one when
+    /// `networks` is empty), `--network-alias` (each network).
+    pub single_network: SingleNetworkOptions,
+}
+
+/// podman's per-container network options: `--ip`/`--ip6` and `--mac-address` for the
+/// container's one network (refused with several, as podman 4.3 refuses them);
+/// `--network-alias` on each of its networks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SingleNetworkOptions {
+    /// `--ip`, `--ip6`.
+    pub static_ips: Vec<IpAddr>,
+    /// `--mac-address`.
+    pub static_mac: Option<String>,
+    /// `--network-alias` (every network).
+    pub aliases: Vec<String>,
+}
+
+impl ContainerSpec {
+    /// The networks the container joins, `single_network` applied: the requested ones, or
+    /// `default` when none; static IPs and MAC with several networks are refused.
+    pub(crate) fn network_requests(
+        &self,
+        default: &str,
+    ) -> Result<Vec<NetworkRequest>, crate::InvalidInput> {
+        let mut requests = if self.networks.is_empty() {
+            vec![NetworkRequest::new(default)]
+        } else {
+            self.networks.clone()
+        };
+        let opts = &self.single_network;
+        for request in &mut requests {
+            request.aliases.extend(opts.aliases.iter().cloned());
+        }
+        let flag = if !opts.static_ips.is_empty() {
+            "--ip"
+        } else if opts.static_mac.is_some() {
+            "--mac-address"
+        } else {
+            return Ok(requests);
+        };
+        match requests.as_mut_slice() {
+            [only] => {
+                only.static_ips.extend(opts.static_ips.iter().copied());
+                if opts.static_mac.is_some() {
+                    only.static_mac.clone_from(&opts.static_mac);
+                }
+            }
+            several => {
+                let names: Vec<&str> = several.iter().map(|r| r.network.as_str()).collect();
+                return Err(crate::InvalidInput::new(
+                    flag,
+                    names.join(","),
+                    crate::Rule::SingleNetworkOnly(several.len()),
+                ));
+            }
+        }
+        Ok(requests)
+    }
+
+    /// The ports to publish: `ports`, then with `publish_all` each exposed port (one
+    /// mapping per port, as podman expands them) that no `ports` mapping of its protocol
+    /// publishes, on host port 0 (a free one, picked at create).
+    pub(crate) fn ports_to_publish(&self) -> Vec<PortMapping> {
+        let mut out = self.ports.clone();
+        if !self.publish_all {
+            return out;
+        }
+        let published = |port: u16, proto: &str| {
+            self.ports.iter().any(|p| {
+                let end = u32::from(p.container_port) + u32::from(p.range.max(1));
+                p.protocol.split(',').any(|q| q == proto)
+                    && (u32::from(p.container_port)..end).contains(&u32::from(port))
+            })
+        };
+        for e in &self.expose {
+            for port in (u32::from(e.container_port)
+                ..u32::from(e.container_port) + u32::from(e.range.max(1)))
+                .filter_map(|p| u16::try_from(p).ok())
+            {
+                let taken = out
+                    .iter()
+                    .skip(self.ports.len())
+                    .any(|m| m.container_port == port && m.protocol == e.protocol);
+                if !published(port, &e.protocol) && !taken {
+                    out.push(PortMapping {
+                        host_ip: String::new(),
+                        container_port: port,
+                        host_port: 0,
+                        range: 1,
+                        protocol: e.protocol.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
 }
 
 /// A new random container ID: 64 hex characters, as podman's.

@@ -14,9 +14,9 @@ use super::*;
 use crate::backend::testing::{BackendCall, FakeBackend};
 use crate::Network;
 
-struct Fixture {
+pub(super) struct Fixture {
     dir: TempDir,
-    rt: Runtime<FakeBackend>,
+    pub(super) rt: Runtime<FakeBackend>,
 }
 
 fn fixture_with(backend: FakeBackend) -> Fixture {
@@ -53,11 +53,11 @@ fn fixture_with(backend: FakeBackend) -> Fixture {
     Fixture { dir, rt }
 }
 
-fn fixture() -> Fixture {
+pub(super) fn fixture() -> Fixture {
     fixture_with(FakeBackend::new())
 }
 
-fn spec(name: &str, networks: &[&str]) -> ContainerSpec {
+pub(super) fn spec(name: &str, networks: &[&str]) -> ContainerSpec {
     ContainerSpec {
         name: name.into(),
         networks: networks.iter().map(|n| NetworkRequest::new(*n)).collect(),

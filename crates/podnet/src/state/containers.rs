@@ -11,7 +11,22 @@ use super::record::ContainerRecord;
 
 const COLUMNS: &str = "id, name, hostname, network_mode, port_mappings, networks, dns_servers, \
      dns_search, add_hosts, running, netns_path, network_status, hosts_path, resolv_conf_path, \
-     applied_networks";
+     applied_networks, options";
+
+/// Migration 6: the `options` column (`--dns-option`, `--no-hosts`).
+pub(crate) const MIGRATION_OPTIONS: &str = "
+    ALTER TABLE containers ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+";
+
+/// The `options` column: container options that are neither networks nor ports, one JSON
+/// object, so an option added later needs no new column (absent keys read as defaults).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Options {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    dns_options: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    no_hosts: bool,
+}
 
 fn enc<T: Serialize>(id: &str, field: &'static str, v: &T) -> Result<String, StateError> {
     serde_json::to_string(v).map_err(|source| StateError::Encode {
@@ -35,7 +50,7 @@ struct RawRow {
     name: String,
     hostname: String,
     network_mode: String,
-    json: [String; 7],
+    json: [String; 8],
     running: bool,
     paths: [Option<String>; 3],
 }
@@ -54,6 +69,7 @@ fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
             row.get(8)?,
             row.get(11)?,
             row.get(14)?,
+            row.get(15)?,
         ],
         running: row.get(9)?,
         paths: [row.get(10)?, row.get(12)?, row.get(13)?],
@@ -62,7 +78,8 @@ fn raw(row: &Row<'_>) -> rusqlite::Result<RawRow> {
 
 fn decode(r: RawRow) -> Result<ContainerRecord, StateError> {
     let id = r.id;
-    let [ports, nets, dns, search, hosts, status, applied] = r.json;
+    let [ports, nets, dns, search, hosts, status, applied, options] = r.json;
+    let options: Options = dec(&id, "options", &options)?;
     let [netns, hosts_path, resolv] = r.paths;
     Ok(ContainerRecord {
         port_mappings: dec(&id, "port_mappings", &ports)?,
@@ -79,6 +96,8 @@ fn decode(r: RawRow) -> Result<ContainerRecord, StateError> {
         netns_path: netns.map(PathBuf::from),
         hosts_path: hosts_path.map(PathBuf::from),
         resolv_conf_path: resolv.map(PathBuf::from),
+        dns_options: options.dns_options,
+        no_hosts: options.no_hosts,
         id,
     })
 }
@@ -151,9 +170,13 @@ pub(crate) fn put(conn: &Connection, rec: &ContainerRecord) -> Result<(), StateE
         });
     }
     let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned());
+    let options = Options {
+        dns_options: rec.dns_options.clone(),
+        no_hosts: rec.no_hosts,
+    };
     let sql = format!(
         "INSERT OR REPLACE INTO containers ({COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     );
     conn.prepare_cached(&sql)
         .and_then(|mut st| {
@@ -173,6 +196,7 @@ pub(crate) fn put(conn: &Connection, rec: &ContainerRecord) -> Result<(), StateE
                 path(&rec.hosts_path),
                 path(&rec.resolv_conf_path),
                 enc(id, "applied_networks", &rec.applied_networks).map_err(to_sql)?,
+                enc(id, "options", &options).map_err(to_sql)?,
             ])
         })
         .map_err(wr)?;

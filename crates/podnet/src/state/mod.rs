@@ -37,6 +37,7 @@
 //!   netns_path TEXT NULL                     netns pin while it exists
 //!   network_status TEXT                      JSON {network name: StatusBlock}
 //!   hosts_path, resolv_conf_path TEXT NULL
+//!   options TEXT                             JSON {dns_options, no_hosts} (migration 5)
 //!
 //! ipam_networks                              one row per network with leases
 //!   key INTEGER PRIMARY KEY                  short key used by the tables below
@@ -162,6 +163,8 @@ const MIGRATIONS: &[&str] = &[
     intent::MIGRATION_NEW_BRIDGES,
     // 5: the network definitions a running container was set up with
     "ALTER TABLE containers ADD COLUMN applied_networks TEXT NOT NULL DEFAULT '{}';",
+    // 6: container options that are neither networks nor ports
+    containers::MIGRATION_OPTIONS,
 ];
 
 /// The schema version this build writes.

@@ -50,6 +50,10 @@ pub struct ContainerRecord {
     pub hosts_path: Option<PathBuf>,
     /// The container's resolv.conf.
     pub resolv_conf_path: Option<PathBuf>,
+    /// resolv.conf `options` (`--dns-option`), replacing the host's.
+    pub dns_options: Vec<String>,
+    /// No hosts file for the container (`--no-hosts`): its image's own is used.
+    pub no_hosts: bool,
 }
 
 /// One leased address: `ip` of `subnet` on a network, held by a container's

@@ -17,7 +17,11 @@
 //! | subnet | prefix at most /30 (IPv4) or /126 (IPv6); no overlap with 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 240.0.0.0/4, ::/128, ::1/128, fe80::/10, ff00::/8 | a gateway and a container need two host addresses; RFC 1122, 3927, 5771, 1112, 4291 |
 //! | gateway | inside its subnet, not its network address, not its IPv4 broadcast address | containers/common `ValidateSubnet`; the kernel |
 //! | `-o mtu=` | 0 (default) or 68-65535; 1280-65535 with an IPv6 subnet | kernel `ETH_MIN_MTU`, `IP_MAX_MTU`, `IPV6_MIN_MTU` |
-//! | `-p` | `[ip:][hostPort:]containerPort[/proto]`, ports 1-65535 | podman's `parsePortSpec` (in `portmap`) |
+//! | `-p` | `[ip:][hostPort:]containerPort[/proto]`, ports 1-65535; on the command line a comma list of specs (`80:80/tcp,udp` refused) | podman's `parsePortSpec` (in `portmap`); podman's `-p` is a string slice |
+//! | `--expose` | `port[-end][/proto]`, no host part | podman's `CreateExpose` (in `portmap`) |
+//! | `--dns-option` | non-empty, no white space or control character | resolv.conf(5) `options` line |
+//! | `--ip`, `--ip6`, `--mac-address` | only with a single network | podman's `--ip can only be set for a single network` |
+//! | `--add-host` | not with `--no-hosts` | podman's `--no-hosts and --add-host cannot be set together` |
 //!
 //! Network files podman wrote are not refused: [`network_findings`] lists what podnet's own
 //! create would have refused, and the network store logs each as a warning when loading.
@@ -139,6 +143,21 @@ pub enum Rule {
     /// A `--network` option string that does not parse.
     #[error("expected NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]: {0}")]
     NetworkOption(&'static str),
+    /// `--add-host` with `--no-hosts`: no hosts file to write them to.
+    #[error("--no-hosts and --add-host cannot be set together")]
+    AddHostWithNoHosts,
+    /// `--ip`, `--ip6` or `--mac-address` with several networks.
+    #[error("it can only be set for a single network ({0} networks given)")]
+    SingleNetworkOnly(usize),
+}
+
+/// A resolv.conf option (`--dns-option`): one word, no white space or control character
+/// (it is written on the `options` line).
+pub fn dns_option(option: &str) -> Result<(), InvalidInput> {
+    if option.is_empty() {
+        return Err(InvalidInput::new("--dns-option", option, Rule::Empty));
+    }
+    no_whitespace_or_control("--dns-option", option)
 }
 
 /// No white space or control character anywhere (the DNS-record injection).

@@ -64,6 +64,16 @@ pub fn container_spec(spec: &ContainerSpec) -> Result<(), InvalidInput> {
     for h in &spec.add_hosts {
         add_host(h)?;
     }
+    for o in &spec.dns_options {
+        super::dns_option(o)?;
+    }
+    if spec.no_hosts && !spec.add_hosts.is_empty() {
+        return Err(InvalidInput::new(
+            "--add-host",
+            spec.add_hosts.join(","),
+            Rule::AddHostWithNoHosts,
+        ));
+    }
     for r in &spec.networks {
         network_request(r)?;
     }

@@ -287,6 +287,6 @@ pub fn assert_clean(host: &Host, keep_links: &[&str], needles: &[String]) {
     assert!(host.pins().is_empty(), "pins left: {:?}", host.pins());
     let leases = leases(host);
     assert!(leases.is_empty(), "leases left: {leases:?}");
-    let ps = host.podnet_json(&["ps"]);
+    let ps = host.podnet_json(&["ps", "--format", "json"]);
     assert_eq!(ps, serde_json::json!([]), "records left");
 }

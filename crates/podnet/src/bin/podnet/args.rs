@@ -91,9 +91,12 @@ pub enum Command {
     Inspect {
         /// Container name or ID.
         container: String,
+        /// `json` (default) or a Go template (`{{.NetworkSettings.IPAddress}}`).
+        #[arg(long, short)]
+        format: Option<String>,
     },
-    /// List containers.
-    Ps,
+    /// List containers (all of them, as `podman ps -a`).
+    Ps(ListArgs),
     /// Run a command in the container's network namespace, with its hosts and resolv.conf.
     Exec {
         /// Container name or ID.
@@ -124,19 +127,71 @@ pub enum NetworkCommand {
     /// Create a network (podman's format and defaults).
     Create(NetworkCreateArgs),
     /// List networks.
-    Ls,
+    Ls {
+        /// Output shape.
+        #[command(flatten)]
+        list: ListArgs,
+        /// Only networks matching `KEY=VALUE` (`name`, `id`, `driver`, `label`, `label!`).
+        #[arg(long)]
+        filter: Vec<String>,
+    },
     /// Show networks.
     Inspect {
         /// Network names or IDs.
         #[arg(required = true)]
         networks: Vec<String>,
+        /// `json` (default) or a Go template (`{{.Name}}`).
+        #[arg(long, short)]
+        format: Option<String>,
     },
     /// Remove networks.
     Rm {
         /// Network names or IDs.
         #[arg(required = true)]
         networks: Vec<String>,
+        /// Stop and remove the containers using them first.
+        #[arg(long, short)]
+        force: bool,
     },
+    /// Remove every network no container uses (the default network stays).
+    Prune {
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        force: bool,
+        /// Only networks matching `label=KEY[=VALUE]` or `label!=KEY[=VALUE]`.
+        #[arg(long)]
+        filter: Vec<String>,
+    },
+    /// Exit 0 when the network exists, 1 when it does not.
+    Exists {
+        /// Network name or ID.
+        network: String,
+    },
+    /// Change a network's upstream DNS servers (podman 5's `network update`).
+    Update {
+        /// Network name or ID.
+        network: String,
+        /// DNS servers to add (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        dns_add: Vec<IpAddr>,
+        /// DNS servers to remove (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        dns_drop: Vec<IpAddr>,
+    },
+}
+
+/// How `ps` and `network ls` print their list.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// `json`, or a Go template (`{{.Name}}`, `table {{.ID}} {{.Name}}`); a table by default.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Only names (networks) or IDs (containers).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// No header row.
+    #[arg(long)]
+    pub noheading: bool,
 }
 
 /// `podnet network create`.
@@ -150,6 +205,18 @@ pub struct NetworkCreateArgs {
     /// Gateways, one per subnet, in order.
     #[arg(long)]
     pub gateway: Vec<IpAddr>,
+    /// Driver: `bridge` (default), `macvlan` or `ipvlan` (netavark 1.5).
+    #[arg(long, short)]
+    pub driver: Option<String>,
+    /// Ranges automatic allocation uses (CIDR), one per subnet, in order.
+    #[arg(long)]
+    pub ip_range: Vec<ipnet::IpNet>,
+    /// IPAM driver: `host-local` (default), `none` or `dhcp` (netavark's DHCP proxy, 1.6).
+    #[arg(long)]
+    pub ipam_driver: Option<String>,
+    /// Upstream DNS servers of the network's aardvark-dns (podman 5's `--dns`).
+    #[arg(long, value_delimiter = ',')]
+    pub dns: Vec<IpAddr>,
     /// Also an IPv6 subnet.
     #[arg(long)]
     pub ipv6: bool,
@@ -193,6 +260,9 @@ pub struct CreateArgs {
     /// DNS search domains.
     #[arg(long)]
     pub dns_search: Vec<String>,
+    /// podman's other container network options.
+    #[command(flatten)]
+    pub options: crate::create_options::CreateOptionArgs,
 }
 
 /// `podnet connect`.

@@ -1,11 +1,17 @@
 //! The `podnet` command line: a thin layer over the library's [`podnet::Runtime`].
 //!
-//! Every command prints JSON on success and one `podnet: error: ...` line (with the causes)
-//! on failure, exit code 125 like podman. `--root DIR` keeps everything (networks, state,
+//! Commands print as podman prints them (tables for `ps` and `network ls`, JSON for
+//! `inspect`, `--format` templates); any failure, a usage error too, is one
+//! `podnet: error: ...` line (with the causes) and exit code 125 like podman
+//! (`network exists` answers with 0 or 1). `--root DIR` keeps everything (networks, state,
 //! pins, container files, netavark's config) under DIR, apart from podman's files.
 
 mod args;
+mod create_options;
 mod exec;
+mod network_cmd;
+mod output;
+mod ps;
 mod run;
 
 use std::process::ExitCode;
@@ -29,11 +35,18 @@ fn main() -> ExitCode {
         }
         Err(e) => return fail(&e),
     }
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(e),
+    };
     init_logging(cli.log_level.as_deref());
     match run::run(cli) {
         Ok(code) => code,
-        Err(e) => fail(&e),
+        Err(e) => {
+            let code = e.exit_code();
+            fail(&e);
+            ExitCode::from(code)
+        }
     }
 }
 
@@ -50,6 +63,27 @@ fn init_logging(level: Option<&str>) {
         // colour codes only for a person at a terminal, never into a pipe or a log file
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// `--help` and `--version` print and succeed; any other usage error is one
+/// `podnet: error:` line (clap's first line, without its usage block) and exit 125.
+fn usage(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    // clap's first paragraph, on one line (a missing argument is named on the next line)
+    let text = e.to_string();
+    let first: Vec<&str> = text
+        .trim_start()
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = first.join(" ");
+    eprintln!("podnet: error: {}", line.trim_start_matches("error: "));
+    ExitCode::from(125)
 }
 
 /// Prints the error and its causes on one line (a cause an error already states in its

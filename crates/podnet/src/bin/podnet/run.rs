@@ -6,11 +6,11 @@ use std::process::ExitCode;
 
 use podnet::containers_conf;
 use podnet::{
-    Backend, ContainerSpec, Error, Netavark, Network, NetworkRequest, RootlessBackend,
-    RootlessNetNs, RootlessNetNsConfig, Runtime, RuntimeConfig, Subnet, ROOTFUL_CONFIG_DIR,
+    Backend, ContainerSpec, Error, Netavark, NetworkRequest, RootlessBackend, RootlessNetNs,
+    RootlessNetNsConfig, Runtime, RuntimeConfig, ROOTFUL_CONFIG_DIR,
 };
 
-use crate::args::{Cli, Command, ConnectArgs, CreateArgs, NetworkCommand, NetworkCreateArgs};
+use crate::args::{Cli, Command, ConnectArgs, CreateArgs};
 
 /// A command's failure: the library's error, or bad command-line input.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,7 @@ pub enum CliError {
         /// What is wrong.
         why: String,
     },
-    /// A `-p` spec does not parse (the message names the spec and the reason).
+    /// A `-p` or `--expose` spec does not parse (the message names the spec and the reason).
     #[error(transparent)]
     Publish(portmap::Error),
     /// containers.conf could not be read, or has a bad value.
@@ -37,6 +37,19 @@ pub enum CliError {
     /// `info` could not be assembled.
     #[error(transparent)]
     Info(#[from] podnet::InfoError),
+    /// A failure for which podman exits with its own code (`network rm`: 1 when the
+    /// network does not exist, 2 when it is in use).
+    #[error("{source}")]
+    Coded {
+        /// The exit code.
+        code: u8,
+        /// The failure.
+        #[source]
+        source: Error,
+    },
+    /// A `--format` template names a field the object does not have.
+    #[error("template: {0}")]
+    Template(String),
     /// JSON output failed.
     #[error("printing JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -51,6 +64,16 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl CliError {
+    /// The exit code: podman's where it has its own, else 125.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Coded { code, .. } => *code,
+            _ => 125,
+        }
+    }
 }
 
 /// The runtime the CLI works with: podman's locations (or everything under `--root`), and
@@ -82,7 +105,7 @@ fn open(cli: &Cli) -> Result<Runtime<Box<dyn Backend>>, CliError> {
     Ok(Runtime::new(config, backend)?)
 }
 
-fn print<T: serde::Serialize>(value: &T) -> Result<ExitCode, CliError> {
+pub fn print<T: serde::Serialize>(value: &T) -> Result<ExitCode, CliError> {
     use std::io::Write;
     let text = serde_json::to_string_pretty(value)?;
     // a closed pipe (`podnet inspect x | head`) is not an error of ours
@@ -152,7 +175,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
     let rt = open(&cli)?;
     match cli.command {
-        Command::Network(cmd) => network(&rt, cmd),
+        Command::Network(cmd) => crate::network_cmd::network(&rt, cmd),
         Command::Create(args) => {
             let record = rt.create(&container_spec(args)?)?;
             print(&summary(&record))
@@ -186,58 +209,27 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             print(&reloaded)
         }
-        Command::Inspect { container } => {
+        Command::Inspect { container, format } => {
             let record = rt.container(&container)?;
             let settings = rt.inspect(&record.id)?;
-            print(&serde_json::json!([{
+            let object = serde_json::json!({
                 "Id": record.id,
                 "Name": record.name,
                 "NetworkSettings": settings,
-            }]))
+            });
+            crate::ps::inspect(object, format.as_deref())
         }
-        Command::Ps => {
-            let list: Vec<_> = rt.containers()?.iter().map(summary).collect();
-            print(&list)
-        }
-        Command::Exec { container, command } => {
-            let record = rt.container(&container)?;
-            crate::exec::exec(&record, &command)
-        }
+        Command::Ps(list) => crate::ps::ps(&rt.containers()?, &list),
+        Command::Exec { container, command } => crate::exec::exec(&rt, &container, &command),
         Command::Reconcile => print(&rt.reconcile()?),
         Command::Info => info(&cli),
     }
 }
 
-fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<ExitCode, CliError> {
-    let store = rt.networks();
-    match cmd {
-        NetworkCommand::Create(args) => {
-            let net = store
-                .create(network_definition(args)?)
-                .map_err(Error::from)?;
-            print(&net)
-        }
-        NetworkCommand::Ls => print(&store.list().map_err(Error::from)?),
-        NetworkCommand::Inspect { networks } => {
-            let found = networks
-                .iter()
-                .map(|n| store.inspect(n))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(Error::from)?;
-            print(&found)
-        }
-        NetworkCommand::Rm { networks } => {
-            let mut removed = Vec::new();
-            for name in &networks {
-                let options = podnet::RemoveNetworkOptions::default();
-                removed.push(rt.remove_network(name, &options)?.name);
-            }
-            print(&removed)
-        }
-    }
-}
-
-fn key_values(what: &'static str, items: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+pub fn key_values(
+    what: &'static str,
+    items: &[String],
+) -> Result<BTreeMap<String, String>, CliError> {
     items
         .iter()
         .map(|kv| match kv.split_once('=') {
@@ -251,49 +243,14 @@ fn key_values(what: &'static str, items: &[String]) -> Result<BTreeMap<String, S
         .collect()
 }
 
-fn network_definition(args: NetworkCreateArgs) -> Result<Network, CliError> {
-    if args.gateway.len() > args.subnet.len() {
-        return Err(CliError::Argument {
-            what: "--gateway",
-            value: format!("{:?}", args.gateway),
-            why: "more gateways than subnets".into(),
-        });
-    }
-    let subnets = args
-        .subnet
-        .iter()
-        .enumerate()
-        .map(|(i, net)| {
-            let mut subnet = Subnet::new(*net);
-            subnet.gateway = args.gateway.get(i).copied();
-            subnet
-        })
-        .collect();
-    Ok(Network {
-        name: args.name.unwrap_or_default(),
-        network_interface: args.interface_name.unwrap_or_default(),
-        subnets,
-        ipv6_enabled: args.ipv6,
-        internal: args.internal,
-        dns_enabled: !args.disable_dns,
-        labels: key_values("--label", &args.label)?,
-        options: key_values("--opt", &args.opt)?,
-        ..Network::default()
-    })
-}
-
 fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
     let networks = args
         .network
         .iter()
         .map(|n| n.parse::<NetworkRequest>().map_err(Error::from))
         .collect::<Result<_, _>>()?;
-    let ports = args
-        .publish
-        .iter()
-        .map(|p| portmap::parse_publish(p).map_err(CliError::Publish))
-        .collect::<Result<_, _>>()?;
-    Ok(ContainerSpec {
+    let ports = port_args(&args.publish, portmap::parse_publish_arg)?;
+    let mut spec = ContainerSpec {
         name: args.name,
         hostname: args.hostname,
         networks,
@@ -301,7 +258,22 @@ fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
         add_hosts: args.add_host,
         dns_servers: args.dns,
         dns_search: args.dns_search,
-    })
+        ..ContainerSpec::default()
+    };
+    args.options.apply(&mut spec)?;
+    Ok(spec)
+}
+
+/// Every mapping of a repeated port flag (`-p`, `--expose`), each argument a comma list.
+pub fn port_args(
+    args: &[String],
+    parse: fn(&str) -> Result<Vec<portmap::PortMapping>, portmap::Error>,
+) -> Result<Vec<portmap::PortMapping>, CliError> {
+    let mut all = Vec::new();
+    for arg in args {
+        all.extend(parse(arg).map_err(CliError::Publish)?);
+    }
+    Ok(all)
 }
 
 fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
@@ -315,7 +287,7 @@ fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
 }
 
 /// What the container commands print: the record without its bulky status.
-fn summary(record: &podnet::ContainerRecord) -> serde_json::Value {
+pub fn summary(record: &podnet::ContainerRecord) -> serde_json::Value {
     let addresses: BTreeMap<&String, Vec<String>> = record
         .network_status
         .iter()

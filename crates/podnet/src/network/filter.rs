@@ -1,0 +1,168 @@
+//! `--filter` of `podman network ls` and `podman network prune`, as containers/common's
+//! `libnetwork/util` filters networks: values of one key are alternatives (any may match),
+//! different keys must all match; `label` values must all match, `label!` values must all
+//! miss. `name` is an unanchored regular expression, `id` an ID prefix, `driver` exact.
+//! Prune knows only `label` and `label!` (podman refuses the others for prune).
+
+use regex::Regex;
+
+use super::error::NetworkError;
+use super::types::Network;
+
+/// A parsed set of network filters; the empty set matches every network.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkFilter {
+    names: Vec<Regex>,
+    ids: Vec<String>,
+    drivers: Vec<String>,
+    labels: Vec<LabelMatch>,
+    not_labels: Vec<LabelMatch>,
+}
+
+/// `key` or `key=value` of a label filter.
+#[derive(Debug, Clone)]
+struct LabelMatch {
+    key: String,
+    value: Option<String>,
+}
+
+impl LabelMatch {
+    fn parse(text: &str) -> Self {
+        match text.split_once('=') {
+            Some((key, value)) => LabelMatch {
+                key: key.to_owned(),
+                value: Some(value.to_owned()),
+            },
+            None => LabelMatch {
+                key: text.to_owned(),
+                value: None,
+            },
+        }
+    }
+
+    fn matches(&self, net: &Network) -> bool {
+        match (net.labels.get(&self.key), &self.value) {
+            (Some(_), None) => true,
+            (Some(have), Some(want)) => have == want,
+            (None, _) => false,
+        }
+    }
+}
+
+impl NetworkFilter {
+    /// Filters for `network ls`: each item `KEY=VALUE` with KEY `name`, `id`, `driver`,
+    /// `label` or `label!`. An unknown key, a missing `=` or a bad regular expression is
+    /// an error naming the item.
+    pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, NetworkError> {
+        Self::parse_keys(items, &["name", "id", "driver", "label", "label!"])
+    }
+
+    /// Filters for `network prune`: only `label` and `label!`.
+    pub fn parse_prune<S: AsRef<str>>(items: &[S]) -> Result<Self, NetworkError> {
+        Self::parse_keys(items, &["label", "label!"])
+    }
+
+    fn parse_keys<S: AsRef<str>>(items: &[S], known: &[&str]) -> Result<Self, NetworkError> {
+        let mut filter = NetworkFilter::default();
+        for item in items {
+            let item = item.as_ref();
+            let bad = |why: String| NetworkError::BadFilter {
+                filter: item.to_owned(),
+                why,
+            };
+            let (key, value) = item
+                .split_once('=')
+                .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+            if !known.contains(&key) {
+                return Err(bad(format!(
+                    "{key:?} is not a supported filter here (supported: {})",
+                    known.join(", ")
+                )));
+            }
+            match key {
+                "name" => filter
+                    .names
+                    .push(Regex::new(value).map_err(|e| bad(e.to_string()))?),
+                "id" => filter.ids.push(value.to_owned()),
+                "driver" => filter.drivers.push(value.to_owned()),
+                "label" => filter.labels.push(LabelMatch::parse(value)),
+                _ => filter.not_labels.push(LabelMatch::parse(value)),
+            }
+        }
+        Ok(filter)
+    }
+
+    /// Whether `net` passes every filter.
+    pub fn matches(&self, net: &Network) -> bool {
+        (self.names.is_empty() || self.names.iter().any(|r| r.is_match(&net.name)))
+            && (self.ids.is_empty() || self.ids.iter().any(|p| net.id.starts_with(p.as_str())))
+            && (self.drivers.is_empty() || self.drivers.contains(&net.driver))
+            && self.labels.iter().all(|l| l.matches(net))
+            && !self.not_labels.iter().any(|l| l.matches(net))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn net(name: &str, id: &str, driver: &str, labels: &[(&str, &str)]) -> Network {
+        Network {
+            name: name.into(),
+            id: id.into(),
+            driver: driver.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Network::default()
+        }
+    }
+
+    #[test]
+    fn keys_and_values_combine_as_podman_does() {
+        let a = net("web-a", "abc123", "bridge", &[("tier", "front"), ("x", "")]);
+        let b = net("db-b", "abd456", "macvlan", &[("tier", "back")]);
+        let sel = |items: &[&str]| {
+            let f = NetworkFilter::parse(items).unwrap();
+            [&a, &b]
+                .iter()
+                .filter(|n| f.matches(n))
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sel(&[]), ["web-a", "db-b"]);
+        assert_eq!(sel(&["name=^web"]), ["web-a"]);
+        assert_eq!(sel(&["name=-"]), ["web-a", "db-b"], "unanchored");
+        assert_eq!(
+            sel(&["name=web", "name=db"]),
+            ["web-a", "db-b"],
+            "alternatives"
+        );
+        assert_eq!(sel(&["id=abd"]), ["db-b"]);
+        assert_eq!(sel(&["driver=macvlan"]), ["db-b"]);
+        assert_eq!(sel(&["label=tier"]), ["web-a", "db-b"]);
+        assert_eq!(sel(&["label=tier=back"]), ["db-b"]);
+        assert_eq!(sel(&["label=tier", "label=x"]), ["web-a"], "all labels");
+        assert_eq!(sel(&["label!=x"]), ["db-b"]);
+        assert!(sel(&["driver=bridge", "id=abd"]).is_empty(), "keys AND");
+    }
+
+    #[test]
+    fn bad_filters_name_the_item() {
+        for (items, want) in [
+            (&["nokey"][..], "expected KEY=VALUE"),
+            (&["colour=red"][..], "not a supported filter"),
+            (&["name=("][..], "regex"),
+        ] {
+            let err = NetworkFilter::parse(items).unwrap_err().to_string();
+            assert!(err.contains(items[0]) && err.contains(want), "{err}");
+        }
+        let err = NetworkFilter::parse_prune(&["name=x"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("name=x") && err.contains("label!"), "{err}");
+        assert!(NetworkFilter::parse_prune(&["label!=keep"]).is_ok());
+    }
+}

@@ -1,0 +1,586 @@
+//! The podman network commands users script against, run through the CLI next to a
+//! throwaway podman 4.3 (its own storage and network directory, in the same test netns):
+//! same output for the same networks (`ls` tables, `-q`, `--noheading`, `--filter`,
+//! `--format` templates, `inspect --format`), same exit codes (`exists`, `rm` of a missing
+//! network, usage errors, `-p 80:80/tcp,udp`); then podnet alone with netavark and a running
+//! container: `network update` reloading aardvark-dns, `rm` refused (exit 2) and `rm -f`,
+//! each bad input one line and no change. Needs root, netavark, aardvark-dns and podman.
+
+#![allow(clippy::unwrap_used)]
+
+mod flows_support;
+
+use std::process::Output;
+
+use flows_support::{can_run, runs_unless, Host};
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn podman_missing() -> Option<String> {
+    match std::process::Command::new("podman")
+        .arg("--version")
+        .output()
+    {
+        Ok(o) if o.status.success() => None,
+        _ => Some("podman 4.3 is not installed (/work/shared/tools/podman-peer.sh)".into()),
+    }
+}
+
+/// One `podnet: error:` line and exit 125 (or `code`).
+fn refused(out: &Output, code: i32) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("podnet: error: "), "{err}");
+    err
+}
+
+#[test]
+fn network_commands_print_and_exit_as_podman_43_does() {
+    const NAME: &str = "network_commands_print_and_exit_as_podman_43_does";
+    if !can_run(NAME) || !runs_unless(NAME, podman_missing()) {
+        return;
+    }
+    let host = Host::new();
+    let podman = testkit::Podman::new().in_netns(host.netns_path());
+    let tag = std::process::id();
+    let (a, b) = (format!("pntcl{tag}a"), format!("pntcl{tag}longer"));
+    let (s1, s2) = (testkit::free_subnet_v4(), testkit::free_subnet_v4());
+    let creates: [Vec<String>; 2] = [
+        [
+            "network",
+            "create",
+            "--subnet",
+            &s1.to_string(),
+            "--label",
+            "tier=front",
+            "--label",
+            "x=1",
+            &a,
+        ]
+        .map(String::from)
+        .to_vec(),
+        [
+            "network",
+            "create",
+            "--subnet",
+            &s2.to_string(),
+            "--internal",
+            &b,
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for args in &creates {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        podman.run(&args);
+        host.podnet(&args);
+    }
+    let both = |args: &[&str]| (text(&podman.output(args)), host.podnet(args));
+
+    // the default table, with each side's own short IDs masked
+    let mask = |out: String, ids: &[String]| {
+        ids.iter()
+            .fold(out, |out, id| out.replace(&id[..12], "<short--id>_"))
+    };
+    let ids = |run: &dyn Fn(&[&str]) -> String| -> Vec<String> {
+        [&a, &b]
+            .iter()
+            .map(|n| {
+                run(&["network", "inspect", n, "--format", "{{.ID}}"])
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    };
+    let theirs_ids = ids(&|args| text(&podman.output(args)));
+    let ours_ids = ids(&|args| host.podnet(args));
+    let filter = format!("name=^pntcl{tag}");
+    let (theirs, ours) = both(&["network", "ls", "--filter", &filter]);
+    assert_eq!(mask(ours, &ours_ids), mask(theirs, &theirs_ids));
+
+    for args in [
+        &[
+            "network",
+            "ls",
+            "--format",
+            "table {{.Name}} {{.Driver}} {{.Labels}} {{.Internal}}",
+        ][..],
+        &["network", "ls", "-q", "--filter", "label=tier=front"],
+        &[
+            "network",
+            "ls",
+            "--noheading",
+            "--format",
+            "table {{.Name}}\\t{{.DNSEnabled}}",
+            "--filter",
+            &filter,
+        ],
+        &[
+            "network",
+            "ls",
+            "--filter",
+            "driver=bridge",
+            "--filter",
+            "label!=x",
+            "--format",
+            "{{.Name}} {{json .Labels}}",
+        ],
+        &[
+            "network",
+            "ls",
+            "--filter",
+            &format!("id={}", &theirs_ids[0][..6]),
+            "-q",
+        ],
+        &[
+            "network",
+            "inspect",
+            &a,
+            "--format",
+            "{{.Name}} {{.Driver}} {{.Labels}} {{json .Subnets}} {{.Internal}}",
+        ],
+    ] {
+        let (theirs, ours) = both(args);
+        if args.iter().any(|a| a.starts_with("id=")) {
+            // IDs differ between the two tools: only podman's network has that prefix
+            assert_eq!(theirs.trim(), a, "{args:?}");
+            continue;
+        }
+        assert_eq!(ours, theirs, "{args:?}");
+    }
+
+    // create options: the files podman 4.3 writes for them (its own ID, time and bridge)
+    let (m, n) = (format!("pntcl{tag}m"), format!("pntcl{tag}n"));
+    let s3 = testkit::free_subnet_v4();
+    let range = format!(
+        "{}/25",
+        std::net::Ipv4Addr::from(u32::from(s3.network()) + 128)
+    );
+    for args in [
+        vec![
+            "network",
+            "create",
+            "-d",
+            "macvlan",
+            "--subnet",
+            &s3.to_string(),
+            "--ip-range",
+            &range,
+            &m,
+        ],
+        vec!["network", "create", "--ipam-driver", "none", &n],
+    ] {
+        podman.run(&args);
+        host.podnet(&args);
+        let name = args[args.len() - 1];
+        let file = |dir: &std::path::Path| {
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
+                    .unwrap();
+            for own in ["id", "created", "network_interface"] {
+                v.as_object_mut().unwrap().remove(own);
+            }
+            v
+        };
+        assert_eq!(
+            file(&host.root.path().join("networks")),
+            file(&podman.network_dir()),
+            "{args:?}"
+        );
+        let (theirs, ours) = both(&["network", "rm", name]);
+        assert_eq!(ours, theirs);
+    }
+    // what podman 4.3's netavark cannot do: refused by both, podnet naming the version
+    for (args, needs) in [
+        (
+            &[
+                "network",
+                "create",
+                "-d",
+                "ipvlan",
+                "--subnet",
+                "10.255.1.0/24",
+                "pntcl-iv",
+            ][..],
+            "1.5",
+        ),
+        (
+            &["network", "create", "--ipam-driver", "dhcp", "pntcl-dh"],
+            "1.6",
+        ),
+    ] {
+        assert_eq!(podman.output(args).status.code(), Some(125), "{args:?}");
+        let err = refused(&host.podnet_out(args), 125);
+        assert!(err.contains(needs) || !err.contains("1.4"), "{err}");
+    }
+
+    // exit codes
+    for (args, code) in [
+        (&["network", "exists", &a][..], 0),
+        (&["network", "exists", "pntcl-none"], 1),
+        (&["network", "rm", "pntcl-none"], 1),
+        (&["network", "ls", "--filter", "colour=red"], 125),
+        (&["network", "ls", "--bogus"], 125),
+        (&["network", "update"], 125),
+    ] {
+        let theirs = podman.output(args).status.code();
+        let ours = host.podnet_out(args);
+        if args[1] != "update" {
+            // podman 4.3 has no `network update`: its own usage error is 125 too
+            assert_eq!(ours.status.code(), theirs, "{args:?}");
+        }
+        match code {
+            0 | 1 if args[1] == "exists" => {
+                assert_eq!(ours.status.code(), Some(code), "{args:?}");
+                assert!(ours.stderr.is_empty() && ours.stdout.is_empty(), "{args:?}");
+            }
+            _ => drop(refused(&ours, code)),
+        }
+    }
+
+    // `-p` is a comma list of specs in podman's CLI: `80:80/tcp,udp` is refused by both
+    podman.import_busybox().unwrap();
+    let spec = ["create", "--name", "pntclp", "-p", "8080:80/tcp,udp"];
+    let theirs = podman.output(&[&spec[..], &[testkit::BUSYBOX_IMAGE, "true"]].concat());
+    assert_eq!(theirs.status.code(), Some(125));
+    let err = refused(
+        &host.podnet_out(&["create", "pntclp", "-p", "8080:80/tcp,udp"]),
+        125,
+    );
+    assert!(err.contains("8080:80/tcp,udp"), "{err}");
+    assert_eq!(host.podnet(&["ps", "-q"]), "", "nothing recorded");
+
+    // prune with a filter removes the same networks on both sides
+    let (theirs, ours) = both(&["network", "prune", "-f", "--filter", "label=tier=front"]);
+    assert_eq!(
+        (ours.as_str(), theirs.as_str()),
+        (format!("{a}\n").as_str(), format!("{a}\n").as_str())
+    );
+    let (theirs, ours) = both(&["network", "ls", "-q", "--filter", &filter]);
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.trim(), b);
+    let (theirs, ours) = both(&["network", "rm", &b]);
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn update_reloads_dns_and_rm_force_removes_the_containers() {
+    const NAME: &str = "update_reloads_dns_and_rm_force_removes_the_containers";
+    if !can_run(NAME) {
+        return;
+    }
+    let host = Host::new();
+    let net = format!("pntcu{}", std::process::id());
+    let subnet = testkit::free_subnet_v4().to_string();
+    host.podnet(&["network", "create", "--subnet", &subnet, &net]);
+    host.podnet(&["create", "c1", "--network", &net]);
+    host.podnet(&["start", "c1"]);
+    let file = host
+        .root
+        .path()
+        .join("networks")
+        .join(format!("{net}.json"));
+    let aardvark = host.root.path().join("netavark/aardvark-dns").join(&net);
+    let header = || {
+        std::fs::read_to_string(&aardvark)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let gateway = header();
+
+    assert_eq!(
+        host.podnet(&[
+            "network",
+            "update",
+            &net,
+            "--dns-add",
+            "192.0.2.53,192.0.2.54"
+        ]),
+        format!("{net}\n")
+    );
+    assert_eq!(header(), format!("{gateway} 192.0.2.53,192.0.2.54"));
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        written["network_dns_servers"],
+        serde_json::json!(["192.0.2.53", "192.0.2.54"])
+    );
+    host.podnet(&["network", "update", &net, "--dns-drop", "192.0.2.53"]);
+    assert_eq!(header(), format!("{gateway} 192.0.2.54"));
+
+    // bad input: one line, nothing changes
+    let before = std::fs::read(&file).unwrap();
+    let err = refused(
+        &host.podnet_out(&["network", "update", &net, "--dns-add", "not-an-ip"]),
+        125,
+    );
+    assert!(err.contains("not-an-ip"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    assert_eq!(header(), format!("{gateway} 192.0.2.54"));
+
+    // in use: podman's exit code 2, the container keeps running
+    let err = refused(&host.podnet_out(&["network", "rm", &net]), 2);
+    assert!(err.contains("c1"), "{err}");
+    assert!(host
+        .podnet(&["ps", "--format", "{{.Names}} {{.State}}"])
+        .contains("c1 running"));
+
+    // -f: the container is stopped and removed, then the network
+    assert_eq!(
+        host.podnet(&["network", "rm", "-f", &net]),
+        format!("{net}\n")
+    );
+    assert_eq!(host.podnet(&["ps", "-q"]), "");
+    assert!(host.pins().is_empty(), "{:?}", host.pins());
+    assert!(!file.exists());
+    assert!(
+        !aardvark.exists(),
+        "aardvark-dns's entries went with the container"
+    );
+}
+
+#[test]
+fn container_options_reach_the_container_and_bad_ones_exit_as_podman_43() {
+    const NAME: &str = "container_options_reach_the_container_and_bad_ones_exit_as_podman_43";
+    if !can_run(NAME) || !runs_unless(NAME, podman_missing()) {
+        return;
+    }
+    let host = Host::new();
+    let podman = testkit::Podman::new().in_netns(host.netns_path());
+    podman.import_busybox().unwrap();
+    let tag = std::process::id();
+    let (n1, n2) = (format!("pntco{tag}a"), format!("pntco{tag}b"));
+    let subnet = testkit::free_subnet_v4();
+    let base = u32::from(subnet.network());
+    let ip = std::net::Ipv4Addr::from(base + 9).to_string();
+    let gateway = std::net::Ipv4Addr::from(base + 1).to_string();
+    for (net, args) in [
+        (&n1, vec!["--subnet".to_string(), subnet.to_string()]),
+        (&n2, vec![]),
+    ] {
+        let mut create = vec!["network", "create"];
+        create.extend(args.iter().map(String::as_str));
+        create.push(net);
+        podman.run(&create);
+        host.podnet(&create);
+    }
+
+    // bad input: podman 4.3 refuses it too; podnet in one line, recording nothing
+    let bad_ip = format!("{}.300", &ip[..ip.rfind('.').unwrap()]);
+    for (opts, code) in [
+        (vec!["--no-hosts", "--add-host", "a:192.0.2.4"], 125),
+        (vec!["--network", &n1, "--ip", &bad_ip], 125),
+        (vec!["--expose", "8080:80"], 125),
+        (
+            vec![
+                "--network",
+                &n1,
+                "--network",
+                &n2,
+                "--mac-address",
+                "02:00:00:00:00:01",
+            ],
+            125,
+        ),
+        (
+            vec![
+                "--network",
+                &n1,
+                "--network",
+                &n2,
+                "--network-alias",
+                "both",
+            ],
+            0,
+        ),
+    ] {
+        let theirs = podman.output(
+            &[
+                &["create", "--name", "pntcobad"][..],
+                &opts,
+                &[testkit::BUSYBOX_IMAGE, "true"],
+            ]
+            .concat(),
+        );
+        let _ = podman.output(&["rm", "-f", "pntcobad"]);
+        assert_eq!(theirs.status.code(), Some(code), "podman {opts:?}");
+        let ours = host.podnet_out(&[&["create", "pntcobad"][..], &opts].concat());
+        if code == 0 {
+            assert!(
+                ours.status.success(),
+                "{opts:?}: {}",
+                String::from_utf8_lossy(&ours.stderr)
+            );
+            host.podnet(&["rm", "pntcobad"]);
+        } else {
+            refused(&ours, code);
+            assert_eq!(host.podnet(&["ps", "-q"]), "", "{opts:?}: nothing recorded");
+        }
+    }
+
+    // the options on a running container
+    host.podnet(&[
+        "create",
+        "c1",
+        "--network",
+        &n1,
+        "--ip",
+        &ip,
+        "--mac-address",
+        "02:00:00:00:00:07",
+        "--network-alias",
+        "web",
+        "--dns-option",
+        "ndots:3",
+        "--expose",
+        "90",
+        "-P",
+        "--add-host",
+        "gw:host-gateway",
+    ]);
+    host.podnet(&["start", "c1"]);
+    let addr = host.podnet(&["exec", "c1", "--", "ip", "-o", "addr", "show", "eth0"]);
+    assert!(addr.contains(&format!("{ip}/24")), "{addr}");
+    let link = host.podnet(&["exec", "c1", "--", "ip", "-o", "link", "show", "eth0"]);
+    assert!(link.contains("02:00:00:00:00:07"), "{link}");
+    let resolv = host.podnet(&["exec", "c1", "--", "cat", "/etc/resolv.conf"]);
+    assert!(resolv.lines().any(|l| l == "options ndots:3"), "{resolv}");
+    let hosts = host.podnet(&["exec", "c1", "--", "cat", "/etc/hosts"]);
+    assert!(
+        hosts
+            .lines()
+            .any(|l| l.split_whitespace().eq([gateway.as_str(), "gw"])),
+        "{hosts}"
+    );
+    let ports = host.podnet(&["ps", "--format", "{{.Names}} {{.Ports}}"]);
+    let port = ports
+        .trim()
+        .strip_prefix("c1 0.0.0.0:")
+        .and_then(|p| p.strip_suffix("->90/tcp"))
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("-P published 90/tcp on a host port: {ports}"));
+    assert_ne!(port, 0);
+
+    // --no-hosts: the container sees the host's own file, podnet writes none
+    host.podnet(&["create", "c2", "--network", &n1, "--no-hosts"]);
+    host.podnet(&["start", "c2"]);
+    let seen = host.podnet(&["exec", "c2", "--", "cat", "/etc/hosts"]);
+    assert_eq!(seen, std::fs::read_to_string("/etc/hosts").unwrap());
+
+    host.podnet(&["rm", "-f", "c1"]);
+    host.podnet(&["rm", "-f", "c2"]);
+    for net in [&n1, &n2] {
+        host.podnet(&["network", "rm", net]);
+        podman.run(&["network", "rm", net]);
+    }
+    assert!(host.pins().is_empty());
+}
+
+/// Whether `pid` still runs (a zombie counts as ended).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                != Some("Z")
+        })
+        .unwrap_or(false)
+}
+
+/// Waits (polling, generously bounded) until `check` holds; false if it never did.
+fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..600 {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn exec_processes_end_with_stop_and_rm_force_and_only_they() {
+    const NAME: &str = "exec_processes_end_with_stop_and_rm_force_and_only_they";
+    if !can_run(NAME) {
+        return;
+    }
+    let host = Host::new();
+    let net = format!("pntex{}", std::process::id());
+    host.podnet(&[
+        "network",
+        "create",
+        "--subnet",
+        &testkit::free_subnet_v4().to_string(),
+        &net,
+    ]);
+    host.podnet(&["create", "c1", "--network", &net]);
+    // not started by podnet exec: a process of the same name that must survive
+    struct Reaped(std::process::Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let bystander = Reaped(
+        std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn()
+            .unwrap(),
+    );
+
+    for end in [&["stop", "c1"][..], &["rm", "--force", "c1"]] {
+        host.podnet(&["start", "c1"]);
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "sleep 1000 & echo $! > {d}/inner; echo $$ > {d}/outer; wait",
+            d = dir.path().display()
+        );
+        let mut cmd = host.command(flows_support::PODNET);
+        cmd.arg("--root")
+            .arg(host.root.path())
+            .args(["exec", "c1", "--", "sh", "-c", &script])
+            .stdin(std::process::Stdio::null());
+        let mut exec = cmd.spawn().unwrap();
+        let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).ok();
+        assert!(
+            eventually(|| read("inner").is_some_and(|s| !s.trim().is_empty())),
+            "the exec'd shell never started"
+        );
+        let (outer, inner) = (read("outer").unwrap(), read("inner").unwrap());
+        let (outer, inner) = (outer.trim(), inner.trim());
+        assert!(alive(outer) && alive(inner));
+
+        host.podnet(end);
+        let mut status = None;
+        let ended = eventually(|| {
+            status = exec.try_wait().unwrap();
+            status.is_some()
+        });
+        if !ended {
+            let _ = exec.kill();
+            let _ = exec.wait();
+        }
+        assert!(ended, "{end:?}: podnet exec still waits for its command");
+        let status = status.unwrap();
+        assert_eq!(status.code(), Some(137), "{end:?}: the exec ends as killed");
+        assert!(
+            eventually(|| !alive(outer) && !alive(inner)),
+            "{end:?}: still running"
+        );
+        assert!(
+            alive(&bystander.0.id().to_string()),
+            "{end:?}: only tracked processes end"
+        );
+    }
+    assert_eq!(host.podnet(&["ps", "-q"]), "");
+    drop(bystander);
+    host.podnet(&["network", "rm", &net]);
+}
