@@ -27,6 +27,7 @@ mod host_conflicts;
 mod inspect;
 mod lifecycle;
 mod lock;
+mod modes;
 mod namespaces;
 mod networks;
 mod port_holders;
@@ -47,7 +48,7 @@ pub use reconcile::ReconcileReport;
 pub use spec::{ContainerSpec, NetworkRequest};
 
 use crate::backend::{Backend, NetworkOptions, PerNetworkOptions};
-use crate::{ContainerRecord, Error, Network, NetworkStore, StateStore};
+use crate::{ContainerRecord, Error, Network, NetworkMode, NetworkStore, StateStore};
 use lock::FlowLock;
 use namespaces::Namespaces;
 
@@ -156,21 +157,26 @@ impl<B: Backend> Runtime<B> {
                 mapping: mapping.to_string(),
             }
         })?;
+        let network_mode = self.resolve_mode(spec)?;
         let id = spec::new_container_id();
         let hostname = spec
             .hostname
             .clone()
-            .unwrap_or_else(|| spec::short_id(&id).to_string());
+            .unwrap_or_else(|| modes::default_hostname(&network_mode, &id));
         let default = [NetworkRequest::new(self.networks.default_network_name())];
-        let requests = if spec.networks.is_empty() {
-            &default[..]
-        } else {
-            &spec.networks[..]
+        let requests = match (&network_mode, spec.networks.is_empty()) {
+            (NetworkMode::Bridge, true) => &default[..],
+            _ => &spec.networks[..],
         };
         let mut networks = BTreeMap::new();
         let mut resolved = Vec::new();
         for request in requests {
-            let net = self.networks.inspect(&request.network)?;
+            let net = match request.network.as_str() {
+                crate::mode::DEFAULT_NETWORK_KEY => self
+                    .networks
+                    .inspect(self.networks.default_network_name())?,
+                name => self.networks.inspect(name)?,
+            };
             let options =
                 self.network_options(&id, spec.hostname.as_deref(), request, &networks)?;
             networks.insert(net.name.clone(), options);
@@ -180,7 +186,7 @@ impl<B: Backend> Runtime<B> {
             id,
             name: spec.name.clone(),
             hostname,
-            network_mode: String::from("bridge"),
+            network_mode,
             port_mappings,
             networks: networks.clone(),
             dns_servers: spec.dns_servers.clone(),

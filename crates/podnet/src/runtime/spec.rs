@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use portmap::PortMapping;
 
 use crate::backend::PerNetworkOptions;
+use crate::mode::NetworkMode;
 
 /// A network a container asks for, with its options on it (`--network NAME:ip=...`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,7 +51,10 @@ pub struct ContainerSpec {
     pub name: String,
     /// Hostname; the 12-character short ID when `None`, as podman does.
     pub hostname: Option<String>,
-    /// Networks; the default network when empty.
+    /// The network mode (`--network none`, `host`, `ns:PATH`, `container:ID`...); `None`
+    /// for the runtime's default (bridge). See [`crate::mode`].
+    pub network_mode: Option<NetworkMode>,
+    /// Networks (bridge mode only); the default network when empty.
     pub networks: Vec<NetworkRequest>,
     /// Published ports (`-p`).
     pub ports: Vec<PortMapping>,

@@ -14,9 +14,9 @@ use super::*;
 use crate::backend::testing::{BackendCall, FakeBackend};
 use crate::Network;
 
-struct Fixture {
-    dir: TempDir,
-    rt: Runtime<FakeBackend>,
+pub(super) struct Fixture {
+    pub(super) dir: TempDir,
+    pub(super) rt: Runtime<FakeBackend>,
 }
 
 fn fixture_with(backend: FakeBackend) -> Fixture {
@@ -53,11 +53,11 @@ fn fixture_with(backend: FakeBackend) -> Fixture {
     Fixture { dir, rt }
 }
 
-fn fixture() -> Fixture {
+pub(super) fn fixture() -> Fixture {
     fixture_with(FakeBackend::new())
 }
 
-fn spec(name: &str, networks: &[&str]) -> ContainerSpec {
+pub(super) fn spec(name: &str, networks: &[&str]) -> ContainerSpec {
     ContainerSpec {
         name: name.into(),
         networks: networks.iter().map(|n| NetworkRequest::new(*n)).collect(),
@@ -65,7 +65,7 @@ fn spec(name: &str, networks: &[&str]) -> ContainerSpec {
     }
 }
 
-fn pins(f: &Fixture) -> Vec<String> {
+pub(super) fn pins(f: &Fixture) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(&f.rt.config().netns_dir)
         .map(|d| {
             d.flatten()
@@ -86,7 +86,7 @@ fn leased(f: &Fixture) -> Vec<IpAddr> {
         .collect()
 }
 
-fn read(path: &Path) -> String {
+pub(super) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 

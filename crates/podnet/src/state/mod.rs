@@ -26,7 +26,10 @@
 //! containers                                 one row per container
 //!   id TEXT PRIMARY KEY                      full ID
 //!   name TEXT UNIQUE NOT NULL
-//!   hostname TEXT, network_mode TEXT
+//!   hostname TEXT
+//!   network_mode TEXT                        podman's text form: bridge, none, host,
+//!                                            ns:PATH, container:OWNER_ID (the dependency),
+//!                                            pasta[:args], slirp4netns[:opts]
 //!   port_mappings TEXT                       JSON [portmap::PortMapping]
 //!   networks TEXT                            JSON {network name: PerNetworkOptions}
 //!   dns_servers, dns_search, add_hosts TEXT  JSON arrays
@@ -389,6 +392,12 @@ impl StateStore {
         containers::list(&self.conn)
     }
 
+    /// The containers that use `owner_id`'s network namespace (`--network container:ID`),
+    /// by name (read-only shortcut).
+    pub fn dependents(&self, owner_id: &str) -> Result<Vec<ContainerRecord>, StateError> {
+        containers::dependents(&self.conn, owner_id)
+    }
+
     /// Every lease, by network and address (read-only shortcut).
     pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
         leases::list(&self.conn, LeaseFilter::All)
@@ -510,6 +519,11 @@ impl StateTx<'_> {
     /// Every container record, by name.
     pub fn list_containers(&self) -> Result<Vec<ContainerRecord>, StateError> {
         containers::list(&self.tx)
+    }
+
+    /// The containers that use `owner_id`'s network namespace, by name.
+    pub fn dependents(&self, owner_id: &str) -> Result<Vec<ContainerRecord>, StateError> {
+        containers::dependents(&self.tx, owner_id)
     }
 
     /// Records what a flow is about to ask the backend for (replacing the container's

@@ -18,6 +18,7 @@
 //! | gateway | inside its subnet, not its network address, not its IPv4 broadcast address | containers/common `ValidateSubnet`; the kernel |
 //! | `-o mtu=` | 0 (default) or 68-65535; 1280-65535 with an IPv6 subnet | kernel `ETH_MIN_MTU`, `IP_MAX_MTU`, `IPV6_MIN_MTU` |
 //! | `-p` | `[ip:][hostPort:]containerPort[/proto]`, ports 1-65535 | podman's `parsePortSpec` (in `portmap`) |
+//! | `--network` | `bridge[:opts]`, `none`, `host`, `private`, `ns:ABSOLUTE_PATH`, `container:NAME_OR_ID`, `pasta[:args]`, `slirp4netns[:opts]` or `NAME[,NAME]`/`NAME:opts`; more values only after a bridge-mode one, and only names | podman's specgen `ParseNetworkFlag` (see [`crate::mode`]) |
 //!
 //! Network files podman wrote are not refused: [`network_findings`] lists what podnet's own
 //! create would have refused, and the network store logs each as a warning when loading.
@@ -139,6 +140,12 @@ pub enum Rule {
     /// A `--network` option string that does not parse.
     #[error("expected NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]: {0}")]
     NetworkOption(&'static str),
+    /// A `--network` mode value that does not parse (`ns:`, `slirp4netns:mtu=x`...).
+    #[error("{0}")]
+    NetworkMode(&'static str),
+    /// A second `--network` value after a mode other than bridge.
+    #[error("cannot set multiple networks without bridge network mode, selected mode {0}")]
+    MultipleNetworks(String),
 }
 
 /// No white space or control character anywhere (the DNS-record injection).

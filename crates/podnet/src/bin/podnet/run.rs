@@ -283,11 +283,7 @@ fn network_definition(args: NetworkCreateArgs) -> Result<Network, CliError> {
 }
 
 fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
-    let networks = args
-        .network
-        .iter()
-        .map(|n| n.parse::<NetworkRequest>().map_err(Error::from))
-        .collect::<Result<_, _>>()?;
+    let flags = podnet::parse_network_flags(&args.network).map_err(Error::from)?;
     let ports = args
         .publish
         .iter()
@@ -296,7 +292,8 @@ fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
     Ok(ContainerSpec {
         name: args.name,
         hostname: args.hostname,
-        networks,
+        network_mode: flags.mode,
+        networks: flags.networks,
         ports,
         add_hosts: args.add_host,
         dns_servers: args.dns,
