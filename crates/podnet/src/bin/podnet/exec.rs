@@ -1,4 +1,5 @@
-//! `podnet exec`: a command inside the container's network namespace, in a private mount
+//! `podnet exec`: a command inside the container's network namespace (the caller's own
+//! for a host-mode container), in a private mount
 //! namespace where the container's hosts and resolv.conf are bind-mounted over /etc's, so
 //! names resolve as they would in the container.
 
@@ -17,29 +18,27 @@ use crate::run::CliError;
 /// Runs `command` in the container's network and prints nothing itself; the exit code is
 /// the command's.
 pub fn exec(record: &ContainerRecord, command: &[String]) -> Result<ExitCode, CliError> {
-    let not_running = || Error::from(RuntimeError::NotRunning(record.name.clone()));
-    let netns_path = record
-        .netns_path
-        .as_ref()
-        .filter(|_| record.running)
-        .ok_or_else(not_running)?;
-    let ns = NetNs::open(netns_path).map_err(|source| {
-        Error::from(RuntimeError::Netns {
-            container: record.name.clone(),
-            source,
-        })
-    })?;
+    if !record.running {
+        return Err(Error::from(RuntimeError::NotRunning(record.name.clone())).into());
+    }
     let (program, args) = command.split_first().ok_or_else(|| CliError::Argument {
         what: "command",
         value: String::new(),
         why: "empty".into(),
     })?;
-    let mut cmd = ns.command(program).map_err(|source| {
+    let netns_err = |source| {
         Error::from(RuntimeError::Netns {
             container: record.name.clone(),
             source,
         })
-    })?;
+    };
+    // no netns of its own or joined: host mode (or a pod around a host-mode owner)
+    let mut cmd = match &record.netns_path {
+        Some(path) => NetNs::open(path)
+            .and_then(|ns| ns.command(program))
+            .map_err(netns_err)?,
+        None => std::process::Command::new(program),
+    };
     cmd.args(args);
     let binds: Vec<(CString, CString)> = [
         (&record.hosts_path, "/etc/hosts"),

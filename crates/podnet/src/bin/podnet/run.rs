@@ -334,6 +334,7 @@ fn summary(record: &podnet::ContainerRecord) -> serde_json::Value {
         "Name": record.name,
         "Hostname": record.hostname,
         "Running": record.running,
+        "NetworkMode": record.network_mode.to_string(),
         "Networks": record.networks.keys().collect::<Vec<_>>(),
         "Addresses": addresses,
         "Ports": record.port_mappings,
