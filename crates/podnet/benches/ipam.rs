@@ -47,7 +47,7 @@ fn record(id: &str) -> ContainerRecord {
         id: id.into(),
         name: id.into(),
         hostname: id.into(),
-        network_mode: "bridge".into(),
+        network_mode: podnet::NetworkMode::Bridge,
         ..Default::default()
     }
 }

@@ -20,6 +20,9 @@ pub enum Error {
     /// An input broke a rule of the validation layer.
     #[error(transparent)]
     Invalid(#[from] crate::validate::InvalidInput),
+    /// A network mode's rule was broken (dependencies, ports, networks with a mode).
+    #[error(transparent)]
+    Mode(#[from] crate::mode::ModeError),
     /// Entering the user namespace or managing the rootless netns failed.
     #[error(transparent)]
     Rootless(#[from] crate::rootless::RootlessError),

@@ -47,6 +47,7 @@
 
 mod backend;
 mod error;
+pub mod mode;
 mod network;
 pub(crate) mod rootless;
 mod runtime;
@@ -68,6 +69,10 @@ pub use backend::{
 /// containers.conf (its types appear in [`network_info`] and [`firewall_driver`]).
 pub use containers_conf;
 pub use error::{error_chain, Error};
+pub use mode::{
+    parse_network_flags, ModeError, NetworkFlags, NetworkMode, PastaOptions, PortHandler,
+    SlirpOptions,
+};
 pub use network::{
     is_valid_name, LeaseRange, Network, NetworkError, NetworkFilter, NetworkStore, Route, Subnet,
     SubnetPool, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM,

@@ -8,7 +8,7 @@ mod flows_support;
 use std::net::IpAddr;
 use std::process::{Command, Output};
 
-use flows_support::{can_run, listen, test_backend, Host, PODNET};
+use flows_support::{can_run, crash_at, listen, test_backend, Host, PODNET};
 
 /// A TCP client in the fake host: what it read from `ip:port`, or None when it could not
 /// connect.
@@ -266,19 +266,6 @@ fn a_network_file_written_by_podman_is_used_as_it_is() {
     assert_eq!(
         std::fs::read(dir.join("pntfoo.json")).unwrap(),
         std::fs::read(file).unwrap()
-    );
-}
-
-/// Runs `podnet args` with a failpoint that SIGKILLs it; it must die by that signal.
-fn crash_at(host: &Host, point: &str, args: &[&str]) {
-    let out = host.podnet_env(args, &[("PODNET_FAILPOINT", point)]);
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(9),
-        "{point}: {:?} {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
     );
 }
 

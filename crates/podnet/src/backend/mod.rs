@@ -223,3 +223,4 @@ mod cni_conflist;
 mod loopback;
 pub use cni::{CniBackend, CniBackendError, CNI_CONFIG_DIR};
 pub use cni_conflist::{podman_conflist, ConflistError, PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN};
+pub(crate) use loopback::set_up as set_loopback_up;

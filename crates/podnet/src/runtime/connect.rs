@@ -21,6 +21,7 @@ impl<B: Backend> Runtime<B> {
         crate::validate::network_request(request)?;
         let lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
+        self.require_bridge(&record)?;
         if self.repair_own_intent(&record) {
             record = self.container(&record.id)?;
         }

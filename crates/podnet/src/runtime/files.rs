@@ -119,6 +119,39 @@ pub(crate) fn write_new(
     status: &BTreeMap<String, StatusBlock>,
     is_bridge: impl Fn(&str) -> bool,
 ) -> Result<(Option<PathBuf>, PathBuf), RuntimeError> {
+    let host_internal = if rootless_detect::is_rootless() {
+        host_local_ip()
+    } else {
+        host_internal_ip(status, is_bridge).or_else(host_local_ip)
+    };
+    let content = EtcContent {
+        container_ips: host_entries(status, &own_names(record)),
+        host_internal,
+        netns: resolvconf::NetnsMode::Private(record.netns_path.clone()),
+        status,
+    };
+    write(config, record, &content)
+}
+
+/// What goes into a container's hosts and resolv.conf besides the record's own options.
+pub(crate) struct EtcContent<'a> {
+    /// The container's own hosts entries.
+    pub container_ips: Vec<HostEntry>,
+    /// The address `host.containers.internal` names.
+    pub host_internal: Option<IpAddr>,
+    /// Whose network the resolv.conf is for (the host's keeps loopback nameservers).
+    pub netns: resolvconf::NetnsMode,
+    /// The backend's results (nameservers, search domains); empty without netavark.
+    pub status: &'a BTreeMap<String, StatusBlock>,
+}
+
+/// Writes both files into the container's directory; their paths.
+pub(crate) fn write(
+    config: &RuntimeConfig,
+    record: &ContainerRecord,
+    content: &EtcContent<'_>,
+) -> Result<(Option<PathBuf>, PathBuf), RuntimeError> {
+    let status = content.status;
     let dir = container_dir(config, &record.id);
     std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::Io {
         path: dir.clone(),
@@ -138,12 +171,8 @@ pub(crate) fn write_new(
         hosts::new(&hosts::HostsParams {
             base_file: config.base_hosts.clone(),
             extra_hosts: record.add_hosts.clone(),
-            container_ips: host_entries(status, &own_names(record)),
-            host_containers_internal_ip: if rootless_detect::is_rootless() {
-                host_local_ip()
-            } else {
-                host_internal_ip(status, is_bridge).or_else(host_local_ip)
-            },
+            container_ips: content.container_ips.clone(),
+            host_containers_internal_ip: content.host_internal,
             target_file: hosts_path.clone(),
         })
         .map_err(etc_err("hosts"))?;
@@ -152,7 +181,7 @@ pub(crate) fn write_new(
     // podman: --dns trumps everything; else the networks' servers, then the host's.
     let resolv_path = dir.join("resolv.conf");
     let mut params = resolvconf::ResolvParams::new(&resolv_path);
-    params.netns = resolvconf::NetnsMode::Private(record.netns_path.clone());
+    params.netns = content.netns.clone();
     params.ipv6_enabled = has_ipv6(status);
     params.host = config.resolv_sources.clone();
     if record.dns_servers.is_empty() {

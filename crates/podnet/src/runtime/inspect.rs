@@ -14,6 +14,9 @@ impl<B: Backend> Runtime<B> {
     /// default network only.
     pub fn inspect(&self, name_or_id: &str) -> Result<InspectNetworkSettings, Error> {
         let record = self.container(name_or_id)?;
+        if !record.network_mode.is_bridge() {
+            return self.inspect_mode(&record);
+        }
         let found = self.lookup_networks(&record)?;
         let attachments: Vec<Attachment> = record
             .networks
@@ -37,7 +40,7 @@ impl<B: Backend> Runtime<B> {
         let default_network = self.networks.default_network_name();
         let settings = network_settings(&SettingsInput {
             netns,
-            network_mode: &record.network_mode,
+            network_mode: record.network_mode.kind(),
             network_mode_id: None,
             networks: &attachments,
             status: &record.network_status,

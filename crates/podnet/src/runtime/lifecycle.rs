@@ -20,6 +20,9 @@ impl<B: Backend> Runtime<B> {
         if record.running {
             return Ok(record);
         }
+        if !record.network_mode.is_bridge() {
+            return self.setup_mode(record);
+        }
         let nets = self.record_networks(&record)?;
         let _ports = self.claim_host(&record, &nets)?;
         let ns = self.create_netns(&record)?;
@@ -221,7 +224,7 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// Removes a netns pin; false (logged) when it could not be removed.
-    fn remove_netns_logged(&self, record: &ContainerRecord, netns: &Path) -> bool {
+    pub(super) fn remove_netns_logged(&self, record: &ContainerRecord, netns: &Path) -> bool {
         match self.namespaces.remove(netns, &record.name) {
             Ok(()) => true,
             Err(e) => {
@@ -255,8 +258,14 @@ impl<B: Backend> Runtime<B> {
         if !record.running {
             return Vec::new();
         }
+        // members of a pod lose the namespace with it
+        let mut errors = self.stop_dependents(record);
         // what `exec` started in the container ends with its network
-        let mut errors = self.end_exec_sessions(record);
+        errors.extend(self.end_exec_sessions(record));
+        if !record.network_mode.is_bridge() {
+            errors.extend(self.teardown_mode(record));
+            return errors;
+        }
         if let Some(ns) = record.netns_path.clone() {
             let found = match self.lookup_networks(record) {
                 Ok(found) => found,
@@ -338,6 +347,13 @@ impl<B: Backend> Runtime<B> {
             }
         }
         errors.extend(self.release_backend(&record.id));
+        errors.extend(self.save_stopped(record));
+        errors
+    }
+
+    /// Marks the record stopped and saves it with its leases released and its intent
+    /// deleted, in one transaction; the error, if any.
+    pub(super) fn save_stopped(&self, record: &mut ContainerRecord) -> Option<String> {
         record.running = false;
         record.netns_path = None;
         record.network_status.clear();
@@ -348,10 +364,7 @@ impl<B: Backend> Runtime<B> {
             tx.delete_intent(&record.id)?;
             tx.commit()
         });
-        if let Err(e) = saved {
-            errors.push(format!("state: {e}"));
-        }
-        errors
+        saved.err().map(|e| format!("state: {e}"))
     }
 
     /// Removes a container's record, leases and files (`podman rm`). A running container
@@ -359,6 +372,7 @@ impl<B: Backend> Runtime<B> {
     pub fn remove(&self, name_or_id: &str, force: bool) -> Result<(), Error> {
         let _lock = FlowLock::acquire(&self.config)?;
         let record = self.container(name_or_id)?;
+        self.refuse_if_dependents(&record)?;
         if record.running && !force {
             return Err(RuntimeError::Running(record.name).into());
         }

@@ -31,6 +31,7 @@ mod host_conflicts;
 mod inspect;
 mod lifecycle;
 mod lock;
+mod modes;
 mod namespaces;
 mod network_lifecycle;
 #[cfg(test)]
@@ -169,11 +170,12 @@ impl<B: Backend> Runtime<B> {
                 mapping: mapping.to_string(),
             }
         })?;
+        let network_mode = self.resolve_mode(spec)?;
         let id = spec::new_container_id();
         let hostname = spec
             .hostname
             .clone()
-            .unwrap_or_else(|| spec::short_id(&id).to_string());
+            .unwrap_or_else(|| modes::default_hostname(&network_mode, &id));
         let mut networks = BTreeMap::new();
         let mut resolved = Vec::new();
         for request in &requests {
@@ -187,7 +189,7 @@ impl<B: Backend> Runtime<B> {
             id,
             name: spec.name.clone(),
             hostname,
-            network_mode: String::from("bridge"),
+            network_mode,
             port_mappings,
             networks: networks.clone(),
             dns_servers: spec.dns_servers.clone(),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use netns::NetNs;
 
 use super::RuntimeError;
+use crate::mode::ModeError;
 
 /// The namespace maker a runtime uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,20 @@ impl Namespaces {
                 }),
                 _ => Ok(()),
             },
+        }
+    }
+
+    /// Sets `lo` up in the namespace (a `--network none` container's only interface).
+    pub(crate) fn loopback_up(self, path: &Path, container: &str) -> Result<(), ModeError> {
+        match self {
+            Namespaces::Kernel => {
+                crate::backend::set_loopback_up(path).map_err(|why| ModeError::Loopback {
+                    container: container.to_string(),
+                    why,
+                })
+            }
+            #[cfg(test)]
+            Namespaces::PlainFiles => Ok(()),
         }
     }
 

@@ -218,11 +218,7 @@ impl<B: Backend> Runtime<B> {
 
     fn stop_orphaned_running(&self, report: &mut ReconcileReport) -> Result<(), Error> {
         for mut record in self.state.list_containers()? {
-            let alive = record
-                .netns_path
-                .as_ref()
-                .is_some_and(|p| self.namespaces.is_alive(p));
-            if record.running && !alive {
+            if record.running && !self.network_alive(&record) {
                 let errors = self.teardown_unlocked(&mut record);
                 report.errors.extend(errors);
                 report.containers_stopped.push(record.id.clone());

@@ -16,6 +16,10 @@ impl<B: Backend> Runtime<B> {
     pub fn reload(&self, name_or_id: &str) -> Result<ContainerRecord, Error> {
         let _lock = FlowLock::acquire(&self.config)?;
         let mut record = self.container(name_or_id)?;
+        if !record.network_mode.is_bridge() {
+            // no firewall rules of its own to restore
+            return Ok(record);
+        }
         let ns = match (&record.netns_path, record.running) {
             (Some(ns), true) => ns.clone(),
             _ => return Err(RuntimeError::NotRunning(record.name).into()),

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use portmap::PortMapping;
 
 use crate::backend::PerNetworkOptions;
+use crate::mode::NetworkMode;
 
 /// A network a container asks for, with its options on it (`--network NAME:ip=...`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,7 +51,10 @@ pub struct ContainerSpec {
     pub name: String,
     /// Hostname; the 12-character short ID when `None`, as podman does.
     pub hostname: Option<String>,
-    /// Networks; the default network when empty.
+    /// The network mode (`--network none`, `host`, `ns:PATH`, `container:ID`...); `None`
+    /// for the runtime's default (bridge). See [`crate::mode`].
+    pub network_mode: Option<NetworkMode>,
+    /// Networks (bridge mode only); the default network when empty.
     pub networks: Vec<NetworkRequest>,
     /// Published ports (`-p`).
     pub ports: Vec<PortMapping>,
@@ -95,11 +99,19 @@ impl ContainerSpec {
         &self,
         default: &str,
     ) -> Result<Vec<NetworkRequest>, crate::InvalidInput> {
-        let mut requests = if self.networks.is_empty() {
+        // only bridge mode (the default) joins the default network when none is named
+        let bridge = self.network_mode.as_ref().is_none_or(|m| m.is_bridge());
+        let mut requests = if self.networks.is_empty() && bridge {
             vec![NetworkRequest::new(default)]
         } else {
             self.networks.clone()
         };
+        for request in &mut requests {
+            // `--network bridge:OPTIONS` names the default network by this key
+            if request.network == crate::mode::DEFAULT_NETWORK_KEY {
+                request.network = default.to_string();
+            }
+        }
         let opts = &self.single_network;
         for request in &mut requests {
             request.aliases.extend(opts.aliases.iter().cloned());

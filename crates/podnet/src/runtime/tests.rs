@@ -15,7 +15,7 @@ use crate::backend::testing::{BackendCall, FakeBackend};
 use crate::Network;
 
 pub(super) struct Fixture {
-    dir: TempDir,
+    pub(super) dir: TempDir,
     pub(super) rt: Runtime<FakeBackend>,
 }
 
@@ -65,7 +65,7 @@ pub(super) fn spec(name: &str, networks: &[&str]) -> ContainerSpec {
     }
 }
 
-fn pins(f: &Fixture) -> Vec<String> {
+pub(super) fn pins(f: &Fixture) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(&f.rt.config().netns_dir)
         .map(|d| {
             d.flatten()
@@ -86,7 +86,7 @@ fn leased(f: &Fixture) -> Vec<IpAddr> {
         .collect()
 }
 
-fn read(path: &Path) -> String {
+pub(super) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 

@@ -91,7 +91,13 @@ fn decode(r: RawRow) -> Result<ContainerRecord, StateError> {
         applied_networks: dec(&id, "applied_networks", &applied)?,
         name: r.name,
         hostname: r.hostname,
-        network_mode: r.network_mode,
+        network_mode: r.network_mode.parse().map_err(|e: crate::InvalidInput| {
+            StateError::BadColumn {
+                id: id.clone(),
+                field: "network_mode",
+                why: e.to_string(),
+            }
+        })?,
         running: r.running,
         netns_path: netns.map(PathBuf::from),
         hosts_path: hosts_path.map(PathBuf::from),
@@ -184,7 +190,7 @@ pub(crate) fn put(conn: &Connection, rec: &ContainerRecord) -> Result<(), StateE
                 rec.id,
                 rec.name,
                 rec.hostname,
-                rec.network_mode,
+                rec.network_mode.to_string(),
                 enc(id, "port_mappings", &rec.port_mappings).map_err(to_sql)?,
                 enc(id, "networks", &rec.networks).map_err(to_sql)?,
                 enc(id, "dns_servers", &rec.dns_servers).map_err(to_sql)?,
@@ -227,5 +233,23 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<ContainerRecord>, StateError
         .prepare_cached(&sql)
         .and_then(|mut st| st.query_map([], raw)?.collect())
         .map_err(StateError::ListContainers)?;
+    rows.into_iter().map(decode).collect()
+}
+
+/// The records whose mode is `container:<owner_id>` (the column holds the owner's full
+/// ID), by name.
+pub(crate) fn dependents(
+    conn: &Connection,
+    owner_id: &str,
+) -> Result<Vec<ContainerRecord>, StateError> {
+    let sql = format!("SELECT {COLUMNS} FROM containers WHERE network_mode = ?1 ORDER BY name");
+    let mode = crate::NetworkMode::Container(owner_id.to_string()).to_string();
+    let rows: Vec<RawRow> = conn
+        .prepare_cached(&sql)
+        .and_then(|mut st| st.query_map([&mode], raw)?.collect())
+        .map_err(|source| StateError::ReadContainer {
+            key: mode.clone(),
+            source,
+        })?;
     rows.into_iter().map(decode).collect()
 }

@@ -163,6 +163,16 @@ pub enum StateError {
         #[source]
         source: serde_json::Error,
     },
+    /// A stored text column holds a value this build cannot read.
+    #[error("field {field} of container {id} is unreadable: {why}")]
+    BadColumn {
+        /// Container ID.
+        id: String,
+        /// Column.
+        field: &'static str,
+        /// Why.
+        why: String,
+    },
     /// Reading or writing a flow intent failed.
     #[error("failed to read or write the flow intent of container {container}")]
     Intent {

@@ -29,7 +29,10 @@
 //! containers                                 one row per container
 //!   id TEXT PRIMARY KEY                      full ID
 //!   name TEXT UNIQUE NOT NULL
-//!   hostname TEXT, network_mode TEXT
+//!   hostname TEXT
+//!   network_mode TEXT                        podman's text form: bridge, none, host,
+//!                                            ns:PATH, container:OWNER_ID (the dependency),
+//!                                            pasta[:args], slirp4netns[:opts]
 //!   port_mappings TEXT                       JSON [portmap::PortMapping]
 //!   networks TEXT                            JSON {network name: PerNetworkOptions}
 //!   dns_servers, dns_search, add_hosts TEXT  JSON arrays
@@ -450,6 +453,12 @@ impl StateStore {
         containers::list(&self.conn.lock())
     }
 
+    /// The containers that use `owner_id`'s network namespace (`--network container:ID`),
+    /// by name (read-only shortcut).
+    pub fn dependents(&self, owner_id: &str) -> Result<Vec<ContainerRecord>, StateError> {
+        containers::dependents(&self.conn.lock(), owner_id)
+    }
+
     /// Every lease, by network and address (read-only shortcut).
     pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
         leases::list(&self.conn.lock(), LeaseFilter::All)
@@ -571,6 +580,11 @@ impl StateTx<'_> {
     /// Every container record, by name.
     pub fn list_containers(&self) -> Result<Vec<ContainerRecord>, StateError> {
         containers::list(&self.conn)
+    }
+
+    /// The containers that use `owner_id`'s network namespace, by name.
+    pub fn dependents(&self, owner_id: &str) -> Result<Vec<ContainerRecord>, StateError> {
+        containers::dependents(&self.conn, owner_id)
     }
 
     /// Records what a flow is about to ask the backend for (replacing the container's

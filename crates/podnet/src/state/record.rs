@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use portmap::PortMapping;
 
 use crate::backend::{PerNetworkOptions, StatusBlock};
+use crate::mode::NetworkMode;
 use crate::Network;
 
 /// Everything podnet keeps about one container's network side: its
@@ -22,8 +23,9 @@ pub struct ContainerRecord {
     pub name: String,
     /// Hostname inside the container.
     pub hostname: String,
-    /// Network mode: `bridge` (networks below), `none`, `host`, ...
-    pub network_mode: String,
+    /// Network mode: bridge (the networks below), none, host, `ns:`, `container:` (the
+    /// owner's ID: the dependency the state records), pasta, slirp4netns.
+    pub network_mode: NetworkMode,
     /// Published ports.
     pub port_mappings: Vec<PortMapping>,
     /// The container's networks by name, with its options on each

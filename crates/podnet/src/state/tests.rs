@@ -285,7 +285,7 @@ fn record(id: &str, name: &str) -> ContainerRecord {
         id: id.into(),
         name: name.into(),
         hostname: name.into(),
-        network_mode: "bridge".into(),
+        network_mode: crate::NetworkMode::Bridge,
         running: true,
         netns_path: Some("/run/netns/pnt-x".into()),
         hosts_path: Some("/tmp/h".into()),

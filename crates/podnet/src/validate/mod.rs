@@ -22,6 +22,7 @@
 //! | `--dns-option` | non-empty, no white space or control character | resolv.conf(5) `options` line |
 //! | `--ip`, `--ip6`, `--mac-address` | only with a single network | podman's `--ip can only be set for a single network` |
 //! | `--add-host` | not with `--no-hosts` | podman's `--no-hosts and --add-host cannot be set together` |
+//! | `--network` | `bridge[:opts]`, `none`, `host`, `private`, `ns:ABSOLUTE_PATH`, `container:NAME_OR_ID`, `pasta[:args]`, `slirp4netns[:opts]` or `NAME[,NAME]`/`NAME:opts`; more values only after a bridge-mode one, and only names | podman's specgen `ParseNetworkFlag` (see [`crate::mode`]) |
 //!
 //! Network files podman wrote are not refused: [`network_findings`] lists what podnet's own
 //! create would have refused, and the network store logs each as a warning when loading.
@@ -149,6 +150,12 @@ pub enum Rule {
     /// `--ip`, `--ip6` or `--mac-address` with several networks.
     #[error("it can only be set for a single network ({0} networks given)")]
     SingleNetworkOnly(usize),
+    /// A `--network` mode value that does not parse (`ns:`, `slirp4netns:mtu=x`...).
+    #[error("{0}")]
+    NetworkMode(&'static str),
+    /// A second `--network` value after a mode other than bridge.
+    #[error("cannot set multiple networks without bridge network mode, selected mode {0}")]
+    MultipleNetworks(String),
 }
 
 /// A resolv.conf option (`--dns-option`): one word, no white space or control character

@@ -154,11 +154,7 @@ impl Host {
 
     /// Interfaces of the fake host, by name.
     pub fn links(&self) -> Vec<String> {
-        self.sh(&["ip", "-o", "link", "show"])
-            .lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n).to_string())
-            .collect()
+        link_names(&self.sh(&["ip", "-o", "link", "show"]))
     }
 
     /// The fake host's firewall rules: iptables (all tables) and nftables (netavark 2.x's
@@ -221,9 +217,12 @@ impl Drop for Host {
             .output()
         {
             if let Ok(list) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
-                for c in list.as_array().into_iter().flatten() {
-                    if let Some(name) = c["Name"].as_str() {
-                        let _ = self.podnet_out(&["rm", "-f", name]);
+                // twice: a pod's owner is removed only after its dependents
+                for _ in 0..2 {
+                    for c in list.as_array().into_iter().flatten() {
+                        if let Some(name) = c["Name"].as_str() {
+                            let _ = self.podnet_out(&["rm", "-f", name]);
+                        }
                     }
                 }
             }
@@ -285,6 +284,28 @@ pub fn listen(host: &Host, container: &str, port: u16, text: &str) -> std::proce
     let _ = child.kill();
     let _ = child.wait();
     panic!("listener on port {port} in {container} did not come up");
+}
+
+/// Interface names in `ip -o link show` output, in its order.
+pub fn link_names(ip_o_link: &str) -> Vec<String> {
+    ip_o_link
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap_or(n).to_string())
+        .collect()
+}
+
+/// Runs `podnet args` with a failpoint that SIGKILLs it; it must die by that signal.
+pub fn crash_at(host: &Host, point: &str, args: &[&str]) {
+    use std::os::unix::process::ExitStatusExt;
+    let out = host.podnet_env(args, &[("PODNET_FAILPOINT", point)]);
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "{point}: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs a command on the real host that must succeed.

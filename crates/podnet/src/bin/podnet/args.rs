@@ -242,7 +242,10 @@ pub struct NetworkCreateArgs {
 pub struct CreateArgs {
     /// Container name.
     pub name: String,
-    /// Networks, `NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]`; the default when none.
+    /// Network mode or networks, as podman's `--network`: `bridge[:OPTS]`, `none`, `host`,
+    /// `ns:PATH`, `container:ID`, `private`, `pasta[:ARGS]`, `slirp4netns[:OPTS]`, or
+    /// `NAME[,NAME]` / `NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]` (repeatable); the
+    /// default network when none.
     #[arg(long)]
     pub network: Vec<String>,
     /// Published ports, `[ip:][hostPort:]containerPort[/proto]`.

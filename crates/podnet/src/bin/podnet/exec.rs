@@ -1,4 +1,5 @@
-//! `podnet exec`: a command inside the container's network namespace, in a private mount
+//! `podnet exec`: a command inside the container's network namespace (the caller's own
+//! for a host-mode container), in a private mount
 //! namespace where the container's hosts and resolv.conf are bind-mounted over /etc's, so
 //! names resolve as they would in the container. The process leads its own process group
 //! and is recorded as the container's ([`podnet::Runtime::start_exec`]): `stop` and
@@ -66,12 +67,13 @@ fn command_in(record: &ContainerRecord, program: &str) -> Result<std::process::C
             source,
         })
     };
-    let netns_path = record
-        .netns_path
-        .as_ref()
-        .ok_or_else(|| Error::from(RuntimeError::NotRunning(record.name.clone())))?;
-    let ns = NetNs::open(netns_path).map_err(netns_err)?;
-    let mut cmd = ns.command(program).map_err(netns_err)?;
+    // no netns of its own or joined: host mode (or a pod around a host-mode owner)
+    let mut cmd = match &record.netns_path {
+        Some(path) => NetNs::open(path)
+            .and_then(|ns| ns.command(program))
+            .map_err(netns_err)?,
+        None => std::process::Command::new(program),
+    };
     let binds: Vec<(CString, CString)> = [
         (&record.hosts_path, "/etc/hosts"),
         (&record.resolv_conf_path, "/etc/resolv.conf"),

@@ -244,16 +244,13 @@ pub fn key_values(
 }
 
 fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
-    let networks = args
-        .network
-        .iter()
-        .map(|n| n.parse::<NetworkRequest>().map_err(Error::from))
-        .collect::<Result<_, _>>()?;
+    let flags = podnet::parse_network_flags(&args.network).map_err(Error::from)?;
     let ports = port_args(&args.publish, portmap::parse_publish_arg)?;
     let mut spec = ContainerSpec {
         name: args.name,
         hostname: args.hostname,
-        networks,
+        network_mode: flags.mode,
+        networks: flags.networks,
         ports,
         add_hosts: args.add_host,
         dns_servers: args.dns,
@@ -309,6 +306,7 @@ pub fn summary(record: &podnet::ContainerRecord) -> serde_json::Value {
         "Name": record.name,
         "Hostname": record.hostname,
         "Running": record.running,
+        "NetworkMode": record.network_mode.to_string(),
         "Networks": record.networks.keys().collect::<Vec<_>>(),
         "Addresses": addresses,
         "Ports": record.port_mappings,

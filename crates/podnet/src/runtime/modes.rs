@@ -1,0 +1,294 @@
+//! The flows of the network modes netavark has no part in: `none`, `host`, `ns:PATH` and
+//! `container:ID` (pods).
+//!
+//! | mode | start | stop | files |
+//! |---|---|---|---|
+//! | none | a new `podnet-` pin, `lo` up | the pin removed | own hosts (`127.0.0.1` with the container's names, as podman 5) and resolv.conf (the host's, loopback servers dropped) |
+//! | host | nothing: the host's namespace | nothing | own hosts (the host's, no entry of its own, as podman) and resolv.conf (the host's, unfiltered) |
+//! | `ns:PATH` | the path checked to be a namespace, joined | nothing: the namespace is not ours | own hosts and resolv.conf (`/etc/netns/NAME/resolv.conf` when it exists) |
+//! | `container:ID` | the owner's namespace, hosts and resolv.conf | nothing of the owner's | the owner's |
+//!
+//! Dependencies follow libpod (`runtime_ctr.go` `removeContainer`, `container_internal.go`
+//! `checkDependenciesAndHandleError`): a dependent starts only while its owner runs
+//! (podnet starts nothing recursively, as `podman start` without a pod); an owner with
+//! dependents, running or not, is not removed, even with force. Stopping an owner first
+//! stops its running dependents: their namespace goes with the owner's pin (in podman the
+//! processes would stay in a namespace whose interfaces are gone; podnet, which has no
+//! processes, records them stopped instead of pointing at a removed pin).
+//!
+//! No backend runs, so no intent is needed: a crash before the record commit leaves at
+//! most a `podnet-` pin no record names (`reconcile` removes it) and files in the
+//! container's own directory, rewritten at the next start.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use etchosts::resolvconf::NetnsMode;
+use etchosts::HostEntry;
+use netstatus::InspectNetworkSettings;
+
+use super::{failpoint, files, ContainerSpec, Runtime};
+use crate::backend::Backend;
+use crate::mode::{ModeError, NetworkMode};
+use crate::{ContainerRecord, Error};
+
+/// podman's hostname default: the host's in host mode (the UTS namespace is the host's
+/// too), else the short ID.
+pub(super) fn default_hostname(mode: &NetworkMode, id: &str) -> String {
+    if *mode == NetworkMode::Host {
+        // the UTS namespace's name, as uname(2) gives it
+        if let Some(name) = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| crate::validate::hostname(h).is_ok())
+        {
+            return name;
+        }
+    }
+    super::spec::short_id(id).to_string()
+}
+
+impl<B: Backend> Runtime<B> {
+    /// The mode `create` records for `spec`: the default resolved, a `container:` owner
+    /// looked up (by name, ID or prefix) and recorded by full ID, and the mode's rules on
+    /// networks and ports checked.
+    pub(super) fn resolve_mode(&self, spec: &ContainerSpec) -> Result<NetworkMode, Error> {
+        let mode = match &spec.network_mode {
+            None => NetworkMode::Bridge,
+            Some(NetworkMode::Container(owner)) => {
+                let owner = self.container(owner)?;
+                if owner.name == spec.name {
+                    return Err(ModeError::OwnNamespace(spec.name.clone()).into());
+                }
+                NetworkMode::Container(owner.id)
+            }
+            Some(mode) => mode.clone(),
+        };
+        if matches!(mode, NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_))
+            && !crate::in_user_namespace()
+        {
+            return Err(ModeError::RootlessOnly {
+                container: spec.name.clone(),
+                mode: mode.kind(),
+            }
+            .into());
+        }
+        if !mode.is_bridge() && !spec.networks.is_empty() {
+            return Err(ModeError::NetworksWithMode {
+                container: spec.name.clone(),
+                mode: mode.kind(),
+                networks: spec.networks.iter().map(|r| r.network.clone()).collect(),
+            }
+            .into());
+        }
+        if !mode.publishes_ports() && !spec.ports.is_empty() {
+            return Err(ModeError::PortsWithMode {
+                container: spec.name.clone(),
+                mode: mode.kind(),
+            }
+            .into());
+        }
+        Ok(mode)
+    }
+
+    /// `setup` of a container whose mode has no netavark networks (the flow lock is held).
+    pub(super) fn setup_mode(&self, mut record: ContainerRecord) -> Result<ContainerRecord, Error> {
+        let mut own_pin = None;
+        match record.network_mode.clone() {
+            NetworkMode::None => {
+                let pin = self.create_netns(&record)?;
+                failpoint::hit("setup:netns-created");
+                if let Err(e) = self.namespaces.loopback_up(&pin, &record.name) {
+                    self.remove_netns_logged(&record, &pin);
+                    return Err(e.into());
+                }
+                record.netns_path = Some(pin.clone());
+                own_pin = Some(pin);
+            }
+            NetworkMode::Host => record.netns_path = None,
+            NetworkMode::Path(path) => {
+                if !self.namespaces.is_alive(&path) {
+                    return Err(ModeError::NotANamespace {
+                        container: record.name,
+                        path,
+                    }
+                    .into());
+                }
+                record.netns_path = Some(path);
+            }
+            NetworkMode::Container(owner_id) => {
+                let owner = self.container(&owner_id)?;
+                if !owner.running {
+                    return Err(ModeError::OwnerNotRunning {
+                        id: record.id,
+                        owner: owner.id,
+                    }
+                    .into());
+                }
+                record.netns_path = owner.netns_path;
+                record.hosts_path = owner.hosts_path;
+                record.resolv_conf_path = owner.resolv_conf_path;
+            }
+            other => {
+                return Err(ModeError::RootlessOnly {
+                    container: record.name,
+                    mode: other.kind(),
+                }
+                .into())
+            }
+        }
+        let undo = |rt: &Self, record: &ContainerRecord| {
+            if let Some(pin) = &own_pin {
+                rt.remove_netns_logged(record, pin);
+            }
+        };
+        if record.network_mode.owner().is_none() {
+            match self.write_mode_files(&record) {
+                Ok((hosts, resolv)) => {
+                    record.hosts_path = hosts;
+                    record.resolv_conf_path = Some(resolv);
+                }
+                Err(e) => {
+                    undo(self, &record);
+                    return Err(e);
+                }
+            }
+        }
+        record.running = true;
+        record.network_status.clear();
+        let committed = self.state.begin().and_then(|tx| {
+            tx.put_container(&record)?;
+            tx.commit()
+        });
+        if let Err(e) = committed {
+            undo(self, &record);
+            return Err(e.into());
+        }
+        tracing::debug!(container = %record.name, mode = %record.network_mode, "network mode set up");
+        Ok(record)
+    }
+
+    /// hosts and resolv.conf of a none, host or `ns:` container (podman's `getHostsEntries`
+    /// and resolv.conf rules per mode).
+    fn write_mode_files(
+        &self,
+        record: &ContainerRecord,
+    ) -> Result<(Option<PathBuf>, PathBuf), Error> {
+        let names = files::own_names(record);
+        let (container_ips, netns) = match &record.network_mode {
+            NetworkMode::None => (
+                vec![HostEntry::new(
+                    std::net::Ipv4Addr::LOCALHOST.into(),
+                    names.iter().copied(),
+                )],
+                NetnsMode::Private(record.netns_path.clone()),
+            ),
+            NetworkMode::Host => (Vec::new(), NetnsMode::Host),
+            _ => (Vec::new(), NetnsMode::Private(record.netns_path.clone())),
+        };
+        let status = BTreeMap::new();
+        let content = files::EtcContent {
+            container_ips,
+            host_internal: files::host_local_ip(),
+            netns,
+            status: &status,
+        };
+        Ok(files::write(&self.config, record, &content)?)
+    }
+
+    /// `teardown` of a container without netavark networks: its own pin removed (none),
+    /// nothing of a namespace it joined; the record marked stopped. The errors.
+    pub(super) fn teardown_mode(&self, record: &mut ContainerRecord) -> Vec<String> {
+        let mut errors = Vec::new();
+        if record.network_mode.owns_netns() {
+            if let Some(pin) = &record.netns_path {
+                if let Err(e) = self.namespaces.remove(pin, &record.name) {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+        failpoint::hit("teardown:backend-done");
+        if record.network_mode.owner().is_some() {
+            // the owner's files, not ours to keep pointing at
+            record.hosts_path = None;
+            record.resolv_conf_path = None;
+        }
+        errors.extend(self.save_stopped(record));
+        errors
+    }
+
+    /// Stops the running containers that share `record`'s namespace, before it goes.
+    pub(super) fn stop_dependents(&self, record: &ContainerRecord) -> Vec<String> {
+        let dependents = match self.state.dependents(&record.id) {
+            Ok(d) => d,
+            Err(e) => return vec![e.to_string()],
+        };
+        let mut errors = Vec::new();
+        for mut dependent in dependents.into_iter().filter(|d| d.running) {
+            tracing::debug!(owner = %record.name, container = %dependent.name, "stopping a dependent with its owner");
+            errors.extend(self.teardown_unlocked(&mut dependent));
+        }
+        errors
+    }
+
+    /// libpod's rule: an owner with dependents is not removed.
+    pub(super) fn refuse_if_dependents(&self, record: &ContainerRecord) -> Result<(), Error> {
+        let dependents = self.state.dependents(&record.id)?;
+        if dependents.is_empty() {
+            return Ok(());
+        }
+        Err(ModeError::HasDependents {
+            id: record.id.clone(),
+            dependents: dependents.into_iter().map(|d| d.id).collect(),
+        }
+        .into())
+    }
+
+    /// True while the container's network exists: host mode always, others while their
+    /// namespace is alive.
+    pub(super) fn network_alive(&self, record: &ContainerRecord) -> bool {
+        match (&record.network_mode, &record.netns_path) {
+            (NetworkMode::Host, _) => true,
+            (NetworkMode::Container(_), None) => {
+                // an owner in host mode: alive while the owner runs
+                self.container(record.network_mode.owner().unwrap_or_default())
+                    .is_ok_and(|owner| owner.running)
+            }
+            (_, Some(path)) => self.namespaces.is_alive(path),
+            (_, None) => false,
+        }
+    }
+
+    /// `inspect` of a container without netavark networks: podman 4.3's shape. none and
+    /// host show only `Ports` (podman 4.3 leaves `SandboxKey` and `Networks` out; checked
+    /// against podman 4.3 in `tests/modes.rs`), `ns:` the same, and a `container:`
+    /// dependent shows its owner's settings, as podman does.
+    pub(super) fn inspect_mode(
+        &self,
+        record: &ContainerRecord,
+    ) -> Result<InspectNetworkSettings, Error> {
+        if let Some(owner) = record.network_mode.owner() {
+            return self.inspect(owner);
+        }
+        Ok(InspectNetworkSettings {
+            ports: netstatus::port_bindings(&record.port_mappings, &BTreeMap::new()),
+            ..InspectNetworkSettings::default()
+        })
+    }
+
+    /// The refusal for connect/disconnect on a container outside bridge mode.
+    pub(super) fn require_bridge(&self, record: &ContainerRecord) -> Result<(), Error> {
+        if record.network_mode.is_bridge() {
+            return Ok(());
+        }
+        Err(ModeError::NotBridge {
+            container: record.name.clone(),
+            mode: record.network_mode.kind(),
+        }
+        .into())
+    }
+}
+
+#[cfg(test)]
+#[path = "modes_tests.rs"]
+mod tests;
