@@ -61,7 +61,7 @@ pub use backend::{
     find_helper_binary, find_helper_binary_in, firewall_driver, network_info, Backend,
     BackendConfig, BackendError, DnsInfo, Feature, FirewallDriverSource, InfoError, Netavark,
     NetavarkFeatureError, NetavarkVersion, NetworkBackendInfo, NetworkInfo, NetworkOptions,
-    PerNetworkOptions, Release, StatusBlock, UnsupportedFeature, VersionError,
+    PerNetworkOptions, Release, SelectedBackend, StatusBlock, UnsupportedFeature, VersionError,
     DEFAULT_BACKEND_TIMEOUT, HELPER_BINARY_DIRS, HELPER_BINARY_DIR_ENV, ROOTFUL_CONFIG_DIR,
     UNKNOWN_PACKAGE,
 };

@@ -117,12 +117,7 @@ impl CniBackend {
     /// podman's rootful defaults: `/etc/cni/net.d`, the plugins of `cni_plugin_dirs`
     /// (containers.conf; empty: libcni's default directories), `/var/lib/cni`.
     pub fn system(plugin_dirs: &[PathBuf]) -> Self {
-        let runtime = if plugin_dirs.is_empty() {
-            cni::Runtime::new(cni::DEFAULT_PLUGIN_DIRS)
-        } else {
-            cni::Runtime::new(plugin_dirs.iter().cloned())
-        };
-        Self::new(CNI_CONFIG_DIR, runtime)
+        Self::new(CNI_CONFIG_DIR, plugin_runtime(plugin_dirs))
     }
 
     /// Runs the plugins in `netns` instead of the caller's network namespace (the host the
@@ -311,6 +306,16 @@ impl Backend for CniBackend {
 
     fn assigns_addresses(&self) -> bool {
         true
+    }
+}
+
+/// A CNI runtime on `plugin_dirs` (containers.conf's `cni_plugin_dirs`); empty: libcni's
+/// default directories.
+pub(crate) fn plugin_runtime(plugin_dirs: &[PathBuf]) -> cni::Runtime {
+    if plugin_dirs.is_empty() {
+        cni::Runtime::new(cni::DEFAULT_PLUGIN_DIRS)
+    } else {
+        cni::Runtime::new(plugin_dirs.iter().cloned())
     }
 }
 
