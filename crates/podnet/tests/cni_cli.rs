@@ -177,3 +177,99 @@ fn the_cli_drives_cni_networks_and_containers_and_leaves_nothing() {
     assert!(!file.exists(), "network rm left {}", file.display());
     h.assert_clean("10.89.241.", &[&id_a, &id_b]);
 }
+
+/// A conflist podnet did not write, as a cluster's administrator would hand-write one: CNI
+/// 1.0.0, a `ptp` chain (no bridge) with host-local, `tuning` setting a sysctl in the
+/// container, `portmap` and `firewall`, with fields podman never writes.
+fn hand_written(name: &str, data_dir: &std::path::Path) -> String {
+    format!(
+        r#"{{
+  "cniVersion": "1.0.0",
+  "name": "{name}",
+  "disableCheck": true,
+  "plugins": [
+    {{
+      "type": "ptp",
+      "ipMasq": true,
+      "mtu": 1400,
+      "ipam": {{
+        "type": "host-local",
+        "dataDir": "{data}",
+        "ranges": [[{{"subnet": "10.89.242.0/24", "rangeStart": "10.89.242.100"}}]],
+        "routes": [{{"dst": "0.0.0.0/0"}}]
+      }}
+    }},
+    {{"type": "tuning", "sysctl": {{"net.ipv4.conf.all.log_martians": "1"}}}},
+    {{"type": "portmap", "capabilities": {{"portMappings": true}}, "snat": true}},
+    {{"type": "firewall", "backend": "iptables"}}
+  ]
+}}
+"#,
+        data = data_dir.display()
+    )
+}
+
+#[test]
+fn a_hand_written_third_party_conflist_works_unchanged() {
+    if !can_run("a_hand_written_third_party_conflist") {
+        return;
+    }
+    let h = CniHost::new();
+    let cli = Cli::new(&h);
+    let net = format!("pntchand{}", std::process::id());
+    h.networks.borrow_mut().push(net.clone());
+    std::fs::create_dir_all(&h.conf).unwrap();
+    let file = h.conf.join(format!("10-{net}.conflist"));
+    let text = hand_written(&net, &h.data);
+    std::fs::write(&file, &text).unwrap();
+
+    // listed and inspected as podman 4.3 reads a conflist of another driver
+    let inspected = cli.json(&["network", "inspect", &net]);
+    assert_eq!(inspected[0]["name"], net.as_str(), "{inspected}");
+    assert_eq!(inspected[0]["driver"], "ptp");
+
+    let id_a = cli.json(&["create", "a", "--network", &net, "-p", "18242:8080"])["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id_b = cli.json(&["create", "b", "--network", &net])["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (ip_a, ip_b) = (
+        address(&cli.json(&["start", "a"]), &net),
+        address(&cli.json(&["start", "b"]), &net),
+    );
+    // host-local's range as written: from rangeStart on
+    for ip in [&ip_a, &ip_b] {
+        let last: u8 = ip.rsplit('.').next().unwrap().parse().unwrap();
+        assert!(ip.starts_with("10.89.242.") && last >= 100, "{ip}");
+    }
+    // each plugin of the chain did its part: ptp's MTU, tuning's sysctl in the container
+    let link = h.exec_ok("a", &["ip", "-o", "link", "show", "eth0"]);
+    assert!(link.contains("mtu 1400"), "{link}");
+    let sysctl = h.exec_ok("a", &["cat", "/proc/sys/net/ipv4/conf/all/log_martians"]);
+    assert_eq!(sysctl.trim(), "1");
+    h.exec_ok("a", &["busybox", "ping", "-c", "1", "-W", "2", &ip_b]);
+    h.exec_ok("b", &["busybox", "ping", "-c", "1", "-W", "2", &ip_a]);
+
+    // portmap publishes on the host (here: the host side's address of a's ptp link)
+    let gateway = h.exec_ok("a", &["ip", "-o", "-4", "route", "show", "default"]);
+    let gateway = gateway.split_whitespace().nth(2).unwrap().to_string();
+    let mut server = listen(&h.host, "a", 8080, "hello-hand-written");
+    let got = h.host.run(&["busybox", "nc", "-w", "2", &gateway, "18242"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout).trim(),
+        "hello-hand-written"
+    );
+
+    for c in ["a", "b"] {
+        cli.json(&["stop", c]);
+        cli.json(&["rm", c]);
+    }
+    h.assert_clean("10.89.242.", &[&id_a, &id_b]);
+    // podnet read the file and never wrote it
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
