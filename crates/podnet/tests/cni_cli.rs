@@ -55,6 +55,11 @@ impl Cli<'_> {
     }
 }
 
+/// The fake host with the test's CNI directories, unless the suite cannot run here.
+fn host(test: &str) -> Option<CniHost> {
+    can_run(test).then(CniHost::new)
+}
+
 /// The container's address on `network` as `podnet start` printed it ("eth0 10.x.y.z/24").
 fn address(started: &serde_json::Value, network: &str) -> String {
     let line = started["Addresses"][network][0].as_str().unwrap();
@@ -64,10 +69,9 @@ fn address(started: &serde_json::Value, network: &str) -> String {
 
 #[test]
 fn the_cli_drives_cni_networks_and_containers_and_leaves_nothing() {
-    if !can_run("the_cli_drives_cni_networks") {
+    let Some(h) = host("the_cli_drives_cni_networks") else {
         return;
-    }
-    let h = CniHost::new();
+    };
     let cli = Cli::new(&h);
     let net = format!("pntccli{}", std::process::id());
 
@@ -211,10 +215,9 @@ fn hand_written(name: &str, data_dir: &std::path::Path) -> String {
 
 #[test]
 fn a_hand_written_third_party_conflist_works_unchanged() {
-    if !can_run("a_hand_written_third_party_conflist") {
+    let Some(h) = host("a_hand_written_third_party_conflist") else {
         return;
-    }
-    let h = CniHost::new();
+    };
     let cli = Cli::new(&h);
     let net = format!("pntchand{}", std::process::id());
     h.networks.borrow_mut().push(net.clone());
