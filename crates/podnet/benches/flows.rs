@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{Criterion, SamplingMode};
+use criterion::Criterion;
 use netns::NetNs;
 use std::collections::BTreeMap;
 
@@ -100,11 +100,7 @@ fn connect_disconnect(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
     let ctr = rt.setup("bench").unwrap();
     let probe = NetworkRequest::new("pntb2");
 
-    let mut group = c.benchmark_group("connect_disconnect");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(6));
+    let mut group = peer_support::flow_group(c, "connect_disconnect");
     group.bench_function("podnet", |b| {
         b.iter(|| {
             rt.connect("bench", &probe).unwrap();
@@ -186,11 +182,7 @@ fn connect_at_scale(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
     rt.create(&spec("probe", "pnts1")).unwrap();
     rt.setup("probe").unwrap();
     let probe = NetworkRequest::new("pnts2");
-    let mut group = c.benchmark_group("connect_at_scale");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(6));
+    let mut group = peer_support::flow_group(c, "connect_at_scale");
     let measure = |group: &mut criterion::BenchmarkGroup<'_, _>, id: &str| {
         group.bench_function(id, |b| {
             b.iter(|| {

@@ -62,9 +62,9 @@ pub use backend::{
     find_helper_binary, find_helper_binary_in, firewall_driver, netavark_path, network_info,
     Backend, BackendConfig, BackendError, DnsInfo, Feature, FirewallDriverSource, InfoError,
     Netavark, NetavarkFeatureError, NetavarkVersion, NetworkBackendInfo, NetworkInfo,
-    NetworkOptions, PerNetworkOptions, Release, StatusBlock, UnsupportedFeature, VersionError,
-    DEFAULT_BACKEND_TIMEOUT, HELPER_BINARY_DIRS, HELPER_BINARY_DIR_ENV, ROOTFUL_CONFIG_DIR,
-    UNKNOWN_PACKAGE,
+    NetworkOptions, PerNetworkOptions, Release, SelectedBackend, StatusBlock, UnsupportedFeature,
+    VersionError, DEFAULT_BACKEND_TIMEOUT, HELPER_BINARY_DIRS, HELPER_BINARY_DIR_ENV,
+    ROOTFUL_CONFIG_DIR, UNKNOWN_PACKAGE,
 };
 /// containers.conf (its types appear in [`network_info`] and [`firewall_driver`]).
 pub use containers_conf;

@@ -26,6 +26,17 @@ impl Drop for Pinned {
     }
 }
 
+/// A criterion group for whole flows (tens to hundreds of milliseconds each): flat
+/// sampling, 10 samples, 6 s of measurement.
+pub fn flow_group<'a>(c: &'a mut criterion::Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sampling_mode(criterion::SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6));
+    group
+}
+
 /// How many times one peer command is tried before the peer counts as failed.
 pub const ATTEMPTS: u32 = 3;
 /// The start of the line `cargo xtask bench` reads.

@@ -1,8 +1,9 @@
 //! [`CniBackend`]: podman 4's CNI network backend behind the [`Backend`] trait, with the
 //! `cni` crate running the plugin chains (containers/common `libnetwork/cni/run.go`).
 //!
-//! Per network of a setup: the network's conflist (`<config dir>/<name>.conflist`; for a
-//! network without one, podman 4.3's conflist for its definition is written there first),
+//! Per network of a setup: the network's conflist (`<config dir>/<name>.conflist`, else the
+//! first `*.conflist` there naming the network; for a network without one, podman 4.3's
+//! conflist for its definition is written as `<name>.conflist` first),
 //! a runtime conf as podman builds it (`CNI_ARGS` `IgnoreUnknown=1;K8S_POD_NAME=<name>`,
 //! `MAC=` and `IP=` for one static address, capabilities `portMappings`, `ips` for several
 //! addresses, `aliases`), and the chain's ADD. The result becomes the network's
@@ -117,12 +118,7 @@ impl CniBackend {
     /// podman's rootful defaults: `/etc/cni/net.d`, the plugins of `cni_plugin_dirs`
     /// (containers.conf; empty: libcni's default directories), `/var/lib/cni`.
     pub fn system(plugin_dirs: &[PathBuf]) -> Self {
-        let runtime = if plugin_dirs.is_empty() {
-            cni::Runtime::new(cni::DEFAULT_PLUGIN_DIRS)
-        } else {
-            cni::Runtime::new(plugin_dirs.iter().cloned())
-        };
-        Self::new(CNI_CONFIG_DIR, runtime)
+        Self::new(CNI_CONFIG_DIR, plugin_runtime(plugin_dirs))
     }
 
     /// Runs the plugins in `netns` instead of the caller's network namespace (the host the
@@ -177,10 +173,10 @@ impl CniBackend {
             network: name.to_string(),
             reason,
         };
-        let path = self.config_dir.join(format!("{name}.conflist"));
-        if path.exists() {
-            return NetworkConfigList::from_file(&path).map_err(|e| config(e.to_string()));
+        if let Some(list) = self.find_conflist(name)? {
+            return Ok(list);
         }
+        let path = self.config_dir.join(format!("{name}.conflist"));
         let net: Network = serde_json::from_value(definition.clone())
             .map_err(|e| config(format!("definition: {e}")))?;
         let bytes = podman_conflist(&net, self.has_dnsname())
@@ -191,6 +187,32 @@ impl CniBackend {
         tracing::info!(network = name, path = %path.display(), "wrote podman's conflist");
         NetworkConfigList::from_conflist_bytes(&bytes, &path.display().to_string())
             .map_err(|e| config(e.to_string()))
+    }
+
+    /// The conflist of network `name` as podman's CNI backend finds it: `<name>.conflist`
+    /// (what podman writes) when it names that network, else the first `*.conflist` of the
+    /// directory in file-name order that does (an administrator's file may be named
+    /// anything, `10-cluster.conflist`); unreadable files are skipped, as podman skips them.
+    fn find_conflist(&self, name: &str) -> Result<Option<NetworkConfigList>, CniBackendError> {
+        let config = |reason: String| CniBackendError::Config {
+            network: name.to_string(),
+            reason,
+        };
+        let own = self.config_dir.join(format!("{name}.conflist"));
+        if own.exists() {
+            let list = NetworkConfigList::from_file(&own).map_err(|e| config(e.to_string()))?;
+            if list.name() == name {
+                return Ok(Some(list));
+            }
+        }
+        let loaded = cni::load_networks(&self.config_dir).map_err(|e| config(e.to_string()))?;
+        Ok(loaded
+            .networks
+            .into_iter()
+            .find(|(path, list)| {
+                list.name() == name && path.extension().is_some_and(|e| e == "conflist")
+            })
+            .map(|(_, list)| list))
     }
 
     fn setup_one(
@@ -237,13 +259,11 @@ impl CniBackend {
                 tracing::warn!(network = name, error = %e, "CNI cache unreadable, using the conflist on disk");
             }
         }
-        let path = self.config_dir.join(format!("{name}.conflist"));
-        if !path.exists() {
+        let Some(list) = self.find_conflist(name)? else {
             // neither cache nor conflist: nothing of this attachment can be found to undo
             tracing::info!(network = name, container_id = %options.container_id, "no CNI cache entry or conflist: nothing to tear down");
             return Ok(());
-        }
-        let list = NetworkConfigList::from_file(&path).map_err(cni_err)?;
+        };
         self.runtime.del(&list, &rt).map_err(cni_err)
     }
 }
@@ -311,6 +331,16 @@ impl Backend for CniBackend {
 
     fn assigns_addresses(&self) -> bool {
         true
+    }
+}
+
+/// A CNI runtime on `plugin_dirs` (containers.conf's `cni_plugin_dirs`); empty: libcni's
+/// default directories.
+pub(crate) fn plugin_runtime(plugin_dirs: &[PathBuf]) -> cni::Runtime {
+    if plugin_dirs.is_empty() {
+        cni::Runtime::new(cni::DEFAULT_PLUGIN_DIRS)
+    } else {
+        cni::Runtime::new(plugin_dirs.iter().cloned())
     }
 }
 

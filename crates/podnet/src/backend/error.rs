@@ -143,12 +143,6 @@ pub enum BackendError {
         /// The networks in the result.
         got: Vec<String>,
     },
-    /// The configured network backend is one podnet does not have.
-    #[error("network backend {backend} is not available: podnet runs netavark only (network_backend = \"netavark\")")]
-    Unavailable {
-        /// The backend asked for.
-        backend: containers_conf::NetworkBackend,
-    },
     /// The installed netavark cannot do what the configuration asks (or its version is
     /// unreadable).
     #[error(transparent)]

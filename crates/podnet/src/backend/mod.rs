@@ -43,6 +43,7 @@ mod links;
 mod netavark;
 mod options;
 mod select;
+mod selected;
 mod status;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -67,6 +68,7 @@ pub(crate) use leftovers::bridge_names;
 pub use netavark::{Netavark, ROOTFUL_CONFIG_DIR};
 pub use options::{NetworkOptions, PerNetworkOptions};
 pub use select::BackendConfig;
+pub use selected::SelectedBackend;
 pub(crate) use status::parse_setup_output;
 pub use status::StatusBlock;
 pub use version::{
@@ -218,7 +220,7 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
 }
 
 // podman 4's CNI backend (kept apart from the netavark modules above)
-mod cni;
+pub(crate) mod cni;
 mod cni_conflist;
 mod loopback;
 pub use cni::{CniBackend, CniBackendError, CNI_CONFIG_DIR};

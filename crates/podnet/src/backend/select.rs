@@ -1,19 +1,21 @@
-//! Which backend, which netavark and aardvark-dns, and which firewall driver, decided as
-//! podman decides them (containers/common `NetworkBackend` and `FindHelperBinary`), from
-//! containers.conf and the command line's overrides.
+//! Which backend (netavark or podman 4's CNI), which netavark and aardvark-dns or CNI
+//! plugins, and which firewall driver, decided as podman decides them (containers/common
+//! `NetworkBackend`, `FindHelperBinary`, `cni_plugin_dirs`), from containers.conf and the
+//! command line's overrides.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use containers_conf::{ContainersConf, FirewallDriver, NetworkBackend};
 
-use super::{find, info, BackendError, Feature, Netavark};
+use super::{find, info, BackendError, CniBackend, Feature, Netavark, SelectedBackend};
 
 /// How the network backend is chosen and configured: containers.conf's `network_backend`,
-/// `[engine] helper_binaries_dir`, `firewall_driver` and `dns_bind_port`, and an explicit
-/// netavark binary (`podnet --netavark PATH`).
+/// `cni_plugin_dirs`, `[engine] helper_binaries_dir`, `firewall_driver` and
+/// `dns_bind_port`, and an explicit netavark binary (`podnet --netavark PATH`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendConfig {
-    /// The backend; `None` (unset in containers.conf): netavark, the only one podnet has.
+    /// The backend; `None` (unset in containers.conf): netavark, podman's default when no
+    /// CNI network exists (see `containers_conf`'s backend decision).
     pub network_backend: Option<NetworkBackend>,
     /// The netavark binary to run; `None`: searched in [`Self::helper_binaries_dir`],
     /// then `$PATH`.
@@ -24,6 +26,9 @@ pub struct BackendConfig {
     pub firewall_driver: Option<FirewallDriver>,
     /// The port aardvark-dns listens on; `None`: 53.
     pub dns_bind_port: Option<u16>,
+    /// Where the CNI backend looks for plugins (`cni_plugin_dirs`); empty: libcni's
+    /// default directories ([`cni::DEFAULT_PLUGIN_DIRS`]).
+    pub cni_plugin_dirs: Vec<PathBuf>,
 }
 
 impl Default for BackendConfig {
@@ -42,20 +47,47 @@ impl BackendConfig {
             helper_binaries_dir: conf.engine.helper_binaries_dir.clone(),
             firewall_driver: conf.network.firewall_driver,
             dns_bind_port: conf.network.dns_bind_port,
+            cni_plugin_dirs: conf.network.cni_plugin_dirs.clone(),
         }
     }
 
+    /// The backend `network_backend` names: netavark ([`Self::netavark`], with
+    /// `netavark_config_dir`) or podman 4's CNI backend ([`Self::cni`], on the conflists
+    /// of `cni_config_dir` with libcni's result cache in `cni_cache_dir`).
+    pub fn select(
+        &self,
+        netavark_config_dir: impl Into<PathBuf>,
+        cni_config_dir: &Path,
+        cni_cache_dir: &Path,
+    ) -> Result<SelectedBackend, BackendError> {
+        Ok(
+            match self.network_backend.unwrap_or(NetworkBackend::Netavark) {
+                NetworkBackend::Netavark => {
+                    SelectedBackend::Netavark(self.netavark(netavark_config_dir)?)
+                }
+                NetworkBackend::Cni => {
+                    SelectedBackend::Cni(self.cni(cni_config_dir, cni_cache_dir))
+                }
+            },
+        )
+    }
+
+    /// podman 4's CNI backend on the conflists of `config_dir`, with the plugins of
+    /// [`Self::cni_plugin_dirs`] and libcni's result cache in `cache_dir` (podman:
+    /// `/var/lib/cni`). Nothing is run or read yet: a missing plugin is named by the first
+    /// setup that needs it.
+    pub fn cni(&self, config_dir: &Path, cache_dir: &Path) -> CniBackend {
+        let runtime = super::cni::plugin_runtime(&self.cni_plugin_dirs).with_cache_dir(cache_dir);
+        CniBackend::new(config_dir, runtime)
+    }
+
     /// The [`Netavark`] these settings describe, with `config_dir` as its `--config`
-    /// directory. Fails when the backend is not netavark, when netavark cannot be found,
-    /// or when a firewall driver is asked of a netavark that cannot take one (before
+    /// directory, whatever [`Self::network_backend`] says. Fails when netavark cannot be
+    /// found, or when a firewall driver is asked of a netavark that cannot take one (before
     /// 1.10) or does not have that driver (iptables from 2.0): one line naming the
     /// feature, the binary, its version and the version needed. Nothing is run but
     /// `netavark version`, and only when a firewall driver is set.
     pub fn netavark(&self, config_dir: impl Into<PathBuf>) -> Result<Netavark, BackendError> {
-        match self.network_backend.unwrap_or(NetworkBackend::Netavark) {
-            NetworkBackend::Netavark => {}
-            backend => return Err(BackendError::Unavailable { backend }),
-        }
         let binary = find::find_helper_binary_in(
             "netavark",
             self.netavark_binary.as_deref(),
@@ -116,16 +148,43 @@ mod tests {
     }
 
     #[test]
-    fn cni_is_refused_in_one_line() {
+    fn cni_is_selected_with_the_configured_plugin_dirs_and_cache() {
         let conf = BackendConfig {
             network_backend: Some(NetworkBackend::Cni),
+            cni_plugin_dirs: vec![PathBuf::from("/opt/cni/bin")],
             ..BackendConfig::default()
         };
-        let err = conf.netavark("/nonexistent").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "network backend cni is not available: podnet runs netavark only (network_backend = \"netavark\")"
-        );
+        // no netavark is looked for: the CNI backend needs none
+        let selected = conf
+            .select(
+                "/nonexistent",
+                Path::new("/srv/net.d"),
+                Path::new("/srv/cache"),
+            )
+            .unwrap();
+        let SelectedBackend::Cni(cni) = selected else {
+            panic!("{selected:?} is not the CNI backend");
+        };
+        assert_eq!(cni.config_dir(), Path::new("/srv/net.d"));
+        assert_eq!(cni.runtime().plugin_dirs(), [PathBuf::from("/opt/cni/bin")]);
+        assert_eq!(cni.runtime().cache_dir(), Path::new("/srv/cache"));
+        // no cni_plugin_dirs: libcni's defaults
+        let default = BackendConfig::default().cni(Path::new("/d"), Path::new("/c"));
+        let dirs: Vec<PathBuf> = cni::DEFAULT_PLUGIN_DIRS.iter().map(PathBuf::from).collect();
+        assert_eq!(default.runtime().plugin_dirs(), dirs);
+    }
+
+    #[test]
+    fn netavark_is_selected_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = fake_netavark(dir.path(), "1.4.0");
+        let selected = config(binary.clone(), None)
+            .select("/c", Path::new("/d"), Path::new("/e"))
+            .unwrap();
+        let SelectedBackend::Netavark(nv) = selected else {
+            panic!("{selected:?} is not netavark");
+        };
+        assert_eq!(nv.binary(), binary);
     }
 
     #[test]

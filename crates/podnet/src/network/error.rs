@@ -171,6 +171,9 @@ pub enum NetworkError {
     /// The user's data directory could not be found (rootless, no HOME).
     #[error("cannot find the network config directory: neither XDG_DATA_HOME nor HOME is set")]
     NoDataDir,
+    /// The user's config directory could not be found (rootless CNI, no HOME).
+    #[error("cannot find the CNI config directory: neither XDG_CONFIG_HOME nor HOME is set")]
+    NoConfigHome,
     /// The config directory could not be created.
     #[error("failed to create network config directory {path}")]
     CreateDir {

@@ -14,10 +14,11 @@ mod types;
 mod validate;
 
 pub(crate) use addr::{from_int, host_bounds, to_int};
+pub(crate) use cni_files::LOCK_FILE as CNI_LOCK_FILE;
 pub use error::NetworkError;
 #[cfg(test)]
 pub(crate) use files::parse_file;
-pub(crate) use files::{lock_dir, DirLock};
+pub(crate) use files::{lock_dir, lock_dir_file, DirLock};
 pub use filter::NetworkFilter;
 pub use pick::SubnetPool;
 pub use store::NetworkStore;

@@ -88,14 +88,19 @@ impl NetworkStore {
         if !rootless() {
             return Ok(PathBuf::from("/etc/containers/networks"));
         }
-        let data = match std::env::var_os("XDG_DATA_HOME") {
-            Some(d) if !d.is_empty() => PathBuf::from(d),
-            _ => match std::env::var_os("HOME") {
-                Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/share"),
-                _ => return Err(NetworkError::NoDataDir),
-            },
-        };
+        let data = xdg_dir("XDG_DATA_HOME", ".local/share").ok_or(NetworkError::NoDataDir)?;
         Ok(data.join("containers/storage/networks"))
+    }
+
+    /// podman 4.3's CNI directory: `/etc/cni/net.d` for root, else
+    /// `$XDG_CONFIG_HOME/cni/net.d` (default `~/.config/cni/net.d`), as containers/common's
+    /// `getDefaultCNIConfigDir` places it.
+    pub fn default_cni_dir() -> Result<PathBuf, NetworkError> {
+        if !rootless() {
+            return Ok(PathBuf::from(crate::CNI_CONFIG_DIR));
+        }
+        let config = xdg_dir("XDG_CONFIG_HOME", ".config").ok_or(NetworkError::NoConfigHome)?;
+        Ok(config.join("cni/net.d"))
     }
 
     /// The store on [`NetworkStore::default_dir`].
@@ -454,6 +459,15 @@ impl NetworkStore {
 /// namespace of an unprivileged user.
 fn rootless() -> bool {
     rootless_detect::is_rootless()
+}
+
+/// The XDG base directory `var` names, else `$HOME/<home_default>`; `None` when neither
+/// variable is set.
+fn xdg_dir(var: &str, home_default: &str) -> Option<PathBuf> {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    set(var)
+        .map(PathBuf::from)
+        .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(home_default)))
 }
 
 /// Podman's `getNetwork`: exact name, else a unique ID prefix (a full ID is a prefix too).

@@ -253,6 +253,11 @@ impl<B: Backend + Sync> Backend for RootlessBackend<B> {
             .map_err(|e| wrap("update", e))?
     }
 
+    fn assigns_addresses(&self) -> bool {
+        // the CNI plugins pick addresses in the rootless netns as they do on the host
+        self.inner.assigns_addresses()
+    }
+
     fn teardown(&self, netns: &Path, options: &NetworkOptions) -> Result<(), BackendError> {
         let locked = self.netns.lock().map_err(|e| wrap("teardown", e))?;
         if !netns::is_netns(self.netns.config().pin_path()) {

@@ -3,17 +3,23 @@
 
 use std::path::{Path, PathBuf};
 
-use containers_conf::ContainersConf;
+use containers_conf::{ContainersConf, NetworkBackend};
 use ipnet::IpNet;
 
-use crate::{BackendConfig, SubnetPool};
+use crate::{BackendConfig, BackendError, NetworkStore, SelectedBackend, SubnetPool};
 
 /// The directories and files a runtime uses. [`RuntimeConfig::system`] gives podman's
 /// locations for the current user; tests point everything into a temporary directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeConfig {
-    /// Network definitions (`NAME.json`), shared with podman.
+    /// Network definitions, shared with podman: netavark's `NAME.json` files, or with
+    /// `network_backend = "cni"` podman 4's `NAME.conflist` files (podman's one
+    /// `network_config_dir` for either).
     pub networks_dir: PathBuf,
+    /// libcni's cache of the CNI backend (`results/`, read by DEL): podman's
+    /// `/var/lib/cni` (rootless: inside the rootless netns' mount namespace, where it is
+    /// the user's own), `<root>/cni/cache` under a root.
+    pub cni_cache_dir: PathBuf,
     /// The SQLite state database.
     pub state_db: PathBuf,
     /// Where container network namespaces are pinned.
@@ -58,13 +64,16 @@ impl RuntimeConfig {
     /// `containers/`.
     pub fn under(root: impl AsRef<Path>) -> Self {
         let root = root.as_ref();
-        Self::with_dirs(
-            root.join("networks"),
-            root.join("state.db"),
-            root.join("netns"),
-            root.join("containers"),
-            root.join("podnet.lock"),
-        )
+        Self {
+            cni_cache_dir: root.join("cni/cache"),
+            ..Self::with_dirs(
+                root.join("networks"),
+                root.join("state.db"),
+                root.join("netns"),
+                root.join("containers"),
+                root.join("podnet.lock"),
+            )
+        }
     }
 
     /// These locations, the host's hosts file and resolvers, and containers/common's
@@ -79,6 +88,7 @@ impl RuntimeConfig {
         let conf = ContainersConf::default();
         Self {
             networks_dir,
+            cni_cache_dir: PathBuf::from(cni::DEFAULT_CACHE_DIR),
             state_db,
             netns_dir,
             containers_dir,
@@ -126,7 +136,9 @@ impl RuntimeConfig {
     }
 
     /// podman's locations ([`RuntimeConfig::system`]) with containers.conf applied
-    /// ([`RuntimeConfig::with_containers_conf`]), `network_config_dir` included.
+    /// ([`RuntimeConfig::with_containers_conf`]), `network_config_dir` included; with
+    /// `network_backend = "cni"` and no `network_config_dir`, podman 4.3's CNI directory
+    /// ([`NetworkStore::default_cni_dir`]).
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -143,8 +155,38 @@ impl RuntimeConfig {
         let mut config = Self::system()?.with_containers_conf(conf);
         if let Some(dir) = &conf.network.network_config_dir {
             config.networks_dir = dir.clone();
+        } else if conf.network.network_backend == Some(NetworkBackend::Cni) {
+            config.networks_dir = NetworkStore::default_cni_dir()?;
         }
         Ok(config)
+    }
+
+    /// The store of this configuration's networks: netavark's `NAME.json` files in
+    /// [`Self::networks_dir`], or podman 4's conflists there when the backend is CNI
+    /// (created with dnsname when a plugin directory has it), with the default network
+    /// and subnet pools.
+    pub fn network_store(&self) -> NetworkStore {
+        let store = match self.backend.network_backend {
+            Some(NetworkBackend::Cni) => self
+                .backend
+                .cni(&self.networks_dir, &self.cni_cache_dir)
+                .network_store(),
+            _ => NetworkStore::new(&self.networks_dir),
+        };
+        store
+            .with_subnet_pools(self.subnet_pools.clone())
+            .with_default_network(self.default_network.clone(), self.default_subnet)
+    }
+
+    /// The backend [`Self::backend`] selects ([`BackendConfig::select`]): netavark with
+    /// `netavark_config_dir`, or podman 4's CNI backend on [`Self::networks_dir`] and
+    /// [`Self::cni_cache_dir`].
+    pub fn select_backend(
+        &self,
+        netavark_config_dir: impl Into<PathBuf>,
+    ) -> Result<SelectedBackend, BackendError> {
+        self.backend
+            .select(netavark_config_dir, &self.networks_dir, &self.cni_cache_dir)
     }
 
     /// These locations with containers.conf's `default_network`, `default_subnet`,
@@ -241,5 +283,54 @@ mod tests {
             pool.contains(&created.subnets[0].subnet),
             "{created:?} not from the configured pool"
         );
+    }
+
+    #[test]
+    fn network_backend_cni_gives_a_conflist_store_and_the_cni_backend() {
+        let root = tempfile::tempdir().unwrap();
+        let etc = root.path().join("etc/containers");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("containers.conf"),
+            "[network]\nnetwork_backend = \"cni\"\ncni_plugin_dirs = [\"/opt/cni/bin\"]\n\
+             default_subnet_pools = [{base = \"10.124.0.0/16\", size = 24}]\n",
+        )
+        .unwrap();
+        let conf = containers_conf::load(&containers_conf::Sources::under(root.path(), 0)).unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let config = RuntimeConfig::under(state.path()).with_containers_conf(&conf);
+        assert_eq!(config.cni_cache_dir, state.path().join("cni/cache"));
+
+        let crate::SelectedBackend::Cni(cni) = config.select_backend("/unused").unwrap() else {
+            panic!("network_backend = cni did not select the CNI backend");
+        };
+        assert_eq!(cni.config_dir(), state.path().join("networks"));
+        assert_eq!(cni.runtime().cache_dir(), state.path().join("cni/cache"));
+        assert_eq!(cni.runtime().plugin_dirs(), [PathBuf::from("/opt/cni/bin")]);
+
+        // the runtime's own store keeps podman 4's conflists, from the configured pool
+        let rt = Runtime::new(config, FakeBackend::new()).unwrap();
+        assert!(rt.networks().is_cni());
+        let created = rt
+            .networks()
+            .create(crate::Network {
+                name: "pntcfg".into(),
+                ..crate::Network::default()
+            })
+            .unwrap();
+        let pool: IpNet = "10.124.0.0/16".parse().unwrap();
+        assert!(pool.contains(&created.subnets[0].subnet), "{created:?}");
+        assert!(state.path().join("networks/pntcfg.conflist").is_file());
+
+        // with network_config_dir unset, podman 4.3's CNI directory (rootful or rootless)
+        let system = RuntimeConfig::from_containers_conf(&conf).unwrap();
+        if rootless_detect::is_rootless() {
+            assert!(
+                system.networks_dir.ends_with(".config/cni/net.d")
+                    || system.networks_dir.ends_with("cni/net.d")
+            );
+        } else {
+            assert_eq!(system.networks_dir, Path::new("/etc/cni/net.d"));
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! own `netavark.lock` of the network directory is held too, as podman holds it around
 //! its IPAM allocation and netavark run: so podman and podnet never allocate in the
 //! shared `ipam.db` or run netavark on one network directory at the same time, and the
-//! locks are taken in podman's order (`netavark.lock`, then `ipam.db`'s flock).
+//! locks are taken in podman's order (`netavark.lock`, then `ipam.db`'s flock). With the
+//! CNI backend it is the conflist directory's `cni.lock`, which podman 4's CNI backend
+//! holds around its network changes and plugin runs.
 
 use std::fs::File;
 use std::path::Path;
@@ -31,11 +33,17 @@ impl std::fmt::Debug for DirLock {
 
 impl FlowLock {
     /// Blocks until podnet's lock (`config.lock_file`, creating it and its directory)
-    /// and then podman's `netavark.lock` in `config.networks_dir` are ours.
+    /// and then podman's `netavark.lock` (CNI: `cni.lock`) in `config.networks_dir` are ours.
     pub(crate) fn acquire(config: &RuntimeConfig) -> Result<Self, crate::Error> {
         let file = lock_file(&config.lock_file)?;
         let netavark = if config.networks_dir.is_dir() {
-            Some(crate::network::lock_dir(&config.networks_dir)?)
+            Some(match config.backend.network_backend {
+                Some(containers_conf::NetworkBackend::Cni) => crate::network::lock_dir_file(
+                    &config.networks_dir,
+                    crate::network::CNI_LOCK_FILE,
+                )?,
+                _ => crate::network::lock_dir(&config.networks_dir)?,
+            })
         } else {
             None
         };

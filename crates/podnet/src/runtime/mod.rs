@@ -75,11 +75,10 @@ pub struct Runtime<B: Backend> {
 }
 
 impl<B: Backend> Runtime<B> {
-    /// Opens the network store and state database named by `config`, with `backend`.
+    /// Opens the network store ([`RuntimeConfig::network_store`]) and state database named
+    /// by `config`, with `backend` (normally [`RuntimeConfig::select_backend`]'s).
     pub fn new(config: RuntimeConfig, backend: B) -> Result<Self, Error> {
-        let networks = NetworkStore::new(&config.networks_dir)
-            .with_subnet_pools(config.subnet_pools.clone())
-            .with_default_network(config.default_network.clone(), config.default_subnet);
+        let networks = config.network_store();
         let state =
             StateStore::open(&config.state_db)?.with_shared_ipam(config.shared_ipam.clone());
         Ok(Self {

@@ -31,8 +31,9 @@ pub struct Cli {
     /// The netavark binary; default: containers.conf's `helper_binaries_dir`, then `$PATH`.
     #[arg(long, global = true, value_name = "PATH")]
     pub netavark: Option<PathBuf>,
-    /// The network backend (containers.conf `network_backend`): `netavark` (`cni` is not
-    /// available).
+    /// The network backend (containers.conf `network_backend`): `netavark`, or `cni` for
+    /// podman 4's CNI networks (conflists in `network_config_dir`, default
+    /// /etc/cni/net.d, rootless ~/.config/cni/net.d; plugins from `cni_plugin_dirs`).
     #[arg(long, global = true, value_name = "BACKEND", value_parser = network_backend)]
     pub network_backend: Option<NetworkBackend>,
     /// netavark's firewall driver (containers.conf `firewall_driver`): `nftables`,

@@ -1,4 +1,5 @@
-//! Each command, run against a [`Runtime`] with the netavark backend.
+//! Each command, run against a [`Runtime`] with the backend containers.conf or
+//! `--network-backend` selects (netavark, or podman 4's CNI backend).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -77,14 +78,17 @@ impl CliError {
 }
 
 /// The runtime the CLI works with: podman's locations (or everything under `--root`), and
-/// netavark on the host, or, for an unprivileged user (re-executed inside its user
-/// namespace by `main`), netavark inside the user's rootless network namespace, with ports
-/// published by forwarder processes of this same binary.
+/// the selected backend (netavark, or podman 4's CNI plugins) on the host, or, for an
+/// unprivileged user (re-executed inside its user namespace by `main`), inside the user's
+/// rootless network namespace, with ports published by forwarder processes of this same
+/// binary.
 fn open(cli: &Cli) -> Result<Runtime<Box<dyn Backend>>, CliError> {
     let root = cli.root.as_ref();
     let rootless = podnet::in_user_namespace();
     let config = runtime_config(cli)?;
-    let netavark = netavark(cli, &config)?;
+    let selected = config
+        .select_backend(netavark_config_dir(cli, &config))
+        .map_err(Error::from)?;
     let backend: Box<dyn Backend> = if rootless {
         let netns_config = match root {
             Some(root) => RootlessNetNsConfig::new(root.join("rootless-netns"), &config.netns_dir),
@@ -96,11 +100,14 @@ fn open(cli: &Cli) -> Result<Runtime<Box<dyn Backend>>, CliError> {
             source,
         })?;
         Box::new(
-            RootlessBackend::new(netavark.rootless(true), RootlessNetNs::new(netns_config))
-                .with_forwarder(program),
+            RootlessBackend::new(
+                selected.rootless().boxed(),
+                RootlessNetNs::new(netns_config),
+            )
+            .with_forwarder(program),
         )
     } else {
-        Box::new(netavark)
+        selected.boxed()
     };
     Ok(Runtime::new(config, backend)?)
 }
@@ -117,14 +124,15 @@ pub fn print<T: serde::Serialize>(value: &T) -> Result<ExitCode, CliError> {
 /// defaults and backend keys), with the command line's backend overrides.
 fn runtime_config(cli: &Cli) -> Result<RuntimeConfig, CliError> {
     let sources = containers_conf::Sources::system(rootless_detect::rootless_uid());
-    let conf = containers_conf::load(&sources)?;
+    let mut conf = containers_conf::load(&sources)?;
+    // the backend decides where the networks are (CNI: podman 4.3's conflist directory)
+    conf.network.network_backend = cli.network_backend.or(conf.network.network_backend);
     let mut config = match &cli.root {
         Some(root) => RuntimeConfig::under(root).with_containers_conf(&conf),
         None => RuntimeConfig::from_containers_conf(&conf)?,
     };
     let backend = &mut config.backend;
     backend.netavark_binary = cli.netavark.clone().or(backend.netavark_binary.take());
-    backend.network_backend = cli.network_backend.or(backend.network_backend);
     backend.firewall_driver = cli.firewall_driver.or(backend.firewall_driver);
     if let Some(dir) = &cli.network_dir {
         config.networks_dir = dir.clone();

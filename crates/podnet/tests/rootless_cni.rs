@@ -1,0 +1,125 @@
+//! Rootless CNI as podman 4.3 does it, through the `podnet` CLI as an unprivileged user (run
+//! by `cargo xtask integration` as `podnet-ci`) with `--network-backend cni`: the reference
+//! plugins (and dnsname when installed) run inside the user's rootless network namespace and
+//! a mount namespace where the rootless netns' `var` and `run` stand in for `/var` and `/run`
+//! (so host-local's leases land in `rootless-netns/var/lib/cni`, dnsname's dnsmasq state and
+//! iptables' lock in `rootless-netns/run`), with the container netns pins still reachable;
+//! outbound through pasta and published ports through podnet's forwarders, as for netavark.
+//! Two containers ping each other by address and by name, a client on the host's loopback
+//! reaches a published port, and teardown leaves no pin, process, cache entry or lease.
+#![allow(clippy::unwrap_used)]
+
+mod rootless_cli_support;
+
+use std::path::Path;
+
+use rootless_cli_support::{assert_rootless_clean, can_run, fetch, prefix_of, Cli};
+
+fn has_dnsname() -> bool {
+    Path::new("/usr/lib/cni/dnsname").exists()
+}
+
+/// Addresses host-local holds in the rootless netns' `/var/lib/cni` (lease files are named by
+/// address).
+fn leases(root: &Path, network: &str) -> Vec<String> {
+    let dir = root
+        .join("rootless-netns/var/lib/cni/networks")
+        .join(network);
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.parse::<std::net::IpAddr>().is_ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// libcni's cache entries under the root (`--root`'s `cni/cache/results`).
+fn cache_entries(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root.join("cni/cache/results"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The container's address as `podnet start` printed it ("eth0 10.x.y.z/24").
+fn address(started: &str, network: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(started).unwrap();
+    let line = v["Addresses"][network][0].as_str().unwrap();
+    let cidr = line.split_whitespace().nth(1).unwrap();
+    cidr.split('/').next().unwrap().to_string()
+}
+
+#[test]
+fn rootless_cni_containers_ping_by_address_and_name_publish_and_clean_up() {
+    if !can_run("rootless_cni") {
+        return;
+    }
+    let cli = Cli::with_options(&["--network-backend", "cni"]);
+    let root = cli.root.path().to_path_buf();
+    let net = testkit::free_subnet_v4();
+    let prefix = prefix_of(net);
+    let port = testkit::free_port(testkit::Protocol::Tcp);
+    let name = format!("pntrlcni{}", std::process::id());
+    cli.ok(&["network", "create", "--subnet", &net.to_string(), &name]);
+    let conflist = root.join("networks").join(format!("{name}.conflist"));
+    assert!(conflist.is_file(), "no conflist at {}", conflist.display());
+    let publish = format!("127.0.0.1:{port}:8080");
+    cli.ok(&["create", "rla", "--network", &name, "-p", &publish]);
+    cli.ok(&["create", "rlb", "--network", &name]);
+    let ip_a = address(&cli.ok(&["start", "rla"]), &name);
+    let ip_b = address(&cli.ok(&["start", "rlb"]), &name);
+    assert!(ip_a.starts_with(&prefix) && ip_b.starts_with(&prefix));
+    assert_ne!(ip_a, ip_b);
+
+    // host-local wrote its leases where podman 4.3's rootless netns keeps /var/lib/cni
+    let mut held = leases(&root, &name);
+    held.sort();
+    let mut want = vec![ip_a.clone(), ip_b.clone()];
+    want.sort();
+    assert_eq!(held, want);
+    assert_eq!(cache_entries(&root).len(), 2, "{:?}", cache_entries(&root));
+
+    for (from, to) in [("rla", ip_b.as_str()), ("rlb", ip_a.as_str())] {
+        let ping = cli.ping(from, to);
+        assert!(
+            ping.contains("1 packets received"),
+            "{from} -> {to}: {ping}"
+        );
+    }
+    if has_dnsname() {
+        for (from, to) in [("rla", "rlb"), ("rlb", "rla")] {
+            let ping = cli.ping(from, to);
+            assert!(
+                ping.contains("1 packets received"),
+                "{from} -> {to}: {ping}"
+            );
+        }
+    }
+
+    let mut l = cli.listen("rla", 8080, "hello-rootless-cni");
+    assert_eq!(fetch(port).as_deref(), Some("hello-rootless-cni"));
+    let _ = l.wait();
+
+    cli.ok(&["stop", "rla"]);
+    cli.ok(&["stop", "rlb"]);
+    assert!(
+        cache_entries(&root).is_empty(),
+        "{:?}",
+        cache_entries(&root)
+    );
+    cli.ok(&["rm", "rla"]);
+    cli.ok(&["rm", "rlb"]);
+    cli.ok(&["network", "rm", &name]);
+    assert!(!conflist.exists());
+    assert_eq!(fetch(port), None, "the port is still published");
+    // the rootless netns went with its last member, its /var and /run (leases, dnsmasq) too
+    assert!(leases(&root, &name).is_empty());
+    assert!(!root.join("rootless-netns/var").exists());
+    assert!(!root.join("rootless-netns/run").exists());
+    assert_rootless_clean(&root, "after rm");
+}
