@@ -198,3 +198,58 @@ fn rootless_reload_after_a_firewall_flush_restores_port_and_names() {
     cli.ok(&["network", "rm", "pntrl5"]);
     assert_rootless_clean(&root, "after rm");
 }
+
+/// containers.conf's `default_rootless_network_cmd` and `pasta_options` choose and shape
+/// the program that gives the rootless netns its outbound connectivity, as in podman.
+#[test]
+fn containers_conf_chooses_the_rootless_network_program() {
+    if !can_run("containers_conf_chooses_the_rootless_network_program") {
+        return;
+    }
+    for (conf, program, needle) in [
+        (
+            "[network]\ndefault_rootless_network_cmd = \"slirp4netns\"\n",
+            "slirp4netns",
+            "slirp4netns",
+        ),
+        (
+            "[network]\ndefault_rootless_network_cmd = \"pasta\"\npasta_options = [\"--mtu\", \"1420\"]\n",
+            "pasta",
+            "--mtu 1420",
+        ),
+    ] {
+        let cli = Cli::new();
+        let root = cli.root.path().to_path_buf();
+        let conf_file = root.join("containers.conf");
+        std::fs::write(&conf_file, conf).unwrap();
+        let run = |args: &[&str]| {
+            let out = cli
+                .command(args)
+                .env("CONTAINERS_CONF", &conf_file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "podnet {args:?} with {conf:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let net = testkit::free_subnet_v4();
+        run(&["network", "create", "--subnet", &net.to_string(), "pntrlconf"]);
+        run(&["create", "rlconf", "--network", "pntrlconf"]);
+        run(&["start", "rlconf"]);
+        let helpers: Vec<String> = live_processes(&root.display().to_string())
+            .into_iter()
+            .filter(|p| p.contains("pasta") || p.contains("slirp4netns"))
+            .collect();
+        assert_eq!(helpers.len(), 1, "{conf:?}: {helpers:?}");
+        assert!(
+            helpers[0].starts_with(program) || helpers[0].contains(&format!("/{program} ")),
+            "{conf:?}: {helpers:?}"
+        );
+        assert!(helpers[0].contains(needle), "{conf:?}: {helpers:?}");
+        run(&["rm", "-f", "rlconf"]);
+        run(&["network", "rm", "pntrlconf"]);
+        assert_rootless_clean(&root, program);
+    }
+}

@@ -48,6 +48,11 @@ pub struct RuntimeConfig {
     /// from its network's DNS server before they return (see `runtime/dns_ready.rs`);
     /// zero: no wait. Default [`DNS_READY_TIMEOUT`](Self::DNS_READY_TIMEOUT).
     pub dns_ready_timeout: std::time::Duration,
+    /// The program that gives the shared rootless network namespace its outbound
+    /// connectivity (`default_rootless_network_cmd`; pasta unless it says slirp4netns).
+    pub rootless_network_cmd: crate::RootlessNetHelper,
+    /// Extra arguments for pasta (`pasta_options`), appended to podnet's own.
+    pub pasta_options: Vec<String>,
     /// The network a container joins when none is named (`default_network`).
     pub default_network: String,
     /// The default network's subnet (`default_subnet`).
@@ -99,6 +104,8 @@ impl RuntimeConfig {
             dns_entries_dir: None,
             port_holder: None,
             dns_ready_timeout: Self::DNS_READY_TIMEOUT,
+            rootless_network_cmd: crate::RootlessNetHelper::default(),
+            pasta_options: Vec::new(),
             default_network: conf.network.default_network.clone(),
             default_subnet: conf.network.default_subnet,
             subnet_pools: Vec::new(),
@@ -203,7 +210,28 @@ impl RuntimeConfig {
             .map(|pool| SubnetPool::new(IpNet::V4(pool.base), pool.size))
             .collect();
         self.backend = BackendConfig::from_containers_conf(conf);
+        self.rootless_network_cmd = match conf.network.default_rootless_network_cmd {
+            containers_conf::RootlessNetworkCmd::Pasta => crate::RootlessNetHelper::Pasta,
+            containers_conf::RootlessNetworkCmd::Slirp4netns => {
+                crate::RootlessNetHelper::Slirp4netns
+            }
+        };
+        self.pasta_options = conf.network.pasta_options.clone();
         self
+    }
+
+    /// `netns` with this configuration's rootless network program and, for pasta, its
+    /// `pasta_options`.
+    pub fn rootless_netns(
+        &self,
+        mut netns: crate::RootlessNetNsConfig,
+    ) -> crate::RootlessNetNsConfig {
+        netns.helper = self.rootless_network_cmd;
+        netns.helper_args = match self.rootless_network_cmd {
+            crate::RootlessNetHelper::Pasta => self.pasta_options.clone(),
+            crate::RootlessNetHelper::Slirp4netns => Vec::new(),
+        };
+        netns
     }
 
     /// The default bound of the wait for a container's name: aardvark-dns 1.4 stays silent

@@ -90,10 +90,10 @@ fn open(cli: &Cli) -> Result<Runtime<Box<dyn Backend>>, CliError> {
         .select_backend(netavark_config_dir(cli, &config))
         .map_err(Error::from)?;
     let backend: Box<dyn Backend> = if rootless {
-        let netns_config = match root {
+        let netns_config = config.rootless_netns(match root {
             Some(root) => RootlessNetNsConfig::new(root.join("rootless-netns"), &config.netns_dir),
             None => RootlessNetNsConfig::for_user().map_err(Error::from)?,
-        };
+        });
         let program = std::env::current_exe().map_err(|source| CliError::Exec {
             container: String::from("-"),
             command: String::from("/proc/self/exe"),
