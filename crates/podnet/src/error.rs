@@ -26,6 +26,9 @@ pub enum Error {
     /// Entering the user namespace or managing the rootless netns failed.
     #[error(transparent)]
     Rootless(#[from] crate::rootless::RootlessError),
+    /// containers.conf or podman's backend marker file could not be used.
+    #[error(transparent)]
+    ContainersConf(#[from] containers_conf::Error),
 }
 
 /// An error and all its causes on one line, `outer: cause: root cause`, as the `podnet` CLI

@@ -160,12 +160,58 @@ impl RuntimeConfig {
     /// ```
     pub fn from_containers_conf(conf: &ContainersConf) -> Result<Self, crate::Error> {
         let mut config = Self::system()?.with_containers_conf(conf);
+        if config.backend.network_backend.is_none() {
+            // podman's choice on first use, pinned in its graphroot
+            if let Some(graphroot) = Self::podman_graphroot() {
+                let netavark_found = config.backend.netavark_binary.is_some()
+                    || crate::find_helper_binary("netavark", None).is_ok();
+                config.backend.network_backend =
+                    Some(Self::backend_from_marker(&graphroot, netavark_found)?);
+            }
+        }
         if let Some(dir) = &conf.network.network_config_dir {
             config.networks_dir = dir.clone();
-        } else if conf.network.network_backend == Some(NetworkBackend::Cni) {
+        } else if config.backend.network_backend == Some(NetworkBackend::Cni) {
             config.networks_dir = NetworkStore::default_cni_dir()?;
         }
         Ok(config)
+    }
+
+    /// podman's graphroot: `/var/lib/containers/storage` for root, else
+    /// `$XDG_DATA_HOME/containers/storage` (storage.conf is not read).
+    fn podman_graphroot() -> Option<PathBuf> {
+        NetworkStore::default_dir()
+            .ok()
+            .and_then(|networks| networks.parent().map(Path::to_path_buf))
+            .map(|dir| {
+                if rootless_detect::is_rootless() {
+                    dir
+                } else {
+                    PathBuf::from("/var/lib/containers/storage")
+                }
+            })
+    }
+
+    /// The backend podman would use with `network_backend` unset, from its
+    /// `graphroot/defaultNetworkBackend` (containers/common's `defaultNetworkBackend`).
+    /// podnet only reads that file: it is podman's, written on podman's first use. With
+    /// no file podman's rule for a fresh store applies (netavark, CNI only without
+    /// netavark); podman's look at its image and container store is not made.
+    pub fn backend_from_marker(
+        graphroot: &Path,
+        netavark_found: bool,
+    ) -> Result<NetworkBackend, crate::Error> {
+        let marker = containers_conf::read_backend_marker(graphroot)?;
+        let facts = containers_conf::BackendFacts {
+            marker_path: graphroot.join(containers_conf::BACKEND_MARKER_FILE),
+            marker,
+            cni_supported: true,
+            netavark_found,
+            has_containers: false,
+            has_writable_images: false,
+            cni_networks: 1,
+        };
+        Ok(containers_conf::choose_backend(None, &facts)?.backend)
     }
 
     /// The store of this configuration's networks: netavark's `NAME.json` files in
@@ -360,5 +406,26 @@ mod tests {
         } else {
             assert_eq!(system.networks_dir, Path::new("/etc/cni/net.d"));
         }
+    }
+
+    /// podman's `defaultNetworkBackend` marker decides when containers.conf does not, and a
+    /// bad one is one error naming the file.
+    #[test]
+    fn podmans_backend_marker_decides_when_the_configuration_does_not() {
+        let graphroot = tempfile::tempdir().unwrap();
+        let marker = graphroot.path().join(containers_conf::BACKEND_MARKER_FILE);
+        let pick = |found| RuntimeConfig::backend_from_marker(graphroot.path(), found);
+        assert_eq!(pick(true).unwrap(), NetworkBackend::Netavark);
+        assert_eq!(pick(false).unwrap(), NetworkBackend::Cni);
+        std::fs::write(&marker, "cni").unwrap();
+        assert_eq!(pick(true).unwrap(), NetworkBackend::Cni);
+        std::fs::write(&marker, "netavark").unwrap();
+        assert_eq!(pick(false).unwrap(), NetworkBackend::Netavark);
+        std::fs::write(&marker, "vpnkit").unwrap();
+        let err = crate::error_chain(&pick(true).unwrap_err());
+        assert!(
+            err.contains("defaultNetworkBackend") && err.contains("vpnkit"),
+            "{err}"
+        );
     }
 }
