@@ -68,8 +68,20 @@ struct WireEntry {
         skip_serializing_if = "Option::is_none"
     )]
     capability_args: Option<Map<String, Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "sorted_option"
+    )]
     result: Option<Value>,
+}
+
+/// The result as Go marshals its map: keys sorted.
+fn sorted_option<S: serde::Serializer>(value: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.serialize_some(&crate::sorted::Sorted(v)),
+        None => s.serialize_none(),
+    }
 }
 
 /// The cache file of one attachment.

@@ -128,7 +128,8 @@ impl NetworkConfigList {
             }
         }
         list.insert("plugins".into(), Value::Array(vec![Value::Object(plugin)]));
-        let promoted = serde_json::to_vec(&list).map_err(|e| invalid(e.to_string()))?;
+        let promoted = serde_json::to_vec(&crate::sorted::SortedMap(&list))
+            .map_err(|e| invalid(e.to_string()))?;
         Self::from_parts(list, promoted).map_err(invalid)
     }
 
@@ -141,7 +142,8 @@ impl NetworkConfigList {
         let Value::Object(raw) = value else {
             return Err(invalid("not a JSON object".into()));
         };
-        let bytes = serde_json::to_vec(&raw).map_err(|e| invalid(e.to_string()))?;
+        let bytes = serde_json::to_vec(&crate::sorted::SortedMap(&raw))
+            .map_err(|e| invalid(e.to_string()))?;
         Self::from_parts(raw, bytes).map_err(invalid)
     }
 

@@ -73,9 +73,29 @@ pub trait PluginExec: Send + Sync {
     ) -> Result<Vec<u8>, ExecFailure>;
 }
 
-/// Plugins as processes (the default).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessExec;
+/// Plugins as processes (the default), with this process's environment plus the `CNI_*`
+/// variables, and `PATH` replaced when one is given.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessExec {
+    path: Option<std::ffi::OsString>,
+}
+
+impl ProcessExec {
+    /// Plugins get `path` as their `PATH`: the reference plugins run `iptables` (in an sbin
+    /// directory) by name, and a user's login shell may have no sbin directory on its
+    /// `PATH` (podman adds `/usr/sbin` to its own for this reason).
+    ///
+    /// ```
+    /// let rt = cni::Runtime::new(cni::DEFAULT_PLUGIN_DIRS)
+    ///     .with_exec(cni::ProcessExec::with_path("/usr/bin:/bin:/usr/sbin:/sbin"));
+    /// # drop(rt);
+    /// ```
+    pub fn with_path(path: impl Into<std::ffi::OsString>) -> Self {
+        ProcessExec {
+            path: Some(path.into()),
+        }
+    }
+}
 
 impl PluginExec for ProcessExec {
     fn exec(
@@ -85,7 +105,8 @@ impl PluginExec for ProcessExec {
         env: &PluginEnv<'_>,
         limit: Duration,
     ) -> Result<Vec<u8>, ExecFailure> {
-        let vars = env.vars();
+        let path = self.path.as_deref().map(|p| ("PATH", p));
+        let vars = env.vars().into_iter().chain(path);
         match process::run(plugin, stdin, vars, limit) {
             Ok(done) if done.status.success() => {
                 if !done.stderr.is_empty() {

@@ -20,11 +20,11 @@ enum Field<'a> {
 impl Serialize for Field<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Field::Json(v) => v.serialize(s),
+            Field::Json(v) => crate::sorted::Sorted(v).serialize(s),
             Field::Text(t) => t.serialize(s),
             // in the result's own field order, as Go marshals the result struct
             Field::Result(r) => r.serialize(s),
-            Field::Runtime(m) => m.serialize(s),
+            Field::Runtime(m) => crate::sorted::SortedMap(m).serialize(s),
         }
     }
 }

@@ -96,6 +96,7 @@ mod runtime;
 mod runtime_conf;
 #[cfg(test)]
 mod runtime_tests;
+mod sorted;
 mod version;
 
 pub use cache::{entry_path, CacheEntry, CACHE_KIND_V1};

@@ -69,7 +69,7 @@ impl Runtime {
             cni_path,
             cache_dir: PathBuf::from(DEFAULT_CACHE_DIR),
             limit: DEFAULT_TIME_LIMIT,
-            exec: Box::new(ProcessExec),
+            exec: Box::new(ProcessExec::default()),
         }
     }
 

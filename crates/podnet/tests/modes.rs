@@ -114,7 +114,7 @@ fn two_containers_of_a_pod_reach_each_other_on_localhost() {
     }
     // stopping the owner stops the dependent: its namespace is the owner's
     host.podnet(&["stop", "infra"]);
-    let ps = host.podnet_json(&["ps"]);
+    let ps = host.podnet_json(&["ps", "--format", "json"]);
     assert!(
         ps.as_array().unwrap().iter().all(|c| c["Running"] == false),
         "{ps}"
@@ -298,7 +298,10 @@ fn bad_network_values_are_one_line_and_record_nothing() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
-    assert_eq!(host.podnet_json(&["ps"]), serde_json::json!([]));
+    assert_eq!(
+        host.podnet_json(&["ps", "--format", "json"]),
+        serde_json::json!([])
+    );
 }
 
 /// podman 4.3's `NetworkSettings` of a running container in `mode`.
@@ -363,7 +366,7 @@ fn a_kill_in_a_none_containers_start_or_stop_is_repaired_by_reconcile() {
     );
     assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
     assert!(host.pins().is_empty());
-    let ps = host.podnet_json(&["ps"]);
+    let ps = host.podnet_json(&["ps", "--format", "json"]);
     assert_eq!(ps[0]["Running"], false, "{ps}");
 
     // killed after the pin went, before the record: found running without its namespace
@@ -376,7 +379,10 @@ fn a_kill_in_a_none_containers_start_or_stop_is_repaired_by_reconcile() {
         1,
         "{report}"
     );
-    assert_eq!(host.podnet_json(&["ps"])[0]["Running"], false);
+    assert_eq!(
+        host.podnet_json(&["ps", "--format", "json"])[0]["Running"],
+        false
+    );
 
     // and the container starts again, whole
     host.podnet(&["start", "iso"]);

@@ -335,13 +335,16 @@ impl Backend for CniBackend {
 }
 
 /// A CNI runtime on `plugin_dirs` (containers.conf's `cni_plugin_dirs`); empty: libcni's
-/// default directories.
+/// default directories. The plugins run with the PATH podman gives them (its own, with the
+/// sbin directories their `iptables` lives in).
 pub(crate) fn plugin_runtime(plugin_dirs: &[PathBuf]) -> cni::Runtime {
-    if plugin_dirs.is_empty() {
+    let rt = if plugin_dirs.is_empty() {
         cni::Runtime::new(cni::DEFAULT_PLUGIN_DIRS)
     } else {
         cni::Runtime::new(plugin_dirs.iter().cloned())
-    }
+    };
+    let path = super::netavark_path(std::env::var_os("PATH").as_deref());
+    rt.with_exec(cni::ProcessExec::with_path(path))
 }
 
 fn cni_error(network: &str, options: &NetworkOptions, e: cni::Error) -> CniBackendError {

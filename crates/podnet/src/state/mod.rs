@@ -206,7 +206,8 @@ impl std::fmt::Debug for StateTx<'_> {
 
 impl Drop for StateTx<'_> {
     fn drop(&mut self) {
-        if self.open {
+        // SQLite itself rolls back after some failures (a full disk during COMMIT)
+        if self.open && !self.conn.is_autocommit() {
             if let Err(e) = self.conn.execute_batch("ROLLBACK") {
                 tracing::warn!(path = %self.path.display(), error = %e, "rollback of a dropped state transaction failed");
             }

@@ -213,7 +213,7 @@ impl Drop for Host {
             .arg(PODNET)
             .arg("--root")
             .arg(self.root.path())
-            .arg("ps")
+            .args(["ps", "--format", "json"])
             .output()
         {
             if let Ok(list) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
