@@ -10,10 +10,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod rootless_cli_support;
+mod rootless_support;
 
 use std::path::Path;
 
-use rootless_cli_support::{assert_rootless_clean, can_run, fetch, prefix_of, Cli};
+use rootless_cli_support::{
+    assert_rootless_clean, can_run, fetch, in_rootless_netns, prefix_of, Cli,
+};
+use rootless_support::loopback_server;
 
 fn has_dnsname() -> bool {
     Path::new("/usr/lib/cni/dnsname").exists()
@@ -100,6 +104,25 @@ fn rootless_cni_containers_ping_by_address_and_name_publish_and_clean_up() {
             );
         }
     }
+
+    // outbound through pasta: the rootless netns' gateway is the host's loopback
+    let server = loopback_server();
+    let route = in_rootless_netns(&root, &["ip", "-4", "route", "show", "default"]);
+    let route = String::from_utf8_lossy(&route.stdout).into_owned();
+    let gateway = route
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_string();
+    // stdin held open a moment: nc reads the reply before it half-closes its side
+    let client = format!("sleep 2 | busybox nc {gateway} {server}");
+    let reply = cli.ok(&[
+        "exec", "rla", "--", "busybox", "timeout", "15", "sh", "-c", &client,
+    ]);
+    assert!(
+        reply.starts_with("pong"),
+        "via {gateway} ({route}): {reply:?}"
+    );
 
     let mut l = cli.listen("rla", 8080, "hello-rootless-cni");
     assert_eq!(fetch(port).as_deref(), Some("hello-rootless-cni"));
