@@ -106,8 +106,8 @@ pub struct ReadmeDoctests;
 
 // podman 4's CNI backend and its networks
 pub use backend::{
-    podman_conflist, CniBackend, CniBackendError, ConflistError, CNI_CONFIG_DIR,
-    PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN,
+    cni_network_info, podman_conflist, CniBackend, CniBackendError, CniBackendInfo, CniNetworkInfo,
+    ConflistError, CNI_CONFIG_DIR, PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN,
 };
 /// The CNI runtime [`CniBackend`] drives (its `Runtime` is what [`CniBackend::new`] takes).
 pub use cni;

@@ -122,6 +122,18 @@ fn the_cli_drives_cni_networks_and_containers_and_leaves_nothing() {
     assert_eq!(inspected[0]["id"], created["id"]);
     assert_eq!(inspected[0]["dns_enabled"], has_dnsname());
 
+    // info names the backend in use, its plugins and dnsname, as podman info does
+    let info = cli.json(&["info"]);
+    assert_eq!(info["networkBackend"], "cni", "{info}");
+    let backend = &info["networkBackendInfo"];
+    assert_eq!(backend["path"], PLUGIN_DIR, "{info}");
+    let package = backend["package"].as_str().unwrap();
+    assert!(
+        package.starts_with("containernetworking-plugins_"),
+        "{info}"
+    );
+    assert_eq!(backend["dns"]["path"].is_string(), has_dnsname(), "{info}");
+
     // --network-backend cni selects the same backend without containers.conf's key
     let flag = h.host.podnet(&[
         "--network-backend",

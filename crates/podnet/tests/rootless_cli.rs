@@ -85,18 +85,7 @@ fn rootless_kill_at_any_point_of_a_flow_is_repaired_by_reconcile() {
     cli.ok(&["network", "create", "--subnet", &net2.to_string(), "pntrl4"]);
     let publish = format!("127.0.0.1:{port}:8080");
     cli.ok(&["create", "rla", "--network", "pntrl3", "-p", &publish]);
-    let crash = |point: &str, args: &[&str]| {
-        let out = cli
-            .command(args)
-            .env("PODNET_FAILPOINT", point)
-            .output()
-            .unwrap();
-        // the re-executed copy inside the user namespace was killed; the outer one says so
-        assert_eq!(out.status.code(), Some(128 + 9), "{point}: {out:?}");
-        let report = cli.ok(&["reconcile"]);
-        assert!(report.contains("\"errors\": []"), "{point}: {report}");
-        report
-    };
+    let crash = |point: &str, args: &[&str]| cli.crash(point, args);
 
     // every point the sources define (podnet::FAILPOINTS is checked against them), each
     // from a stopped, clean container, back to one

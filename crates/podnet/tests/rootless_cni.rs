@@ -10,10 +10,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod rootless_cli_support;
+mod rootless_support;
 
 use std::path::Path;
 
-use rootless_cli_support::{assert_rootless_clean, can_run, fetch, prefix_of, Cli};
+use rootless_cli_support::{
+    assert_rootless_clean, can_run, fetch, in_rootless_netns, prefix_of, Cli,
+};
+use rootless_support::loopback_server;
 
 fn has_dnsname() -> bool {
     Path::new("/usr/lib/cni/dnsname").exists()
@@ -101,6 +105,25 @@ fn rootless_cni_containers_ping_by_address_and_name_publish_and_clean_up() {
         }
     }
 
+    // outbound through pasta: the rootless netns' gateway is the host's loopback
+    let server = loopback_server();
+    let route = in_rootless_netns(&root, &["ip", "-4", "route", "show", "default"]);
+    let route = String::from_utf8_lossy(&route.stdout).into_owned();
+    let gateway = route
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_string();
+    // stdin held open a moment: nc reads the reply before it half-closes its side
+    let client = format!("sleep 2 | busybox nc {gateway} {server}");
+    let reply = cli.ok(&[
+        "exec", "rla", "--", "busybox", "timeout", "15", "sh", "-c", &client,
+    ]);
+    assert!(
+        reply.starts_with("pong"),
+        "via {gateway} ({route}): {reply:?}"
+    );
+
     let mut l = cli.listen("rla", 8080, "hello-rootless-cni");
     assert_eq!(fetch(port).as_deref(), Some("hello-rootless-cni"));
     let _ = l.wait();
@@ -122,4 +145,53 @@ fn rootless_cni_containers_ping_by_address_and_name_publish_and_clean_up() {
     assert!(!root.join("rootless-netns/var").exists());
     assert!(!root.join("rootless-netns/run").exists());
     assert_rootless_clean(&root, "after rm");
+}
+
+#[test]
+fn rootless_cni_kill_at_a_setup_or_teardown_point_is_repaired_by_reconcile() {
+    if !can_run("rootless_cni_kill_at_a_setup_or_teardown_point") {
+        return;
+    }
+    let cli = Cli::with_options(&["--network-backend", "cni"]);
+    let root = cli.root.path().to_path_buf();
+    let net = testkit::free_subnet_v4();
+    let port = testkit::free_port(testkit::Protocol::Tcp);
+    let name = format!("pntrlcnk{}", std::process::id());
+    cli.ok(&["network", "create", "--subnet", &net.to_string(), &name]);
+    let publish = format!("127.0.0.1:{port}:8080");
+    cli.ok(&["create", "rla", "--network", &name, "-p", &publish]);
+
+    for point in podnet::FAILPOINTS
+        .iter()
+        .filter(|p| p.starts_with("setup:") || p.starts_with("teardown:"))
+    {
+        let command = if point.starts_with("setup:") {
+            "start"
+        } else {
+            cli.ok(&["start", "rla"]);
+            "stop"
+        };
+        cli.crash(point, &[command, "rla"]);
+        let ps = cli.ok(&["ps"]);
+        assert!(ps.contains("\"Running\": false"), "{point}: {ps}");
+        // the plugins' DEL ran (the cache outlives the rootless netns, so this is its proof)
+        assert!(
+            cache_entries(&root).is_empty(),
+            "{point}: {:?}",
+            cache_entries(&root)
+        );
+        assert!(leases(&root, &name).is_empty(), "{point}");
+        assert_rootless_clean(&root, point);
+
+        // and the container starts again, reachable through its published port
+        cli.ok(&["start", "rla"]);
+        let mut l = cli.listen("rla", 8080, point);
+        assert_eq!(fetch(port).as_deref(), Some(*point), "{point}");
+        let _ = l.wait();
+        cli.ok(&["stop", "rla"]);
+        assert!(cache_entries(&root).is_empty(), "{point}");
+        assert_rootless_clean(&root, point);
+    }
+    cli.ok(&["rm", "rla"]);
+    cli.ok(&["network", "rm", &name]);
 }

@@ -149,7 +149,7 @@ pub fn network_info(
 
 /// `PROGRAM --version`'s first line, as containers/common's `version.Program` reads it;
 /// empty when it cannot be run.
-fn program_version(program: &Path) -> String {
+pub(super) fn program_version(program: &Path) -> String {
     Command::new(program)
         .arg("--version")
         .stdin(Stdio::null())
@@ -163,7 +163,7 @@ fn program_version(program: &Path) -> String {
 
 /// The Debian package owning `program`, as containers/common's `version.Package` names
 /// it through dpkg (`netavark_1.4.0-3_amd64`); [`UNKNOWN_PACKAGE`] otherwise.
-fn package_of(program: &Path) -> String {
+pub(super) fn package_of(program: &Path) -> String {
     let run = |cmd: &mut Command| {
         cmd.stdin(Stdio::null())
             .stderr(Stdio::null())

@@ -222,7 +222,9 @@ impl<T: Backend + ?Sized> Backend for Box<T> {
 // podman 4's CNI backend (kept apart from the netavark modules above)
 pub(crate) mod cni;
 mod cni_conflist;
+mod cni_info;
 mod loopback;
 pub use cni::{CniBackend, CniBackendError, CNI_CONFIG_DIR};
 pub use cni_conflist::{podman_conflist, ConflistError, PODMAN_CNI_VERSION, PODMAN_DNS_DOMAIN};
+pub use cni_info::{cni_network_info, CniBackendInfo, CniNetworkInfo};
 pub(crate) use loopback::set_up as set_loopback_up;

@@ -80,6 +80,20 @@ impl Cli {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `args` killed at failpoint `point` (the re-executed copy inside the user namespace
+    /// dies; the outer one says so), then `reconcile`, which must report no error; its report.
+    pub fn crash(&self, point: &str, args: &[&str]) -> String {
+        let out = self
+            .command(args)
+            .env("PODNET_FAILPOINT", point)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(128 + 9), "{point}: {out:?}");
+        let report = self.ok(&["reconcile"]);
+        assert!(report.contains("\"errors\": []"), "{point}: {report}");
+        report
+    }
+
     /// `busybox ping` of `to` by name from container `from`; its output, or "" when all three
     /// tries failed.
     pub fn ping(&self, from: &str, to: &str) -> String {

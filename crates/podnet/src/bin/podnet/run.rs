@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use podnet::containers_conf;
 use podnet::{
-    Backend, ContainerSpec, Error, Netavark, NetworkRequest, RootlessBackend, RootlessNetNs,
-    RootlessNetNsConfig, Runtime, RuntimeConfig, ROOTFUL_CONFIG_DIR,
+    Backend, ContainerSpec, Error, NetworkRequest, RootlessBackend, RootlessNetNs,
+    RootlessNetNsConfig, Runtime, RuntimeConfig, SelectedBackend, ROOTFUL_CONFIG_DIR,
 };
 
 use crate::args::{Cli, Command, ConnectArgs, CreateArgs};
@@ -158,21 +158,18 @@ fn netavark_config_dir(cli: &Cli, config: &RuntimeConfig) -> PathBuf {
     }
 }
 
-/// netavark as `config` describes it, with podman's `--config` directory.
-fn netavark(cli: &Cli, config: &RuntimeConfig) -> Result<Netavark, CliError> {
-    Ok(config
-        .backend
-        .netavark(netavark_config_dir(cli, config))
-        .map_err(Error::from)?)
-}
-
 /// `podnet info`: the network backend in use.
 fn info(cli: &Cli) -> Result<ExitCode, CliError> {
-    let netavark = netavark(cli, &runtime_config(cli)?)?;
-    print(&podnet::network_info(
-        &netavark,
-        netavark.configured_firewall_driver(),
-    )?)
+    let config = runtime_config(cli)?;
+    let selected = config
+        .select_backend(netavark_config_dir(cli, &config))
+        .map_err(Error::from)?;
+    match selected {
+        SelectedBackend::Netavark(nv) => {
+            print(&podnet::network_info(&nv, nv.configured_firewall_driver())?)
+        }
+        SelectedBackend::Cni(cni) => print(&podnet::cni_network_info(&cni)),
+    }
 }
 
 /// Runs one parsed command line.
