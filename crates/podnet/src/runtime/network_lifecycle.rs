@@ -90,7 +90,9 @@ impl<B: Backend> Runtime<B> {
         for net in candidates {
             match self.remove_network(&net.id, &RemoveNetworkOptions::default()) {
                 Ok(gone) => removed.push(gone.name),
-                Err(Error::Runtime(RuntimeError::NetworkInUse { .. })) => {
+                Err(Error::Runtime(
+                    RuntimeError::NetworkInUse { .. } | RuntimeError::NetworkHeldByOtherTool { .. },
+                )) => {
                     tracing::debug!(network = %net.name, "prune: in use, kept");
                 }
                 Err(e) => return Err(e),
