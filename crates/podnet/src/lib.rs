@@ -71,7 +71,7 @@ pub use error::{error_chain, Error};
 pub use network::{
     is_valid_name, LeaseRange, Network, NetworkError, NetworkFilter, NetworkStore, Route, Subnet,
     SubnetPool, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM,
-    IPAM_DRIVER_KEY, MACVLAN_DRIVER, NONE_IPAM,
+    IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER, NONE_IPAM,
 };
 pub use rootless::{
     in_user_namespace, reexec_in_user_namespace, run_port_forwarder, ForwardProtocol, PortForward,

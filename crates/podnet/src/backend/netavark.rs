@@ -494,7 +494,7 @@ impl Backend for Netavark {
 
     /// ipvlan needs netavark 1.5, the DHCP IPAM driver its proxy (1.6).
     fn check_network(&self, network: &Network) -> Result<(), BackendError> {
-        if network.driver == "ipvlan" {
+        if network.driver == crate::IPVLAN_DRIVER {
             self.require(super::Feature::Ipvlan)?;
         }
         if network.ipam_driver() == "dhcp" {

@@ -120,11 +120,13 @@ pub enum NetworkError {
         /// The parent interface.
         name: String,
     },
-    /// macvlan without a subnet (DHCP is not supported).
-    #[error("network {name}: macvlan driver needs at least one subnet specified")]
+    /// macvlan or ipvlan without a subnet (DHCP is not supported).
+    #[error("network {name}: {driver} driver needs at least one subnet specified")]
     MacvlanNeedsSubnet {
         /// The network.
         name: String,
+        /// `macvlan` or `ipvlan`.
+        driver: String,
     },
     /// A requested subnet overlaps another network's or a host route.
     #[error("subnet {subnet} is already used on the host or by another config")]
