@@ -277,7 +277,25 @@ fn update_reloads_dns_and_rm_force_removes_the_containers() {
     let subnet = testkit::free_subnet_v4().to_string();
     host.podnet(&["network", "create", "--subnet", &subnet, &net]);
     host.podnet(&["create", "c1", "--network", &net]);
-    host.podnet(&["start", "c1"]);
+    // --log-level debug shows the JSON sent to netavark and its answer, as podman's does
+    let started = host.podnet_out(&["--log-level", "debug", "start", "c1"]);
+    assert!(started.status.success());
+    let log = String::from_utf8_lossy(&started.stderr);
+    let json_after = |marker: &str| -> serde_json::Value {
+        let line = log
+            .lines()
+            .find_map(|l| l.split_once(marker).map(|(_, json)| json.to_string()))
+            .unwrap_or_else(|| panic!("no {marker:?} in the debug log: {log}"));
+        serde_json::from_str(&line).unwrap()
+    };
+    let sent = json_after("sent to netavark: ");
+    assert_eq!(sent["container_name"], "c1");
+    assert!(sent["network_info"][&net].is_object(), "{sent}");
+    let received = json_after("received from netavark: ");
+    assert!(
+        received[&net]["interfaces"]["eth0"].is_object(),
+        "{received}"
+    );
     let file = host
         .root
         .path()
