@@ -89,8 +89,8 @@ pub use runtime::{
 /// linked.
 pub use rusqlite;
 pub use state::{
-    check_static_ip, ContainerRecord, Intent, IntentKind, Lease, StateError, StateStore, StateTx,
-    DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
+    check_static_ip, ContainerFilter, ContainerRecord, Intent, IntentKind, Lease, StateError,
+    StateStore, StateTx, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
 };
 pub use validate::{InvalidInput, Rule};
 

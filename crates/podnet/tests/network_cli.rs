@@ -491,6 +491,21 @@ fn container_options_reach_the_container_and_bad_ones_exit_as_podman_43() {
     let seen = host.podnet(&["exec", "c2", "--", "cat", "/etc/hosts"]);
     assert_eq!(seen, std::fs::read_to_string("/etc/hosts").unwrap());
 
+    // ps --filter: keys AND, values OR
+    host.podnet(&["create", "c3", "--network", &n2]);
+    let names = |filters: &[&str]| {
+        let mut args = vec!["ps", "--format", "{{.Names}}"];
+        for f in filters {
+            args.extend(["--filter", f]);
+        }
+        host.podnet(&args)
+    };
+    assert_eq!(names(&["status=running"]), "c1\nc2\n");
+    assert_eq!(names(&["status=created", "name=^c"]), "c3\n");
+    assert_eq!(names(&[&format!("network={n2}"), "network=nope"]), "c3\n");
+    refused(&host.podnet_out(&["ps", "--filter", "status=exited"]), 125);
+    host.podnet(&["rm", "c3"]);
+
     host.podnet(&["rm", "-f", "c1"]);
     host.podnet(&["rm", "-f", "c2"]);
     for net in [&n1, &n2] {

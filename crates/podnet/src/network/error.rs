@@ -24,14 +24,6 @@ pub enum NetworkError {
         /// The network being created.
         name: String,
     },
-    /// A `--filter` item is malformed or not supported for the command.
-    #[error("invalid filter {filter:?}: {why}")]
-    BadFilter {
-        /// The item as given.
-        filter: String,
-        /// What is wrong.
-        why: String,
-    },
     /// DNS servers given for a network without DNS (`--dns` with `--disable-dns`).
     #[error("network {name}: cannot set DNS servers if DNS is not enabled for the network")]
     DnsServersWithoutDns {

@@ -56,6 +56,7 @@
 
 mod containers;
 mod error;
+mod filter;
 mod intent;
 mod ipam;
 mod leases;
@@ -71,6 +72,7 @@ use ipnet::IpNet;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use error::StateError;
+pub use filter::ContainerFilter;
 pub use intent::{Intent, IntentKind};
 pub use ipam::check_static_ip;
 use leases::LeaseFilter;

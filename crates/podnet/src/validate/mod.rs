@@ -143,6 +143,9 @@ pub enum Rule {
     /// A `--network` option string that does not parse.
     #[error("expected NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]: {0}")]
     NetworkOption(&'static str),
+    /// A `--filter` item that is malformed or names a filter the command lacks.
+    #[error("{0}")]
+    Filter(String),
     /// `--add-host` with `--no-hosts`: no hosts file to write them to.
     #[error("--no-hosts and --add-host cannot be set together")]
     AddHostWithNoHosts,
