@@ -7,7 +7,7 @@
 use regex::Regex;
 
 use super::types::Network;
-use crate::validate::{InvalidInput, Rule};
+use crate::validate::InvalidInput;
 
 /// A parsed set of network filters; the empty set matches every network.
 #[derive(Debug, Clone, Default)]
@@ -65,11 +65,7 @@ impl NetworkFilter {
     fn parse_keys<S: AsRef<str>>(items: &[S], known: &[&str]) -> Result<Self, InvalidInput> {
         let mut filter = NetworkFilter::default();
         for item in items {
-            let item = item.as_ref();
-            let bad = |why: String| InvalidInput::new("filter", item, Rule::Filter(why));
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+            let (key, value, bad) = crate::validate::filter_item(item.as_ref())?;
             if !known.contains(&key) {
                 return Err(bad(format!(
                     "{key:?} is not a supported filter here (supported: {})",

@@ -5,7 +5,7 @@
 use regex::Regex;
 
 use super::record::ContainerRecord;
-use crate::validate::{InvalidInput, Rule};
+use crate::validate::InvalidInput;
 
 /// A parsed set of container filters; the empty set matches every container.
 #[derive(Debug, Clone, Default)]
@@ -22,11 +22,7 @@ impl ContainerFilter {
     pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, InvalidInput> {
         let mut filter = ContainerFilter::default();
         for item in items {
-            let item = item.as_ref();
-            let bad = |why: String| InvalidInput::new("filter", item, Rule::Filter(why));
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+            let (key, value, bad) = crate::validate::filter_item(item.as_ref())?;
             match key {
                 "id" => filter.ids.push(value.to_owned()),
                 "name" => filter

@@ -154,6 +154,18 @@ pub enum Rule {
     SingleNetworkOnly(usize),
 }
 
+/// One `--filter` item: `KEY=VALUE` split at the first `=`, with the refusal for a bad
+/// value of it (`bad(why)`), for `network ls`, `network prune` and `ps`.
+pub(crate) fn filter_item(
+    item: &str,
+) -> Result<(&str, &str, impl Fn(String) -> InvalidInput + '_), InvalidInput> {
+    let bad = move |why: String| InvalidInput::new("filter", item, Rule::Filter(why));
+    let (key, value) = item
+        .split_once('=')
+        .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+    Ok((key, value, bad))
+}
+
 /// A resolv.conf option (`--dns-option`): one word, no white space or control character
 /// (it is written on the `options` line).
 pub fn dns_option(option: &str) -> Result<(), InvalidInput> {
