@@ -76,7 +76,7 @@ pub use mode::{
 pub use network::{
     is_valid_name, LeaseRange, Network, NetworkError, NetworkFilter, NetworkStore, Route, Subnet,
     SubnetPool, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM,
-    IPAM_DRIVER_KEY, MACVLAN_DRIVER, NONE_IPAM,
+    IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER, NONE_IPAM,
 };
 pub use rootless::{
     in_user_namespace, reexec_in_user_namespace, run_port_forwarder, ForwardProtocol, PortForward,
@@ -94,8 +94,8 @@ pub use runtime::{
 /// linked.
 pub use rusqlite;
 pub use state::{
-    check_static_ip, ContainerRecord, Intent, IntentKind, Lease, StateError, StateStore, StateTx,
-    DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
+    check_static_ip, ContainerFilter, ContainerRecord, Intent, IntentKind, Lease, StateError,
+    StateStore, StateTx, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
 };
 pub use validate::{InvalidInput, Rule};
 

@@ -300,7 +300,8 @@ impl Netavark {
         }
         tracing::debug!(binary = %self.binary.display(), command, target = %target.display(), container_id, "running netavark");
         if !input.is_empty() {
-            tracing::debug!(target: "podnet::netavark", command, "sent to netavark: {}", String::from_utf8_lossy(input));
+            // the JSON last on the line, so the line can be cut at the marker and read back
+            tracing::debug!(target: "podnet::netavark", "netavark {command}: sent to netavark: {}", String::from_utf8_lossy(input));
         }
         let status = bounded::status(&mut cmd, &self.binary, command, self.timeout)?;
         drop(cmd);
@@ -311,7 +312,7 @@ impl Netavark {
             tracing::debug!(target: "podnet::netavark", "{line}");
         }
         if !out.trim().is_empty() {
-            tracing::debug!(target: "podnet::netavark", command, "received from netavark: {}", out.trim());
+            tracing::debug!(target: "podnet::netavark", "netavark {command}: received from netavark: {}", out.trim());
         }
         if status.success() {
             return Ok(out);
@@ -503,7 +504,7 @@ impl Backend for Netavark {
 
     /// ipvlan needs netavark 1.5, the DHCP IPAM driver its proxy (1.6).
     fn check_network(&self, network: &Network) -> Result<(), BackendError> {
-        if network.driver == "ipvlan" {
+        if network.driver == crate::IPVLAN_DRIVER {
             self.require(super::Feature::Ipvlan)?;
         }
         if network.ipam_driver() == "dhcp" {

@@ -24,14 +24,6 @@ pub enum NetworkError {
         /// The network being created.
         name: String,
     },
-    /// A `--filter` item is malformed or not supported for the command.
-    #[error("invalid filter {filter:?}: {why}")]
-    BadFilter {
-        /// The item as given.
-        filter: String,
-        /// What is wrong.
-        why: String,
-    },
     /// DNS servers given for a network without DNS (`--dns` with `--disable-dns`).
     #[error("network {name}: cannot set DNS servers if DNS is not enabled for the network")]
     DnsServersWithoutDns {
@@ -120,11 +112,13 @@ pub enum NetworkError {
         /// The parent interface.
         name: String,
     },
-    /// macvlan without a subnet (DHCP is not supported).
-    #[error("network {name}: macvlan driver needs at least one subnet specified")]
+    /// macvlan or ipvlan without a subnet (DHCP is not supported).
+    #[error("network {name}: {driver} driver needs at least one subnet specified")]
     MacvlanNeedsSubnet {
         /// The network.
         name: String,
+        /// `macvlan` or `ipvlan`.
+        driver: String,
     },
     /// A requested subnet overlaps another network's or a host route.
     #[error("subnet {subnet} is already used on the host or by another config")]

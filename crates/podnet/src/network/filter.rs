@@ -6,8 +6,8 @@
 
 use regex::Regex;
 
-use super::error::NetworkError;
 use super::types::Network;
+use crate::validate::InvalidInput;
 
 /// A parsed set of network filters; the empty set matches every network.
 #[derive(Debug, Clone, Default)]
@@ -53,26 +53,19 @@ impl NetworkFilter {
     /// Filters for `network ls`: each item `KEY=VALUE` with KEY `name`, `id`, `driver`,
     /// `label` or `label!`. An unknown key, a missing `=` or a bad regular expression is
     /// an error naming the item.
-    pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, NetworkError> {
+    pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, InvalidInput> {
         Self::parse_keys(items, &["name", "id", "driver", "label", "label!"])
     }
 
     /// Filters for `network prune`: only `label` and `label!`.
-    pub fn parse_prune<S: AsRef<str>>(items: &[S]) -> Result<Self, NetworkError> {
+    pub fn parse_prune<S: AsRef<str>>(items: &[S]) -> Result<Self, InvalidInput> {
         Self::parse_keys(items, &["label", "label!"])
     }
 
-    fn parse_keys<S: AsRef<str>>(items: &[S], known: &[&str]) -> Result<Self, NetworkError> {
+    fn parse_keys<S: AsRef<str>>(items: &[S], known: &[&str]) -> Result<Self, InvalidInput> {
         let mut filter = NetworkFilter::default();
         for item in items {
-            let item = item.as_ref();
-            let bad = |why: String| NetworkError::BadFilter {
-                filter: item.to_owned(),
-                why,
-            };
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+            let (key, value, bad) = crate::validate::filter_item(item.as_ref())?;
             if !known.contains(&key) {
                 return Err(bad(format!(
                     "{key:?} is not a supported filter here (supported: {})",

@@ -24,7 +24,7 @@ pub use pick::SubnetPool;
 pub use store::NetworkStore;
 pub use types::{
     LeaseRange, Network, Route, Subnet, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME,
-    HOST_LOCAL_IPAM, IPAM_DRIVER_KEY, MACVLAN_DRIVER, NONE_IPAM,
+    HOST_LOCAL_IPAM, IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER, NONE_IPAM,
 };
 pub use validate::is_valid_name;
 

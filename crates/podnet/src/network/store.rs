@@ -222,7 +222,9 @@ impl NetworkStore {
                 self.fill_bridge(&mut net, &existing, &live, &used)?;
                 used
             }
-            MACVLAN_DRIVER => {
+            // ipvlan takes a parent and subnets as macvlan does (podman's
+            // `createIpvlanOrMacvlan`); the backend was asked for it first
+            MACVLAN_DRIVER | IPVLAN_DRIVER => {
                 fill_macvlan(&mut net, &live)?;
                 Vec::new()
             }
@@ -549,6 +551,7 @@ fn fill_macvlan(net: &mut Network, live: &[String]) -> Result<(), NetworkError> 
         if net.subnets.is_empty() {
             return Err(NetworkError::MacvlanNeedsSubnet {
                 name: net.name.clone(),
+                driver: net.driver.clone(),
             });
         }
         net.ipam_options

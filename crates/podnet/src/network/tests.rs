@@ -185,7 +185,7 @@ fn create_rejects_bad_input() {
         }))
     ));
     let mut drv = named("x");
-    drv.driver = "ipvlan".into();
+    drv.driver = "overlay".into();
     assert!(matches!(
         s.create(drv),
         Err(NetworkError::UnsupportedDriver { .. })
@@ -264,6 +264,47 @@ fn macvlan_needs_parent_and_subnet() {
     assert_eq!(n.network_interface, "eth0");
     assert_eq!(n.ipam_options["driver"], "host-local");
     assert_eq!(n.subnets[0].gateway.unwrap().to_string(), "192.168.50.1");
+}
+
+#[test]
+fn ipvlan_takes_a_parent_a_subnet_and_its_own_modes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = store(tmp.path());
+    let ipvlan = |name: &str, subnet: Option<&str>, mode: &str| {
+        let mut n = Network {
+            name: name.into(),
+            driver: "ipvlan".into(),
+            network_interface: "eth0".into(),
+            subnets: subnet
+                .map(|x| Subnet::new(x.parse().unwrap()))
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        };
+        n.options.insert("mode".into(), mode.into());
+        n
+    };
+    let err = s
+        .create(ipvlan("pntiv0", None, "l2"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ipvlan driver needs at least one subnet"),
+        "{err}"
+    );
+    let err = s
+        .create(ipvlan("pntiv1", Some("192.168.51.0/24"), "bridge"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown ipvlan mode"), "{err}");
+    let n = s
+        .create(ipvlan("pntiv2", Some("192.168.51.0/24"), "l3"))
+        .unwrap();
+    assert_eq!(
+        (n.driver.as_str(), n.options["mode"].as_str()),
+        ("ipvlan", "l3")
+    );
+    assert_eq!(n.ipam_options["driver"], "host-local");
 }
 
 #[test]

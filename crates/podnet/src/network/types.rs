@@ -12,6 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub const BRIDGE_DRIVER: &str = "bridge";
 /// The macvlan driver (`macvlan`).
 pub const MACVLAN_DRIVER: &str = "macvlan";
+/// The ipvlan driver (`ipvlan`; netavark 1.5 and later).
+pub const IPVLAN_DRIVER: &str = "ipvlan";
 /// Key of the IPAM driver in [`Network::ipam_options`].
 pub const IPAM_DRIVER_KEY: &str = "driver";
 /// IPAM driver `host-local`: addresses are allocated by podman (here: the

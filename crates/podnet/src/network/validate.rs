@@ -9,7 +9,7 @@ use rand::RngCore;
 
 use super::addr;
 use super::error::NetworkError;
-use super::types::{Network, Subnet, BRIDGE_DRIVER, MACVLAN_DRIVER};
+use super::types::{Network, Subnet, BRIDGE_DRIVER, IPVLAN_DRIVER, MACVLAN_DRIVER};
 
 /// Podman's `NameRegex`: `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$` (the syntax only; the
 /// rules of [`crate::InvalidInput`] also bound the length).
@@ -76,7 +76,7 @@ pub(crate) fn validate_options(net: &mut Network) -> Result<(), NetworkError> {
     let driver = net.driver.clone();
     for (key, value) in net.options.iter_mut() {
         match (driver.as_str(), key.as_str()) {
-            (BRIDGE_DRIVER | MACVLAN_DRIVER, "mtu") => {
+            (BRIDGE_DRIVER | MACVLAN_DRIVER | IPVLAN_DRIVER, "mtu") => {
                 parse_bounded(key, value, i64::from(i32::MAX))?;
             }
             (BRIDGE_DRIVER, "vlan") => {
@@ -94,6 +94,12 @@ pub(crate) fn validate_options(net: &mut Network) -> Result<(), NetworkError> {
             (MACVLAN_DRIVER, "mode") => {
                 if !["bridge", "private", "vepa", "passthru"].contains(&value.as_str()) {
                     return Err(invalid(key, value, "unknown macvlan mode"));
+                }
+            }
+            // podman's `ValidIPVLANModes`
+            (IPVLAN_DRIVER, "mode") => {
+                if !["l2", "l3", "l3s"].contains(&value.as_str()) {
+                    return Err(invalid(key, value, "unknown ipvlan mode"));
                 }
             }
             _ => {

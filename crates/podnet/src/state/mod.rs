@@ -62,6 +62,7 @@
 
 mod containers;
 mod error;
+mod filter;
 mod intent;
 mod ipam;
 mod leases;
@@ -79,6 +80,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use shared_conn::{ConnGuard, SharedConn};
 
 pub use error::StateError;
+pub use filter::ContainerFilter;
 pub use intent::{Intent, IntentKind};
 pub use ipam::check_static_ip;
 use leases::LeaseFilter;

@@ -144,6 +144,9 @@ pub enum Rule {
     /// A `--network` option string that does not parse.
     #[error("expected NAME[:ip=IP,alias=A,mac=MAC,interface_name=IF]: {0}")]
     NetworkOption(&'static str),
+    /// A `--filter` item that is malformed or names a filter the command lacks.
+    #[error("{0}")]
+    Filter(String),
     /// `--add-host` with `--no-hosts`: no hosts file to write them to.
     #[error("--no-hosts and --add-host cannot be set together")]
     AddHostWithNoHosts,
@@ -156,6 +159,18 @@ pub enum Rule {
     /// A second `--network` value after a mode other than bridge.
     #[error("cannot set multiple networks without bridge network mode, selected mode {0}")]
     MultipleNetworks(String),
+}
+
+/// One `--filter` item: `KEY=VALUE` split at the first `=`, with the refusal for a bad
+/// value of it (`bad(why)`), for `network ls`, `network prune` and `ps`.
+pub(crate) fn filter_item(
+    item: &str,
+) -> Result<(&str, &str, impl Fn(String) -> InvalidInput + '_), InvalidInput> {
+    let bad = move |why: String| InvalidInput::new("filter", item, Rule::Filter(why));
+    let (key, value) = item
+        .split_once('=')
+        .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+    Ok((key, value, bad))
 }
 
 /// A resolv.conf option (`--dns-option`): one word, no white space or control character

@@ -97,7 +97,14 @@ pub enum Command {
         format: Option<String>,
     },
     /// List containers (all of them, as `podman ps -a`).
-    Ps(ListArgs),
+    Ps {
+        /// Output shape.
+        #[command(flatten)]
+        list: ListArgs,
+        /// Only containers matching `KEY=VALUE` (`id`, `name`, `status`, `network`).
+        #[arg(long)]
+        filter: Vec<String>,
+    },
     /// Run a command in the container's network namespace, with its hosts and resolv.conf.
     Exec {
         /// Container name or ID.

@@ -224,7 +224,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             });
             crate::ps::inspect(object, format.as_deref())
         }
-        Command::Ps(list) => crate::ps::ps(&rt.containers()?, &list),
+        Command::Ps { list, filter } => {
+            let filter = podnet::ContainerFilter::parse(&filter).map_err(Error::from)?;
+            let mut containers = rt.containers()?;
+            containers.retain(|c| filter.matches(c));
+            crate::ps::ps(&containers, &list)
+        }
         Command::Exec { container, command } => crate::exec::exec(&rt, &container, &command),
         Command::Reconcile => print(&rt.reconcile()?),
         Command::Info => info(&cli),
