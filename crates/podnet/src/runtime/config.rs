@@ -38,6 +38,10 @@ pub struct RuntimeConfig {
     /// does); `None`: published ports are not reserved (containers.conf's `[engine]
     /// enable_port_reservation = false`, or rootless, where forwarders hold them).
     pub port_holder: Option<PathBuf>,
+    /// The same kind of program, run rootless as the port forwarder of a `slirp4netns`
+    /// container with podman's default `port_handler=rootlesskit`; `None`: such ports
+    /// are refused at start.
+    pub port_forwarder: Option<PathBuf>,
     /// The network a container joins when none is named (`default_network`).
     pub default_network: String,
     /// The default network's subnet (`default_subnet`).
@@ -84,6 +88,7 @@ impl RuntimeConfig {
             shared_ipam: None,
             dns_entries_dir: None,
             port_holder: None,
+            port_forwarder: None,
             default_network: conf.network.default_network.clone(),
             default_subnet: conf.network.default_subnet,
             subnet_pools: Vec::new(),

@@ -1,0 +1,425 @@
+//! Per-container user-mode networking through the `podnet` CLI as an unprivileged user (run
+//! by `cargo xtask integration` as `podnet-ci`), with real packets: a container with no
+//! network named gets its own pasta (podman 5's rootless default) and publishes a port a
+//! client on the host's loopback reaches; `pasta:--map-gw` reaches a server on the host's
+//! loopback; slirp4netns publishes through its API (`port_handler=slirp4netns`) and through
+//! podnet's forwarder (`rootlesskit`), honours `cidr`, `mtu` and `allow_host_loopback`; a
+//! killed helper is found and restarted by `reconcile`; a kill -9 in a start leaves no
+//! helper, pin or forwarder after `reconcile`. Nothing of the user's is left.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn podnet_bin() -> PathBuf {
+    // xtask copies the binary next to this test for the unprivileged user
+    std::env::var_os("PODNET_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_podnet")))
+}
+
+fn runs(test: &str) -> bool {
+    let reason = if nix::unistd::geteuid().is_root() {
+        Some("runs as an unprivileged user (cargo xtask integration runs it as podnet-ci)")
+    } else if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        Some("needs XDG_RUNTIME_DIR")
+    } else if ["pasta", "slirp4netns"]
+        .iter()
+        .any(|p| !Path::new("/usr/bin").join(p).exists())
+    {
+        Some("needs pasta and slirp4netns (apt-get install passt slirp4netns)")
+    } else {
+        None
+    };
+    match reason {
+        None => true,
+        Some(r) => {
+            testkit::skip(test, r);
+            false
+        }
+    }
+}
+
+/// The CLI with its own `--root`; every container it made is removed on drop.
+struct Podnet {
+    root: tempfile::TempDir,
+    made: Vec<String>,
+}
+
+impl Podnet {
+    fn new() -> Self {
+        Podnet {
+            root: tempfile::Builder::new().prefix("pntrm").tempdir().unwrap(),
+            made: Vec::new(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(podnet_bin());
+        c.arg("--root")
+            .arg(self.root.path())
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn out(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.out(args);
+        assert!(
+            out.status.success(),
+            "podnet {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    /// `create NAME ARGS...` then `start NAME`; the started record.
+    fn run(&mut self, name: &str, args: &[&str]) -> serde_json::Value {
+        let mut create = vec!["create", name];
+        create.extend_from_slice(args);
+        self.ok(&create);
+        self.made.push(name.to_string());
+        self.json(&["start", name])
+    }
+
+    fn exec(&self, container: &str, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec", container, "--"];
+        args.extend_from_slice(cmd);
+        self.out(&args)
+    }
+
+    /// `busybox nc` from inside `container` to `ip:port`: what it read, if anything.
+    fn nc_from(&self, container: &str, ip: &str, port: u16) -> Option<String> {
+        let out = self.exec(
+            container,
+            &["busybox", "nc", "-w", "2", ip, &port.to_string()],
+        );
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (!text.is_empty()).then_some(text)
+    }
+
+    fn listen(&self, container: &str, port: u16, text: &str) -> Child {
+        let p = port.to_string();
+        let mut child = self
+            .command(&[
+                "exec", container, "--", "busybox", "nc", "-l", "-p", &p, "-e", "echo", text,
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let out = self.exec(container, &["busybox", "netstat", "-ltn"]);
+            if String::from_utf8_lossy(&out.stdout).contains(&format!(":{port} ")) {
+                return child;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("no listener on {port} in {container}");
+    }
+
+    /// The container's directory of files (its helper's record is there).
+    fn container_dir(&self, record: &serde_json::Value) -> PathBuf {
+        self.root
+            .path()
+            .join("containers")
+            .join(record["Id"].as_str().unwrap())
+    }
+
+    fn pins(&self) -> Vec<String> {
+        std::fs::read_dir(self.root.path().join("netns"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Live processes of ours whose command line or environment names this root.
+    fn helpers(&self) -> Vec<String> {
+        let needle = self.root.path().to_string_lossy().into_owned();
+        let me = nix::unistd::getuid().as_raw();
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let dir = entry.path();
+            let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+                continue;
+            };
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                == Some("Z");
+            let mine = std::fs::metadata(&dir)
+                .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == me)
+                .unwrap_or(false);
+            let mut text = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            text.extend(std::fs::read(dir.join("environ")).unwrap_or_default());
+            let text = String::from_utf8_lossy(&text).replace('\0', " ");
+            let cwd = std::fs::read_link(dir.join("cwd")).unwrap_or_default();
+            let here = text.contains(&needle) || cwd.starts_with(self.root.path());
+            if mine
+                && !zombie
+                && here
+                && entry.file_name() != std::process::id().to_string().as_str()
+            {
+                found.push(text);
+            }
+        }
+        found
+    }
+}
+
+impl Drop for Podnet {
+    fn drop(&mut self) {
+        for name in self.made.iter().rev() {
+            let _ = self.out(&["rm", "-f", name]);
+        }
+    }
+}
+
+/// A client on the host's loopback: what `127.0.0.1:port` said.
+fn fetch(port: u16) -> Option<String> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// A server on the host's loopback answering `pong` to every connection; its port.
+fn loopback_server() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = writeln!(conn, "pong");
+        }
+    });
+    port
+}
+
+/// The default gateway inside the container, from `ip route`.
+fn gateway(p: &Podnet, container: &str) -> String {
+    let out = p.exec(container, &["ip", "route", "show", "default"]);
+    let routes = String::from_utf8_lossy(&out.stdout).into_owned();
+    routes
+        .split_whitespace()
+        .skip_while(|w| *w != "via")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no default route in {container}: {routes}"))
+        .to_string()
+}
+
+fn assert_clean(p: &Podnet, what: &str) {
+    assert!(p.pins().is_empty(), "{what}: pins left: {:?}", p.pins());
+    assert!(
+        p.helpers().is_empty(),
+        "{what}: processes left: {:?}",
+        p.helpers()
+    );
+}
+
+#[test]
+fn rootless_pasta_is_the_default_publishes_a_port_and_reaches_the_host() {
+    if !runs("rootless_pasta_is_the_default") {
+        return;
+    }
+    let mut p = Podnet::new();
+    let port = testkit::free_port(testkit::Protocol::Tcp);
+    let publish = format!("127.0.0.1:{port}:8080");
+    let rec = p.run("pm1", &["-p", &publish]);
+    assert_eq!(rec["NetworkMode"], "pasta", "{rec}");
+    let pin = rec["NetNS"].as_str().unwrap().to_string();
+    // pasta holds the container's namespace, with its port forward on the command line
+    let helpers = p.helpers();
+    assert!(
+        helpers.iter().any(|h| h.contains("pasta")
+            && h.contains(&pin)
+            && h.contains(&format!("127.0.0.1/{port}-{port}:8080-8080"))),
+        "{helpers:?}"
+    );
+    let mut l = p.listen("pm1", 8080, "hello-from-pasta");
+    assert_eq!(fetch(port).as_deref(), Some("hello-from-pasta"));
+    let _ = l.wait();
+    let inspect = p.json(&["inspect", "pm1"]);
+    assert_eq!(inspect[0]["NetworkSettings"]["SandboxKey"], pin.as_str());
+    assert_eq!(
+        inspect[0]["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"],
+        port.to_string()
+    );
+    let resolv = p.exec("pm1", &["cat", "/etc/resolv.conf"]);
+    let resolv = String::from_utf8_lossy(&resolv.stdout).into_owned();
+    assert!(resolv.starts_with("nameserver 169.254.1.1"), "{resolv}");
+
+    // --map-gw: the gateway is the host's loopback
+    let server = loopback_server();
+    p.run("pm2", &["--network", "pasta:--map-gw"]);
+    let gw = gateway(&p, "pm2");
+    assert_eq!(p.nc_from("pm2", &gw, server).as_deref(), Some("pong"));
+
+    p.ok(&["rm", "-f", "pm1"]);
+    p.ok(&["rm", "-f", "pm2"]);
+    p.made.clear();
+    assert!(fetch(port).is_none(), "the port is gone with its pasta");
+    assert_clean(&p, "after rm");
+}
+
+#[test]
+fn rootless_slirp4netns_publishes_with_either_port_handler_and_honours_its_options() {
+    if !runs("rootless_slirp4netns_publishes") {
+        return;
+    }
+    let mut p = Podnet::new();
+    let server = loopback_server();
+    let (port1, port2) = (
+        testkit::free_port(testkit::Protocol::Tcp),
+        testkit::free_port(testkit::Protocol::Tcp),
+    );
+    // slirp4netns's own forwarding, host loopback allowed at 10.0.2.2
+    let p1 = format!("127.0.0.1:{port1}:8080");
+    let rec = p.run(
+        "sm1",
+        &[
+            "--network",
+            "slirp4netns:allow_host_loopback=true,port_handler=slirp4netns",
+            "-p",
+            &p1,
+        ],
+    );
+    assert_eq!(
+        rec["NetworkMode"],
+        "slirp4netns:allow_host_loopback=true,port_handler=slirp4netns"
+    );
+    let addrs =
+        String::from_utf8_lossy(&p.exec("sm1", &["ip", "-o", "-4", "addr"]).stdout).into_owned();
+    assert!(addrs.contains("10.0.2.100/24"), "{addrs}");
+    let mut l = p.listen("sm1", 8080, "hello-from-slirp");
+    assert_eq!(fetch(port1).as_deref(), Some("hello-from-slirp"));
+    let _ = l.wait();
+    assert_eq!(
+        p.nc_from("sm1", "10.0.2.2", server).as_deref(),
+        Some("pong")
+    );
+
+    // podman's default port handler (podnet's forwarder), another cidr and mtu, and the
+    // host's loopback closed by default
+    let p2 = format!("127.0.0.1:{port2}:8080");
+    p.run(
+        "sm2",
+        &[
+            "--network",
+            "slirp4netns:cidr=10.41.7.0/24,mtu=1500",
+            "-p",
+            &p2,
+        ],
+    );
+    let link =
+        String::from_utf8_lossy(&p.exec("sm2", &["ip", "-o", "addr", "show", "tap0"]).stdout)
+            .into_owned();
+    assert!(link.contains("10.41.7.100/24"), "{link}");
+    let tap = String::from_utf8_lossy(&p.exec("sm2", &["ip", "-o", "link", "show", "tap0"]).stdout)
+        .into_owned();
+    assert!(tap.contains(" mtu 1500 "), "{tap}");
+    let mut l = p.listen("sm2", 8080, "hello-via-forwarder");
+    assert_eq!(fetch(port2).as_deref(), Some("hello-via-forwarder"));
+    let _ = l.wait();
+    assert_eq!(p.nc_from("sm2", "10.41.7.2", server), None);
+    let hosts = String::from_utf8_lossy(&p.exec("sm2", &["cat", "/etc/hosts"]).stdout).into_owned();
+    assert!(hosts.contains("10.41.7.100\t"), "{hosts}");
+
+    p.ok(&["rm", "-f", "sm1"]);
+    p.ok(&["rm", "-f", "sm2"]);
+    p.made.clear();
+    assert!(fetch(port1).is_none() && fetch(port2).is_none());
+    assert_clean(&p, "after rm");
+}
+
+#[test]
+fn rootless_a_killed_helper_is_restarted_and_a_crashed_start_is_cleaned_by_reconcile() {
+    if !runs("rootless_a_killed_helper_is_restarted") {
+        return;
+    }
+    let mut p = Podnet::new();
+    let port = testkit::free_port(testkit::Protocol::Tcp);
+    let publish = format!("127.0.0.1:{port}:8080");
+    for mode in ["pasta", "slirp4netns"] {
+        let name = format!("k-{mode}");
+        let rec = p.run(&name, &["--network", mode, "-p", &publish]);
+        let record = p.container_dir(&rec).join("net-helper");
+        let pid: i32 = std::fs::read_to_string(&record)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
+        // SIGKILL is not instant: wait until it is dead (a zombie or gone)
+        let dead = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().next())
+                    == Some("Z")
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !dead() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(dead(), "{mode} {pid} survived SIGKILL");
+        let report = p.json(&["reconcile"]);
+        assert_eq!(
+            report["helpers_restarted"],
+            serde_json::json!([rec["Id"]]),
+            "{mode}: {report}"
+        );
+        assert_eq!(report["errors"], serde_json::json!([]), "{mode}: {report}");
+        let mut l = p.listen(&name, 8080, mode);
+        assert_eq!(fetch(port).as_deref(), Some(mode), "{mode} after restart");
+        let _ = l.wait();
+        let again = p.json(&["reconcile"]);
+        assert_eq!(again["helpers_restarted"], serde_json::json!([]), "{again}");
+        p.ok(&["rm", "-f", &name]);
+        p.made.clear();
+
+        // killed after the helper started, before the record: nothing of it stays
+        p.ok(&["create", &name, "--network", mode]);
+        p.made.push(name.clone());
+        let out = p
+            .command(&["start", &name])
+            .env("PODNET_FAILPOINT", "setup:backend-done")
+            .output()
+            .unwrap();
+        // the re-executed copy inside the user namespace was killed; the outer one says so
+        assert_eq!(out.status.code(), Some(128 + 9), "{mode}: {out:?}");
+        assert_eq!(p.pins().len(), 1, "{mode}");
+        let report = p.json(&["reconcile"]);
+        assert_eq!(report["errors"], serde_json::json!([]), "{mode}: {report}");
+        assert_eq!(
+            report["netns_removed"].as_array().unwrap().len(),
+            1,
+            "{report}"
+        );
+        assert_clean(&p, mode);
+        p.ok(&["rm", &name]);
+        p.made.clear();
+    }
+}
