@@ -8,18 +8,14 @@
 //! helper, pin or forwarder after `reconcile`. Nothing of the user's is left.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+mod rootless_cli_support;
+
+use std::io::Write;
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn podnet_bin() -> PathBuf {
-    // xtask copies the binary next to this test for the unprivileged user
-    std::env::var_os("PODNET_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_podnet")))
-}
+use rootless_cli_support::{fetch, Cli};
 
 fn runs(test: &str) -> bool {
     let reason = if nix::unistd::geteuid().is_root() {
@@ -43,43 +39,17 @@ fn runs(test: &str) -> bool {
     }
 }
 
-/// The CLI with its own `--root`; every container it made is removed on drop.
-struct Podnet {
-    root: tempfile::TempDir,
-    made: Vec<String>,
+/// What these suites ask of the CLI beyond the shared support.
+trait ModesCli {
+    fn json(&self, args: &[&str]) -> serde_json::Value;
+    fn run(&mut self, name: &str, args: &[&str]) -> serde_json::Value;
+    fn nc_from(&self, container: &str, ip: &str, port: u16) -> Option<String>;
+    fn container_dir(&self, record: &serde_json::Value) -> PathBuf;
+    fn pins(&self) -> Vec<String>;
+    fn helpers(&self) -> Vec<String>;
 }
 
-impl Podnet {
-    fn new() -> Self {
-        Podnet {
-            root: tempfile::Builder::new().prefix("pntrm").tempdir().unwrap(),
-            made: Vec::new(),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(podnet_bin());
-        c.arg("--root")
-            .arg(self.root.path())
-            .args(args)
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn out(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.out(args);
-        assert!(
-            out.status.success(),
-            "podnet {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
+impl ModesCli for Cli {
     fn json(&self, args: &[&str]) -> serde_json::Value {
         serde_json::from_str(&self.ok(args)).unwrap()
     }
@@ -89,46 +59,21 @@ impl Podnet {
         let mut create = vec!["create", name];
         create.extend_from_slice(args);
         self.ok(&create);
-        self.made.push(name.to_string());
+        self.cleanup.push(name.to_string());
         self.json(&["start", name])
-    }
-
-    fn exec(&self, container: &str, cmd: &[&str]) -> Output {
-        let mut args = vec!["exec", container, "--"];
-        args.extend_from_slice(cmd);
-        self.out(&args)
     }
 
     /// `busybox nc` from inside `container` to `ip:port`: what it read, if anything.
     fn nc_from(&self, container: &str, ip: &str, port: u16) -> Option<String> {
-        let out = self.exec(
-            container,
-            &["busybox", "nc", "-w", "2", ip, &port.to_string()],
-        );
+        // nc's -w bounds the connect only, and Debian's pasta does not always pass the
+        // server's close on a spliced loopback connection: what arrived in 5 s counts
+        let port = port.to_string();
+        let nc = [
+            "busybox", "timeout", "5", "busybox", "nc", "-w", "2", ip, &port,
+        ];
+        let out = self.exec(container, &nc);
         let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
         (!text.is_empty()).then_some(text)
-    }
-
-    fn listen(&self, container: &str, port: u16, text: &str) -> Child {
-        let p = port.to_string();
-        let mut child = self
-            .command(&[
-                "exec", container, "--", "busybox", "nc", "-l", "-p", &p, "-e", "echo", text,
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            let out = self.exec(container, &["busybox", "netstat", "-ltn"]);
-            if String::from_utf8_lossy(&out.stdout).contains(&format!(":{port} ")) {
-                return child;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("no listener on {port} in {container}");
     }
 
     /// The container's directory of files (its helper's record is there).
@@ -185,24 +130,6 @@ impl Podnet {
     }
 }
 
-impl Drop for Podnet {
-    fn drop(&mut self) {
-        for name in self.made.iter().rev() {
-            let _ = self.out(&["rm", "-f", name]);
-        }
-    }
-}
-
-/// A client on the host's loopback: what `127.0.0.1:port` said.
-fn fetch(port: u16) -> Option<String> {
-    let mut stream =
-        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    Some(text.trim().to_string()).filter(|t| !t.is_empty())
-}
-
 /// A server on the host's loopback answering `pong` to every connection; its port.
 fn loopback_server() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
@@ -216,7 +143,7 @@ fn loopback_server() -> u16 {
 }
 
 /// The default gateway inside the container, from `ip route`.
-fn gateway(p: &Podnet, container: &str) -> String {
+fn gateway(p: &Cli, container: &str) -> String {
     let out = p.exec(container, &["ip", "route", "show", "default"]);
     let routes = String::from_utf8_lossy(&out.stdout).into_owned();
     routes
@@ -227,7 +154,7 @@ fn gateway(p: &Podnet, container: &str) -> String {
         .to_string()
 }
 
-fn assert_clean(p: &Podnet, what: &str) {
+fn assert_clean(p: &Cli, what: &str) {
     assert!(p.pins().is_empty(), "{what}: pins left: {:?}", p.pins());
     assert!(
         p.helpers().is_empty(),
@@ -241,7 +168,7 @@ fn rootless_pasta_is_the_default_publishes_a_port_and_reaches_the_host() {
     if !runs("rootless_pasta_is_the_default") {
         return;
     }
-    let mut p = Podnet::new();
+    let mut p = Cli::new("pntrm");
     let port = testkit::free_port(testkit::Protocol::Tcp);
     let publish = format!("127.0.0.1:{port}:8080");
     let rec = p.run("pm1", &["-p", &publish]);
@@ -268,6 +195,21 @@ fn rootless_pasta_is_the_default_publishes_a_port_and_reaches_the_host() {
     let resolv = String::from_utf8_lossy(&resolv.stdout).into_owned();
     assert!(resolv.starts_with("nameserver 169.254.1.1"), "{resolv}");
 
+    // a pod around a pasta container: one namespace, localhost shared
+    p.run("pm3", &["--network", "container:pm1"]);
+    let mut l = p.listen("pm3", 8081, "hello-from-the-pod");
+    assert_eq!(
+        p.nc_from("pm1", "127.0.0.1", 8081).as_deref(),
+        Some("hello-from-the-pod")
+    );
+    let _ = l.wait();
+    let err = p.out(&["rm", "-f", "pm1"]);
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("has dependent containers"),
+        "{err:?}"
+    );
+    p.ok(&["rm", "-f", "pm3"]);
+
     // --map-gw: the gateway is the host's loopback
     let server = loopback_server();
     p.run("pm2", &["--network", "pasta:--map-gw"]);
@@ -276,7 +218,7 @@ fn rootless_pasta_is_the_default_publishes_a_port_and_reaches_the_host() {
 
     p.ok(&["rm", "-f", "pm1"]);
     p.ok(&["rm", "-f", "pm2"]);
-    p.made.clear();
+    p.cleanup.clear();
     assert!(fetch(port).is_none(), "the port is gone with its pasta");
     assert_clean(&p, "after rm");
 }
@@ -286,7 +228,7 @@ fn rootless_slirp4netns_publishes_with_either_port_handler_and_honours_its_optio
     if !runs("rootless_slirp4netns_publishes") {
         return;
     }
-    let mut p = Podnet::new();
+    let mut p = Cli::new("pntrm");
     let server = loopback_server();
     let (port1, port2) = (
         testkit::free_port(testkit::Protocol::Tcp),
@@ -346,7 +288,7 @@ fn rootless_slirp4netns_publishes_with_either_port_handler_and_honours_its_optio
 
     p.ok(&["rm", "-f", "sm1"]);
     p.ok(&["rm", "-f", "sm2"]);
-    p.made.clear();
+    p.cleanup.clear();
     assert!(fetch(port1).is_none() && fetch(port2).is_none());
     assert_clean(&p, "after rm");
 }
@@ -356,7 +298,7 @@ fn rootless_a_killed_helper_is_restarted_and_a_crashed_start_is_cleaned_by_recon
     if !runs("rootless_a_killed_helper_is_restarted") {
         return;
     }
-    let mut p = Podnet::new();
+    let mut p = Cli::new("pntrm");
     let port = testkit::free_port(testkit::Protocol::Tcp);
     let publish = format!("127.0.0.1:{port}:8080");
     for mode in ["pasta", "slirp4netns"] {
@@ -398,11 +340,11 @@ fn rootless_a_killed_helper_is_restarted_and_a_crashed_start_is_cleaned_by_recon
         let again = p.json(&["reconcile"]);
         assert_eq!(again["helpers_restarted"], serde_json::json!([]), "{again}");
         p.ok(&["rm", "-f", &name]);
-        p.made.clear();
+        p.cleanup.clear();
 
         // killed after the helper started, before the record: nothing of it stays
         p.ok(&["create", &name, "--network", mode]);
-        p.made.push(name.clone());
+        p.cleanup.push(name.clone());
         let out = p
             .command(&["start", &name])
             .env("PODNET_FAILPOINT", "setup:backend-done")
@@ -420,6 +362,6 @@ fn rootless_a_killed_helper_is_restarted_and_a_crashed_start_is_cleaned_by_recon
         );
         assert_clean(&p, mode);
         p.ok(&["rm", &name]);
-        p.made.clear();
+        p.cleanup.clear();
     }
 }
