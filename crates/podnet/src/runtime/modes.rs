@@ -289,14 +289,36 @@ impl<B: Backend> Runtime<B> {
 
     /// `inspect` of a container without netavark networks: podman 4.3's shape. none and
     /// host show only `Ports` (podman 4.3 leaves `SandboxKey` and `Networks` out; checked
-    /// against podman 4.3 in `tests/modes.rs`), `ns:` the same, and a `container:`
-    /// dependent shows its owner's settings, as podman does.
+    /// against podman 4.3 in `tests/modes.rs`); a running `ns:` container the addresses
+    /// and MAC found in the joined namespace (libpod's `inspectJoinedNetworkNS`); a
+    /// `container:` dependent its owner's settings, as podman does.
     pub(super) fn inspect_mode(
         &self,
         record: &ContainerRecord,
     ) -> Result<InspectNetworkSettings, Error> {
         if let Some(owner) = record.network_mode.owner() {
             return self.inspect(owner);
+        }
+        if let (NetworkMode::Path(path), true) = (&record.network_mode, record.running) {
+            // podman 4.3 shows what it finds in the joined namespace
+            let status = super::joined::status_of(path);
+            let settings = netstatus::network_settings(&netstatus::SettingsInput {
+                netns: netstatus::NetnsState::Joined {
+                    status: status.as_ref(),
+                },
+                network_mode: record.network_mode.kind(),
+                network_mode_id: None,
+                networks: &[],
+                status: &BTreeMap::new(),
+                default_network: self.networks.default_network_name(),
+                port_mappings: &record.port_mappings,
+                exposed: &BTreeMap::new(),
+            })
+            .map_err(|source| crate::runtime::RuntimeError::Inspect {
+                container: record.name.clone(),
+                source,
+            })?;
+            return Ok(settings);
         }
         let user_mode = matches!(
             record.network_mode,
