@@ -5,13 +5,18 @@
 //! port, connect and disconnect work, and nothing of the user's is left afterwards.
 #![allow(clippy::unwrap_used)]
 
-mod rootless_cli_support;
-
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rootless_cli_support::{fetch, Cli};
+fn podnet_bin() -> PathBuf {
+    // xtask copies the binary next to this test for the unprivileged user
+    std::env::var_os("PODNET_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_podnet")))
+}
 
 fn can_run(test: &str) -> bool {
     let reason = if nix::unistd::geteuid().is_root() {
@@ -30,25 +35,95 @@ fn can_run(test: &str) -> bool {
     }
 }
 
-/// `busybox ping` of `to` by name from container `from`; its output, or "" when all three
-/// tries failed (aardvark-dns 1.4 can stall right after a SIGHUP).
-fn ping(cli: &Cli, from: &str, to: &str) -> String {
-    (0..3)
-        .map(|_| {
-            cli.out(&[
-                "exec", from, "--", "busybox", "ping", "-c", "1", "-W", "2", to,
-            ])
-        })
-        .find(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
+struct Cli {
+    root: tempfile::TempDir,
 }
 
-/// The CLI with this suite's containers removed on drop.
-fn cli() -> Cli {
-    let mut cli = Cli::new("pntrlcli");
-    cli.cleanup = vec!["rla".into(), "rlb".into()];
-    cli
+impl Cli {
+    fn new() -> Self {
+        Cli {
+            root: tempfile::Builder::new()
+                .prefix("pntrlcli")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(podnet_bin());
+        c.arg("--root")
+            .arg(self.root.path())
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn out(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.out(args);
+        assert!(
+            out.status.success(),
+            "podnet {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `busybox ping` of `to` by name from container `from`; its output, or "" when all three
+    /// tries failed (aardvark-dns 1.4 can stall right after a SIGHUP).
+    fn ping(&self, from: &str, to: &str) -> String {
+        (0..3)
+            .map(|_| {
+                self.out(&[
+                    "exec", from, "--", "busybox", "ping", "-c", "1", "-W", "2", to,
+                ])
+            })
+            .find(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    fn listen(&self, container: &str, port: u16, text: &str) -> Child {
+        let p = port.to_string();
+        let mut child = self
+            .command(&[
+                "exec", container, "--", "busybox", "nc", "-l", "-p", &p, "-e", "echo", text,
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let netstat = self.ok(&["exec", container, "--", "busybox", "netstat", "-ltn"]);
+            if netstat.contains(&format!(":{port} ")) {
+                return child;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("no listener on {port} in {container}");
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        for name in ["rla", "rlb"] {
+            let _ = self.out(&["rm", "-f", name]);
+        }
+    }
+}
+
+fn fetch(port: u16) -> Option<String> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
 /// Live (not zombie) processes of ours whose command line mentions `needle`.
@@ -101,7 +176,7 @@ fn rootless_cli_containers_by_name_published_port_connect_and_clean_up() {
     if !can_run("rootless_cli") {
         return;
     }
-    let cli = cli();
+    let cli = Cli::new();
     let root = cli.root.path().to_path_buf();
     let (net1, net2) = (testkit::free_subnet_v4(), testkit::free_subnet_v4());
     let port = testkit::free_port(testkit::Protocol::Tcp);
@@ -113,7 +188,7 @@ fn rootless_cli_containers_by_name_published_port_connect_and_clean_up() {
     cli.ok(&["start", "rla"]);
     cli.ok(&["start", "rlb"]);
 
-    let ping = ping(&cli, "rlb", "rla");
+    let ping = cli.ping("rlb", "rla");
     assert!(ping.contains("1 packets received"), "{ping}");
 
     let mut l = cli.listen("rla", 8080, "hello-rootless");
@@ -211,7 +286,7 @@ fn rootless_kill_at_any_point_of_a_flow_is_repaired_by_reconcile() {
     if !can_run("rootless_kill_at_any_point_of_a_flow_is_repaired_by_reconcile") {
         return;
     }
-    let cli = cli();
+    let cli = Cli::new();
     let root = cli.root.path().to_path_buf();
     let (net1, net2) = (testkit::free_subnet_v4(), testkit::free_subnet_v4());
     let (first, second) = (prefix_of(net1), prefix_of(net2));
@@ -293,7 +368,7 @@ fn rootless_reload_after_a_firewall_flush_restores_port_and_names() {
     if !can_run("rootless_reload_after_a_firewall_flush_restores_port_and_names") {
         return;
     }
-    let cli = cli();
+    let cli = Cli::new();
     let root = cli.root.path().to_path_buf();
     let net = testkit::free_subnet_v4();
     let prefix = prefix_of(net);
@@ -325,7 +400,7 @@ fn rootless_reload_after_a_firewall_flush_restores_port_and_names() {
         let mut l = cli.listen("rla", 8080, "after-reload");
         assert_eq!(fetch(port).as_deref(), Some("after-reload"), "{flush:?}");
         let _ = l.wait();
-        let ping = ping(&cli, "rlb", "rla");
+        let ping = cli.ping("rlb", "rla");
         assert!(ping.contains("1 packets received"), "{flush:?}: {ping}");
     }
     cli.ok(&["rm", "-f", "rla"]);

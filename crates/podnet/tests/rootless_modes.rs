@@ -13,43 +13,67 @@ mod rootless_cli_support;
 use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use rootless_cli_support::{fetch, Cli};
+use rootless_cli_support::{can_run, fetch, live_processes, pins, Cli};
 
 fn runs(test: &str) -> bool {
-    let reason = if nix::unistd::geteuid().is_root() {
-        Some("runs as an unprivileged user (cargo xtask integration runs it as podnet-ci)")
-    } else if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        Some("needs XDG_RUNTIME_DIR")
-    } else if ["pasta", "slirp4netns"]
+    if !can_run(test) {
+        return false;
+    }
+    let missing = ["pasta", "slirp4netns"]
         .iter()
-        .any(|p| !Path::new("/usr/bin").join(p).exists())
-    {
-        Some("needs pasta and slirp4netns (apt-get install passt slirp4netns)")
-    } else {
-        None
-    };
-    match reason {
-        None => true,
-        Some(r) => {
-            testkit::skip(test, r);
-            false
+        .any(|p| !Path::new("/usr/bin").join(p).exists());
+    if missing {
+        testkit::skip(
+            test,
+            "needs pasta and slirp4netns (apt-get install passt slirp4netns)",
+        );
+    }
+    !missing
+}
+
+/// The shared rootless CLI and the containers this suite made, removed on drop (twice: a
+/// pod's owner goes only after its dependents).
+struct Podnet {
+    cli: Cli,
+    made: Vec<String>,
+}
+
+impl std::ops::Deref for Podnet {
+    type Target = Cli;
+
+    fn deref(&self) -> &Cli {
+        &self.cli
+    }
+}
+
+impl Drop for Podnet {
+    fn drop(&mut self) {
+        for _ in 0..2 {
+            for name in &self.made {
+                let _ = self.cli.out(&["rm", "-f", name]);
+            }
         }
     }
 }
 
-/// What these suites ask of the CLI beyond the shared support.
-trait ModesCli {
-    fn json(&self, args: &[&str]) -> serde_json::Value;
-    fn run(&mut self, name: &str, args: &[&str]) -> serde_json::Value;
-    fn nc_from(&self, container: &str, ip: &str, port: u16) -> Option<String>;
-    fn container_dir(&self, record: &serde_json::Value) -> PathBuf;
-    fn pins(&self) -> Vec<String>;
-    fn helpers(&self) -> Vec<String>;
-}
+impl Podnet {
+    fn new() -> Self {
+        Podnet {
+            cli: Cli::new(),
+            made: Vec::new(),
+        }
+    }
 
-impl ModesCli for Cli {
+    /// `podnet exec CONTAINER -- CMD...`.
+    fn exec(&self, container: &str, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec", container, "--"];
+        args.extend_from_slice(cmd);
+        self.out(&args)
+    }
+
     fn json(&self, args: &[&str]) -> serde_json::Value {
         serde_json::from_str(&self.ok(args)).unwrap()
     }
@@ -59,14 +83,14 @@ impl ModesCli for Cli {
         let mut create = vec!["create", name];
         create.extend_from_slice(args);
         self.ok(&create);
-        self.cleanup.push(name.to_string());
+        self.made.push(name.to_string());
         self.json(&["start", name])
     }
 
     /// `busybox nc` from inside `container` to `ip:port`: what it read, if anything.
     fn nc_from(&self, container: &str, ip: &str, port: u16) -> Option<String> {
         // nc's -w bounds the connect only, and Debian's pasta does not always pass the
-        // server's close on a spliced loopback connection: what arrived in 5 s counts
+        // server's close on a spliced loopback connection: what arrived in 3 s counts
         let port = port.to_string();
         let nc = [
             "busybox", "timeout", "5", "busybox", "nc", "-w", "2", ip, &port,
@@ -85,48 +109,12 @@ impl ModesCli for Cli {
     }
 
     fn pins(&self) -> Vec<String> {
-        std::fs::read_dir(self.root.path().join("netns"))
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| !n.starts_with('.'))
-                    .collect()
-            })
-            .unwrap_or_default()
+        pins(&self.root.path().join("netns"))
     }
 
-    /// Live processes of ours whose command line or environment names this root.
+    /// Live processes of ours (helpers, forwarders) naming this root.
     fn helpers(&self) -> Vec<String> {
-        let needle = self.root.path().to_string_lossy().into_owned();
-        let me = nix::unistd::getuid().as_raw();
-        let mut found = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let dir = entry.path();
-            let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
-                continue;
-            };
-            let zombie = stat
-                .rsplit(')')
-                .next()
-                .and_then(|r| r.split_whitespace().next())
-                == Some("Z");
-            let mine = std::fs::metadata(&dir)
-                .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == me)
-                .unwrap_or(false);
-            let mut text = std::fs::read(dir.join("cmdline")).unwrap_or_default();
-            text.extend(std::fs::read(dir.join("environ")).unwrap_or_default());
-            let text = String::from_utf8_lossy(&text).replace('\0', " ");
-            let cwd = std::fs::read_link(dir.join("cwd")).unwrap_or_default();
-            let here = text.contains(&needle) || cwd.starts_with(self.root.path());
-            if mine
-                && !zombie
-                && here
-                && entry.file_name() != std::process::id().to_string().as_str()
-            {
-                found.push(text);
-            }
-        }
-        found
+        live_processes(&self.root.path().to_string_lossy())
     }
 }
 
@@ -143,7 +131,7 @@ fn loopback_server() -> u16 {
 }
 
 /// The default gateway inside the container, from `ip route`.
-fn gateway(p: &Cli, container: &str) -> String {
+fn gateway(p: &Podnet, container: &str) -> String {
     let out = p.exec(container, &["ip", "route", "show", "default"]);
     let routes = String::from_utf8_lossy(&out.stdout).into_owned();
     routes
@@ -154,7 +142,7 @@ fn gateway(p: &Cli, container: &str) -> String {
         .to_string()
 }
 
-fn assert_clean(p: &Cli, what: &str) {
+fn assert_clean(p: &Podnet, what: &str) {
     assert!(p.pins().is_empty(), "{what}: pins left: {:?}", p.pins());
     assert!(
         p.helpers().is_empty(),
@@ -168,7 +156,7 @@ fn rootless_pasta_is_the_default_publishes_a_port_and_reaches_the_host() {
     if !runs("rootless_pasta_is_the_default") {
         return;
     }
-    let mut p = Cli::new("pntrm");
+    let mut p = Podnet::new();
     let port = testkit::free_port(testkit::Protocol::Tcp);
     let publish = format!("127.0.0.1:{port}:8080");
     let rec = p.run("pm1", &["-p", &publish]);
@@ -218,7 +206,7 @@ fn rootless_pasta_is_the_default_publishes_a_port_and_reaches_the_host() {
 
     p.ok(&["rm", "-f", "pm1"]);
     p.ok(&["rm", "-f", "pm2"]);
-    p.cleanup.clear();
+    p.made.clear();
     assert!(fetch(port).is_none(), "the port is gone with its pasta");
     assert_clean(&p, "after rm");
 }
@@ -228,7 +216,7 @@ fn rootless_slirp4netns_publishes_with_either_port_handler_and_honours_its_optio
     if !runs("rootless_slirp4netns_publishes") {
         return;
     }
-    let mut p = Cli::new("pntrm");
+    let mut p = Podnet::new();
     let server = loopback_server();
     let (port1, port2) = (
         testkit::free_port(testkit::Protocol::Tcp),
@@ -288,7 +276,7 @@ fn rootless_slirp4netns_publishes_with_either_port_handler_and_honours_its_optio
 
     p.ok(&["rm", "-f", "sm1"]);
     p.ok(&["rm", "-f", "sm2"]);
-    p.cleanup.clear();
+    p.made.clear();
     assert!(fetch(port1).is_none() && fetch(port2).is_none());
     assert_clean(&p, "after rm");
 }
@@ -298,7 +286,7 @@ fn rootless_a_killed_helper_is_restarted_and_a_crashed_start_is_cleaned_by_recon
     if !runs("rootless_a_killed_helper_is_restarted") {
         return;
     }
-    let mut p = Cli::new("pntrm");
+    let mut p = Podnet::new();
     let port = testkit::free_port(testkit::Protocol::Tcp);
     let publish = format!("127.0.0.1:{port}:8080");
     for mode in ["pasta", "slirp4netns"] {
@@ -340,11 +328,11 @@ fn rootless_a_killed_helper_is_restarted_and_a_crashed_start_is_cleaned_by_recon
         let again = p.json(&["reconcile"]);
         assert_eq!(again["helpers_restarted"], serde_json::json!([]), "{again}");
         p.ok(&["rm", "-f", &name]);
-        p.cleanup.clear();
+        p.made.clear();
 
         // killed after the helper started, before the record: nothing of it stays
         p.ok(&["create", &name, "--network", mode]);
-        p.cleanup.push(name.clone());
+        p.made.push(name.clone());
         let out = p
             .command(&["start", &name])
             .env("PODNET_FAILPOINT", "setup:backend-done")
@@ -362,6 +350,6 @@ fn rootless_a_killed_helper_is_restarted_and_a_crashed_start_is_cleaned_by_recon
         );
         assert_clean(&p, mode);
         p.ok(&["rm", &name]);
-        p.cleanup.clear();
+        p.made.clear();
     }
 }
