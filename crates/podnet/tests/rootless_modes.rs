@@ -93,7 +93,7 @@ impl Podnet {
         // server's close on a spliced loopback connection: what arrived in 3 s counts
         let port = port.to_string();
         let nc = [
-            "busybox", "timeout", "5", "busybox", "nc", "-w", "2", ip, &port,
+            "busybox", "timeout", "3", "busybox", "nc", "-w", "2", ip, &port,
         ];
         let out = self.exec(container, &nc);
         let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
