@@ -16,6 +16,9 @@
 //! - [`validate`]: the rule table every value passes before anything is stored (names,
 //!   DNS aliases, hostnames, interface names, MACs, subnets, gateways, MTU, `--add-host`),
 //!   each refusal one [`InvalidInput`] naming the value and the rule;
+//! - [`mode`]: podman's network modes ([`NetworkMode`]: bridge, none, host, `ns:`,
+//!   `container:` pods, per-container pasta and slirp4netns) and its `--network` parsing
+//!   ([`parse_network_flags`]);
 //! - [`RootlessNetNs`] and [`reexec_in_user_namespace`]: rootless networking (the user's
 //!   namespaces held by a pause process, a shared network namespace with pasta or
 //!   slirp4netns for outbound traffic and port forwarding).

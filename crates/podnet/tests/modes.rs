@@ -226,6 +226,16 @@ fn ns_joins_exactly_the_given_namespace_and_leaves_it_standing() {
     flows_support::sh(&[
         "ip", "-n", &name, "link", "add", "pntmd2", "type", "veth", "peer", "name", "pntmd2p",
     ]);
+    flows_support::sh(&[
+        "ip",
+        "-n",
+        &name,
+        "addr",
+        "add",
+        "10.89.253.5/24",
+        "dev",
+        "pntmd2",
+    ]);
     let mode = format!("ns:{path}");
     host.podnet(&["create", "joined", "--network", &mode]);
     let started = host.podnet_json(&["start", "joined"]);
@@ -243,6 +253,12 @@ fn ns_joins_exactly_the_given_namespace_and_leaves_it_standing() {
     );
     let ino = std::fs::metadata(&path).unwrap().ino();
     assert_eq!(seen.trim(), ino.to_string());
+
+    // inspect shows what is in the joined namespace, as podman 4.3 does
+    let settings = &host.podnet_json(&["inspect", "joined"])[0]["NetworkSettings"];
+    assert_eq!(settings["IPAddress"], "10.89.253.5", "{settings}");
+    assert_eq!(settings["IPPrefixLen"], 24, "{settings}");
+    assert!(settings.get("Networks").is_none(), "{settings}");
 
     host.podnet(&["stop", "joined"]);
     host.podnet(&["rm", "joined"]);

@@ -73,6 +73,10 @@ pub(crate) struct Start<'a> {
     pub dir: &'a Path,
     pub host_loopback: bool,
     pub extra_args: &'a [String],
+    /// pasta's port forwards (`-t SPEC`, `-u SPEC` pairs); none forwarded when empty.
+    pub port_args: &'a [String],
+    /// slirp4netns's MTU; 65520 (podman's default) when `None`.
+    pub mtu: Option<u32>,
 }
 
 /// Starts the helper for `netns` and returns its record once the namespace is configured.
@@ -139,8 +143,14 @@ fn start_pasta(
         .arg("--pid")
         .arg(&pid_file)
         .args(["--quiet", "--dns-forward", PASTA_DNS])
-        // Ports are forwarded per container, not by pasta's automatic scan.
-        .args(["-t", "none", "-u", "none", "-T", "none", "-U", "none"]);
+        // no automatic forwarding from the namespace to the host
+        .args(["-T", "none", "-U", "none"]);
+    if s.port_args.is_empty() {
+        // the shared netns' ports go through forwarders, not pasta's automatic scan
+        cmd.args(["-t", "none", "-u", "none"]);
+    } else {
+        cmd.args(s.port_args);
+    }
     if !s.host_loopback {
         cmd.arg("--no-map-gw");
     }
@@ -183,13 +193,12 @@ fn start_slirp(
     let api_socket: PathBuf = s.dir.join("slirp4netns.sock");
     let _ = std::fs::remove_file(&api_socket);
     let mut cmd = Command::new(path);
-    cmd.args([
-        "--configure",
-        "--mtu=65520",
-        "--netns-type=path",
-        "--ready-fd=3",
-    ])
-    .arg(format!("--api-socket={}", api_socket.display()));
+    cmd.args(["--configure", "--netns-type=path", "--ready-fd=3"])
+        .arg(format!("--mtu={}", s.mtu.unwrap_or(65520)))
+        // relative to its working directory, `dir`: a long `dir` would not fit
+        // sun_path's 108 bytes
+        .arg("--api-socket=slirp4netns.sock")
+        .current_dir(s.dir);
     if !s.host_loopback {
         cmd.arg("--disable-host-loopback");
     }

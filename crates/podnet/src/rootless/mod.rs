@@ -30,6 +30,7 @@ pub(crate) use process::cloexec_from;
 mod reexec;
 mod resolv;
 mod rootless_netns;
+pub(crate) mod user_mode;
 
 pub use backend::RootlessBackend;
 pub use error::RootlessError;

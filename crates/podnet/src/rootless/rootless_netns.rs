@@ -261,6 +261,8 @@ impl RootlessNetNsLock<'_> {
             dir: &config.dir,
             host_loopback: config.host_loopback,
             extra_args: &config.helper_args,
+            port_args: &[],
+            mtu: None,
         })?;
         tracing::debug!(pid = record.pid, "rootless netns helper running");
         record.write(&self.file("helper"))

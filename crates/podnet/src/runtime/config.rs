@@ -53,6 +53,10 @@ pub struct RuntimeConfig {
     pub rootless_network_cmd: crate::RootlessNetHelper,
     /// Extra arguments for pasta (`pasta_options`), appended to podnet's own.
     pub pasta_options: Vec<String>,
+    /// The same kind of program, run rootless as the port forwarder of a `slirp4netns`
+    /// container with podman's default `port_handler=rootlesskit`; `None`: such ports
+    /// are refused at start.
+    pub port_forwarder: Option<PathBuf>,
     /// The network a container joins when none is named (`default_network`).
     pub default_network: String,
     /// The default network's subnet (`default_subnet`).
@@ -106,6 +110,7 @@ impl RuntimeConfig {
             dns_ready_timeout: Self::DNS_READY_TIMEOUT,
             rootless_network_cmd: crate::RootlessNetHelper::default(),
             pasta_options: Vec::new(),
+            port_forwarder: None,
             default_network: conf.network.default_network.clone(),
             default_subnet: conf.network.default_subnet,
             subnet_pools: Vec::new(),

@@ -128,6 +128,7 @@ pub(crate) fn write_new(
         container_ips: host_entries(status, &own_names(record)),
         host_internal,
         netns: resolvconf::NetnsMode::Private(record.netns_path.clone()),
+        nameservers: network_nameservers(status),
         status,
     };
     write(config, record, &content)
@@ -141,7 +142,10 @@ pub(crate) struct EtcContent<'a> {
     pub host_internal: Option<IpAddr>,
     /// Whose network the resolv.conf is for (the host's keeps loopback nameservers).
     pub netns: resolvconf::NetnsMode,
-    /// The backend's results (nameservers, search domains); empty without netavark.
+    /// The network's nameservers (aardvark-dns, a user-mode helper's DNS forwarder),
+    /// before the host's unless `--dns` replaces them all.
+    pub nameservers: Vec<IpAddr>,
+    /// The backend's results (search domains, IPv6); empty without netavark.
     pub status: &'a BTreeMap<String, StatusBlock>,
 }
 
@@ -185,7 +189,7 @@ pub(crate) fn write(
     params.ipv6_enabled = has_ipv6(status);
     params.host = config.resolv_sources.clone();
     if record.dns_servers.is_empty() {
-        params.nameservers = network_nameservers(status);
+        params.nameservers = content.nameservers.clone();
         params.keep_host_servers = true;
     } else {
         params.nameservers = record.dns_servers.clone();

@@ -29,6 +29,7 @@ pub(crate) mod failpoint;
 mod files;
 mod host_conflicts;
 mod inspect;
+mod joined;
 mod lifecycle;
 mod lock;
 mod modes;

@@ -16,9 +16,13 @@
 //! processes would stay in a namespace whose interfaces are gone; podnet, which has no
 //! processes, records them stopped instead of pointing at a removed pin).
 //!
+//! pasta and slirp4netns (rootless) get a pin like none plus their own helper process
+//! (`rootless::user_mode`), recorded in the container's directory.
+//!
 //! No backend runs, so no intent is needed: a crash before the record commit leaves at
-//! most a `podnet-` pin no record names (`reconcile` removes it) and files in the
-//! container's own directory, rewritten at the next start.
+//! most a `podnet-` pin no record names (`reconcile` removes it), a recorded helper of a
+//! stopped container (`reconcile` stops it) and files in the container's own directory,
+//! rewritten at the next start.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,8 +33,19 @@ use netstatus::InspectNetworkSettings;
 
 use super::{failpoint, files, ContainerSpec, Runtime};
 use crate::backend::Backend;
-use crate::mode::{ModeError, NetworkMode};
+use crate::mode::{ModeError, NetworkMode, PastaOptions};
+use crate::rootless::user_mode::{self, UserModeNet, UserModeStart};
 use crate::{ContainerRecord, Error};
+
+/// `setup_mode` is never called for bridge mode; a bug if it is.
+fn unreachable_bridge(record: &ContainerRecord) -> Result<(), Error> {
+    Err(crate::runtime::RuntimeError::Incomplete {
+        flow: "setup",
+        container: record.name.clone(),
+        errors: vec!["bridge mode is set up by the netavark flow".into()],
+    }
+    .into())
+}
 
 /// podman's hostname default: the host's in host mode (the UTS namespace is the host's
 /// too), else the short ID.
@@ -54,6 +69,10 @@ impl<B: Backend> Runtime<B> {
     /// networks and ports checked.
     pub(super) fn resolve_mode(&self, spec: &ContainerSpec) -> Result<NetworkMode, Error> {
         let mode = match &spec.network_mode {
+            // podman 5: rootless without a network named is per-container pasta
+            None if crate::in_user_namespace() && spec.networks.is_empty() => {
+                NetworkMode::Pasta(PastaOptions::default())
+            }
             None => NetworkMode::Bridge,
             Some(NetworkMode::Container(owner)) => {
                 let owner = self.container(owner)?;
@@ -94,13 +113,22 @@ impl<B: Backend> Runtime<B> {
     /// `setup` of a container whose mode has no netavark networks (the flow lock is held).
     pub(super) fn setup_mode(&self, mut record: ContainerRecord) -> Result<ContainerRecord, Error> {
         let mut own_pin = None;
+        let mut user_net = None;
         match record.network_mode.clone() {
-            NetworkMode::None => {
+            NetworkMode::None | NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_) => {
                 let pin = self.create_netns(&record)?;
                 failpoint::hit("setup:netns-created");
-                if let Err(e) = self.namespaces.loopback_up(&pin, &record.name) {
-                    self.remove_netns_logged(&record, &pin);
-                    return Err(e.into());
+                let net = self
+                    .namespaces
+                    .loopback_up(&pin, &record.name)
+                    .map_err(Error::from)
+                    .and_then(|()| self.start_user_mode(&record, &pin));
+                match net {
+                    Ok(net) => user_net = net,
+                    Err(e) => {
+                        self.remove_netns_logged(&record, &pin);
+                        return Err(e);
+                    }
                 }
                 record.netns_path = Some(pin.clone());
                 own_pin = Some(pin);
@@ -129,21 +157,18 @@ impl<B: Backend> Runtime<B> {
                 record.hosts_path = owner.hosts_path;
                 record.resolv_conf_path = owner.resolv_conf_path;
             }
-            other => {
-                return Err(ModeError::RootlessOnly {
-                    container: record.name,
-                    mode: other.kind(),
-                }
-                .into())
-            }
+            NetworkMode::Bridge => unreachable_bridge(&record)?,
         }
         let undo = |rt: &Self, record: &ContainerRecord| {
+            if user_net.is_some() {
+                rt.stop_user_mode(record);
+            }
             if let Some(pin) = &own_pin {
                 rt.remove_netns_logged(record, pin);
             }
         };
         if record.network_mode.owner().is_none() {
-            match self.write_mode_files(&record) {
+            match self.write_mode_files(&record, user_net) {
                 Ok((hosts, resolv)) => {
                     record.hosts_path = hosts;
                     record.resolv_conf_path = Some(resolv);
@@ -173,24 +198,27 @@ impl<B: Backend> Runtime<B> {
     fn write_mode_files(
         &self,
         record: &ContainerRecord,
+        user_net: Option<UserModeNet>,
     ) -> Result<(Option<PathBuf>, PathBuf), Error> {
         let names = files::own_names(record);
-        let (container_ips, netns) = match &record.network_mode {
-            NetworkMode::None => (
-                vec![HostEntry::new(
-                    std::net::Ipv4Addr::LOCALHOST.into(),
-                    names.iter().copied(),
-                )],
-                NetnsMode::Private(record.netns_path.clone()),
-            ),
-            NetworkMode::Host => (Vec::new(), NetnsMode::Host),
-            _ => (Vec::new(), NetnsMode::Private(record.netns_path.clone())),
+        let own_ip = match (&record.network_mode, user_net) {
+            (NetworkMode::None, _) => Some(std::net::Ipv4Addr::LOCALHOST.into()),
+            (_, Some(net)) => net.address,
+            _ => None,
+        };
+        let container_ips = own_ip
+            .map(|ip| vec![HostEntry::new(ip, names.iter().copied())])
+            .unwrap_or_default();
+        let netns = match &record.network_mode {
+            NetworkMode::Host => NetnsMode::Host,
+            _ => NetnsMode::Private(record.netns_path.clone()),
         };
         let status = BTreeMap::new();
         let content = files::EtcContent {
             container_ips,
             host_internal: files::host_local_ip(),
             netns,
+            nameservers: user_net.map(|n| n.nameserver).into_iter().collect(),
             status: &status,
         };
         Ok(files::write(&self.config, record, &content)?)
@@ -199,7 +227,7 @@ impl<B: Backend> Runtime<B> {
     /// `teardown` of a container without netavark networks: its own pin removed (none),
     /// nothing of a namespace it joined; the record marked stopped. The errors.
     pub(super) fn teardown_mode(&self, record: &mut ContainerRecord) -> Vec<String> {
-        let mut errors = Vec::new();
+        let mut errors = self.stop_user_mode(record);
         if record.network_mode.owns_netns() {
             if let Some(pin) = &record.netns_path {
                 if let Err(e) = self.namespaces.remove(pin, &record.name) {
@@ -261,8 +289,9 @@ impl<B: Backend> Runtime<B> {
 
     /// `inspect` of a container without netavark networks: podman 4.3's shape. none and
     /// host show only `Ports` (podman 4.3 leaves `SandboxKey` and `Networks` out; checked
-    /// against podman 4.3 in `tests/modes.rs`), `ns:` the same, and a `container:`
-    /// dependent shows its owner's settings, as podman does.
+    /// against podman 4.3 in `tests/modes.rs`); a running `ns:` container the addresses
+    /// and MAC found in the joined namespace (libpod's `inspectJoinedNetworkNS`); a
+    /// `container:` dependent its owner's settings, as podman does.
     pub(super) fn inspect_mode(
         &self,
         record: &ContainerRecord,
@@ -270,10 +299,115 @@ impl<B: Backend> Runtime<B> {
         if let Some(owner) = record.network_mode.owner() {
             return self.inspect(owner);
         }
+        if let (NetworkMode::Path(path), true) = (&record.network_mode, record.running) {
+            // podman 4.3 shows what it finds in the joined namespace
+            let status = super::joined::status_of(path);
+            let settings = netstatus::network_settings(&netstatus::SettingsInput {
+                netns: netstatus::NetnsState::Joined {
+                    status: status.as_ref(),
+                },
+                network_mode: record.network_mode.kind(),
+                network_mode_id: None,
+                networks: &[],
+                status: &BTreeMap::new(),
+                default_network: self.networks.default_network_name(),
+                port_mappings: &record.port_mappings,
+                exposed: &BTreeMap::new(),
+            })
+            .map_err(|source| crate::runtime::RuntimeError::Inspect {
+                container: record.name.clone(),
+                source,
+            })?;
+            return Ok(settings);
+        }
+        let user_mode = matches!(
+            record.network_mode,
+            NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_)
+        );
+        let sandbox_key = match (&record.netns_path, record.running && user_mode) {
+            // podman 4.3's slirp4netns shape: the namespace, no addresses
+            (Some(path), true) => path.to_string_lossy().into_owned(),
+            _ => String::new(),
+        };
         Ok(InspectNetworkSettings {
             ports: netstatus::port_bindings(&record.port_mappings, &BTreeMap::new()),
+            sandbox_key,
             ..InspectNetworkSettings::default()
         })
+    }
+
+    /// Starts a pasta or slirp4netns container's own helper in `pin`; `None` for other
+    /// modes.
+    fn start_user_mode(
+        &self,
+        record: &ContainerRecord,
+        pin: &std::path::Path,
+    ) -> Result<Option<UserModeNet>, Error> {
+        if !matches!(
+            record.network_mode,
+            NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_)
+        ) {
+            return Ok(None);
+        }
+        let dir = files::container_dir(&self.config, &record.id);
+        let net = user_mode::start(&UserModeStart {
+            container_id: &record.id,
+            mode: &record.network_mode,
+            netns: pin,
+            dir: &dir,
+            ports: &record.port_mappings,
+            forwarder: self.config.port_forwarder.as_deref(),
+            pasta_options: &self.config.pasta_options,
+        })?;
+        failpoint::hit("setup:backend-done");
+        Ok(Some(net))
+    }
+
+    /// Stops a container's own pasta or slirp4netns and its port forwarder; the errors.
+    fn stop_user_mode(&self, record: &ContainerRecord) -> Vec<String> {
+        let dir = files::container_dir(&self.config, &record.id);
+        user_mode::stop(&dir, &record.id)
+    }
+
+    /// reconcile's part: a stopped pasta or slirp4netns container's helper left by a crash
+    /// is stopped; a running one's dead helper (killed) is reported and started again in
+    /// the container's namespace.
+    pub(super) fn repair_user_mode(
+        &self,
+        report: &mut super::ReconcileReport,
+    ) -> Result<(), Error> {
+        for record in self.state.list_containers()? {
+            if !matches!(
+                record.network_mode,
+                NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_)
+            ) {
+                continue;
+            }
+            let dir = files::container_dir(&self.config, &record.id);
+            let alive = user_mode::helper_alive(&dir);
+            match (&record.netns_path, record.running) {
+                (Some(pin), true) if alive != Some(true) => {
+                    report.errors.extend(self.stop_user_mode(&record));
+                    match self.start_user_mode(&record, pin) {
+                        Ok(_) => report.helpers_restarted.push(record.id.clone()),
+                        Err(e) => report.errors.push(format!(
+                            "restarting the {} of {}: {e}",
+                            record.network_mode.kind(),
+                            record.name
+                        )),
+                    }
+                }
+                (_, false) if alive.is_some() => {
+                    let errors = self.stop_user_mode(&record);
+                    if errors.is_empty() {
+                        report.helpers_stopped.push(record.id.clone());
+                    }
+                    report.errors.extend(errors);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The refusal for connect/disconnect on a container outside bridge mode.

@@ -12,6 +12,8 @@
 //! | a lease of a container without a record       | released                                 |
 //! | a running container's port holder gone (killed, reboot) | started again; a stopped one's holder is stopped |
 //! | a shared `ipam.db` entry of a podnet container without a lease on that network (a crash between the `ipam.db` and SQLite commits) | released; other tools' entries are never touched |
+//! | a running pasta or slirp4netns container's helper dead (killed) | reported and started again in its namespace |
+//! | a stopped pasta or slirp4netns container's helper still running (a crash in start) | stopped |
 //! | DNS entries with no live aardvark-dns (dead, zombie, pid reused) | a server started as netavark starts one |
 
 use std::collections::BTreeSet;
@@ -42,6 +44,10 @@ pub struct ReconcileReport {
     pub shared_ipam_released: Vec<(String, String)>,
     /// Running containers whose missing port holder was started again, by ID.
     pub port_holders_restored: Vec<String>,
+    /// pasta or slirp4netns containers whose helper was dead (killed), started again.
+    pub helpers_restarted: Vec<String>,
+    /// Stopped pasta or slirp4netns containers whose helper a crash left running, stopped.
+    pub helpers_stopped: Vec<String>,
     /// The shared DNS server restarted because entries existed without a live server.
     pub dns_repaired: Vec<String>,
     /// Problems met on the way (each repair is attempted regardless).
@@ -57,6 +63,7 @@ impl<B: Backend> Runtime<B> {
             self.repair_intent(&intent, &mut report);
         }
         self.stop_orphaned_running(&mut report)?;
+        self.repair_user_mode(&mut report)?;
         self.remove_stray_pins(&mut report)?;
         self.release_stray_leases(&mut report)?;
         report.shared_ipam_released = self.state.release_unleased_shared()?;

@@ -144,6 +144,9 @@ fn runtime_config(cli: &Cli) -> Result<RuntimeConfig, CliError> {
     if !podnet::in_user_namespace() && conf.engine.enable_port_reservation {
         config.port_holder = std::env::current_exe().ok();
     }
+    if podnet::in_user_namespace() {
+        config.port_forwarder = std::env::current_exe().ok();
+    }
     Ok(config)
 }
 
