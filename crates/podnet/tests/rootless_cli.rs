@@ -209,7 +209,10 @@ fn containers_conf_chooses_the_rootless_network_program() {
     ] {
         let cli = Cli::new();
         let root = cli.root.path().to_path_buf();
-        let conf_file = root.join("containers.conf");
+        // not under the root: the user's namespace holder, started by the first command of
+        // the suite, keeps its environment (and this path) for its whole life
+        let conf_dir = tempfile::tempdir().unwrap();
+        let conf_file = conf_dir.path().join("containers.conf");
         std::fs::write(&conf_file, conf).unwrap();
         let run = |args: &[&str]| {
             let out = cli

@@ -172,7 +172,7 @@ fn rootless_cni_kill_at_a_setup_or_teardown_point_is_repaired_by_reconcile() {
             "stop"
         };
         cli.crash(point, &[command, "rla"]);
-        let ps = cli.ok(&["ps"]);
+        let ps = cli.ok(&["ps", "--format", "json"]);
         assert!(ps.contains("\"Running\": false"), "{point}: {ps}");
         // the plugins' DEL ran (the cache outlives the rootless netns, so this is its proof)
         assert!(
