@@ -353,3 +353,58 @@ fn rootless_a_killed_helper_is_restarted_and_a_crashed_start_is_cleaned_by_recon
         p.made.clear();
     }
 }
+
+/// Interface names in `ip -o link` output.
+fn link_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Rootless `none` and `host`, as podman offers them to an unprivileged user: a `none`
+/// container has only its loopback and reaches nothing of the host; a `host` container
+/// sees the host's interfaces and reaches a server on the host's loopback.
+#[test]
+fn rootless_none_reaches_nothing_and_host_shares_the_hosts_network() {
+    if !runs("rootless_none_and_host") {
+        return;
+    }
+    let mut p = Podnet::new();
+    let port = loopback_server();
+
+    p.run("rnone", &["--network", "none"]);
+    let links = p.exec("rnone", &["ip", "-o", "link"]);
+    assert_eq!(
+        link_names(&String::from_utf8_lossy(&links.stdout)),
+        ["lo"],
+        "{links:?}"
+    );
+    assert_eq!(
+        p.nc_from("rnone", "127.0.0.1", port),
+        None,
+        "none reached the host"
+    );
+
+    p.run("rhost", &["--network", "host"]);
+    let theirs = p.exec("rhost", &["ip", "-o", "link"]);
+    let ours = std::process::Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        link_names(&String::from_utf8_lossy(&theirs.stdout)),
+        link_names(&String::from_utf8_lossy(&ours.stdout)),
+        "a host container sees the host's interfaces"
+    );
+    assert_eq!(
+        p.nc_from("rhost", "127.0.0.1", port).as_deref(),
+        Some("pong")
+    );
+
+    for name in ["rnone", "rhost"] {
+        p.ok(&["rm", "-f", name]);
+    }
+    p.made.clear();
+    assert_clean(&p, "none and host");
+}
