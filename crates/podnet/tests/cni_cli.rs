@@ -81,7 +81,7 @@ fn the_cli_drives_cni_networks_and_containers_and_leaves_nothing() {
     let net = format!("pntccli{}", std::process::id());
 
     // network create writes podman 4.3's conflist; ls and inspect show podman's shape
-    let created = cli.json(&[
+    let printed = cli.ok(&[
         "network",
         "create",
         &net,
@@ -90,6 +90,8 @@ fn the_cli_drives_cni_networks_and_containers_and_leaves_nothing() {
         "--interface-name",
         "pntclibr0",
     ]);
+    assert_eq!(printed.trim(), net, "podman prints the name");
+    let created = cli.json(&["network", "inspect", &net])[0].clone();
     assert_eq!(created["driver"], "bridge");
     assert_eq!(created["network_interface"], "pntclibr0");
     let file = h.conf.join(format!("{net}.conflist"));

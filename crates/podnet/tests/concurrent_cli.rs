@@ -89,7 +89,8 @@ fn thirty_concurrent_cli_flows_leave_exactly_the_expected_state() {
     let host = Host::new();
     let subnet = IpNet::V4(testkit::free_subnet_v4());
     let gateway = first_host(subnet).addr();
-    let net = host.podnet_json(&["network", "create", "--subnet", &subnet.to_string(), NET]);
+    host.podnet(&["network", "create", "--subnet", &subnet.to_string(), NET]);
+    let net = host.podnet_json(&["network", "inspect", NET])[0].clone();
     let bridge = net["network_interface"].as_str().unwrap().to_string();
 
     let names: Vec<String> = (0..FLOWS).map(|i| format!("cc{i:02}")).collect();

@@ -47,7 +47,7 @@ fn dual_stack_ping_by_name_over_ipv6_and_an_ipv6_published_port() {
     uplink(&host, "pntup0", "pntup1", &[host_side]);
     let port = testkit::free_port(testkit::Protocol::Tcp);
 
-    let net = host.podnet_json(&[
+    host.podnet(&[
         "network",
         "create",
         "--subnet",
@@ -56,6 +56,7 @@ fn dual_stack_ping_by_name_over_ipv6_and_an_ipv6_published_port() {
         &v6.to_string(),
         "pntds",
     ]);
+    let net = host.podnet_json(&["network", "inspect", "pntds"])[0].clone();
     assert_eq!(net["ipv6_enabled"], true, "{net}");
     let a = host.podnet_json(&[
         "create",

@@ -153,7 +153,8 @@ fn a_network_in_use_is_not_removed_by_full_id_or_prefix() {
         return;
     }
     let host = Host::new();
-    let net = host.podnet_json(&["network", "create", "--subnet", "10.232.9.0/24", "hbusy"]);
+    host.podnet(&["network", "create", "--subnet", "10.232.9.0/24", "hbusy"]);
+    let net = host.podnet_json(&["network", "inspect", "hbusy"])[0].clone();
     let id = net["id"].as_str().unwrap().to_string();
     let bridge = net["network_interface"].as_str().unwrap().to_string();
     host.podnet(&["create", "web", "--network", "hbusy"]);

@@ -74,8 +74,8 @@ fn network_commands_print_and_exit_as_podman_43_does() {
     ];
     for args in &creates {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        podman.run(&args);
-        host.podnet(&args);
+        // both print the new network's name and nothing else
+        assert_eq!(host.podnet(&args), podman.run(&args), "{args:?}");
     }
     let both = |args: &[&str]| (text(&podman.output(args)), host.podnet(args));
 

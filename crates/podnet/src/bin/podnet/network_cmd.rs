@@ -24,8 +24,10 @@ pub fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<Ex
     let store = rt.networks();
     match cmd {
         NetworkCommand::Create(args) => {
+            // podman prints the new network's name; `network inspect` shows its definition
             let net = rt.create_network(network_definition(args)?)?;
-            print(&net)
+            emit(&format!("{}\n", net.name));
+            Ok(ExitCode::SUCCESS)
         }
         NetworkCommand::Ls { list, filter } => {
             let filter = NetworkFilter::parse(&filter).map_err(Error::from)?;
