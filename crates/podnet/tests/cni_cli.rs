@@ -33,26 +33,25 @@ impl Cli<'_> {
         Cli { h, conf }
     }
 
-    fn out(&self, args: &[&str]) -> std::process::Output {
+    /// The stdout of a command that must succeed.
+    fn ok(&self, args: &[&str]) -> String {
+        self.with_env(args, |all, env| self.h.host.podnet_env_ok(all, env))
+    }
+
+    /// Runs `run` with the test's network directory before `args` and its containers.conf.
+    fn with_env<T>(&self, args: &[&str], run: impl Fn(&[&str], &[(&str, &str)]) -> T) -> T {
         let dir = self.h.conf.display().to_string();
         let mut all = vec!["--network-dir", &dir];
         all.extend_from_slice(args);
         let conf = self.conf.display().to_string();
-        self.h
-            .host
-            .podnet_env(&all, &[("CONTAINERS_CONF", conf.as_str())])
+        run(&all, &[("CONTAINERS_CONF", conf.as_str())])
     }
 
-    /// The stdout of a command that must succeed.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.out(args);
-        assert!(
-            out.status.success(),
-            "podnet {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    /// `create ARGS...`; the new container's ID.
+    fn create_id(&self, args: &[&str]) -> String {
+        let mut all = vec!["create"];
+        all.extend_from_slice(args);
+        self.json(&all)["Id"].as_str().unwrap().to_string()
     }
 
     fn json(&self, args: &[&str]) -> serde_json::Value {
@@ -150,14 +149,8 @@ fn the_cli_drives_cni_networks_and_containers_and_leaves_nothing() {
     assert_eq!(flag[0]["id"], created["id"]);
 
     // two containers on it, one publishing a port
-    let id_a = cli.json(&["create", "a", "--network", &net, "-p", "18241:8080"])["Id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let id_b = cli.json(&["create", "b", "--network", &net])["Id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id_a = cli.create_id(&["a", "--network", &net, "-p", "18241:8080"]);
+    let id_b = cli.create_id(&["b", "--network", &net]);
     let a = cli.json(&["start", "a"]);
     let b = cli.json(&["start", "b"]);
     let (ip_a, ip_b) = (address(&a, &net), address(&b, &net));
@@ -251,14 +244,8 @@ fn a_hand_written_third_party_conflist_works_unchanged() {
     assert_eq!(inspected[0]["name"], net.as_str(), "{inspected}");
     assert_eq!(inspected[0]["driver"], "ptp");
 
-    let id_a = cli.json(&["create", "a", "--network", &net, "-p", "18242:8080"])["Id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let id_b = cli.json(&["create", "b", "--network", &net])["Id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id_a = cli.create_id(&["a", "--network", &net, "-p", "18242:8080"]);
+    let id_b = cli.create_id(&["b", "--network", &net]);
     let (ip_a, ip_b) = (
         address(&cli.json(&["start", "a"]), &net),
         address(&cli.json(&["start", "b"]), &net),

@@ -214,6 +214,18 @@ fn a_host_container_sees_the_hosts_interfaces_and_serves_on_its_loopback() {
     host.sh(&["ip", "link", "del", "pntmd1"]);
 }
 
+/// An `ip netns add` namespace of the test, deleted when it goes out of scope (also when an
+/// assertion failed half-way).
+struct NamedNetns(String);
+
+impl Drop for NamedNetns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
 #[test]
 fn ns_joins_exactly_the_given_namespace_and_leaves_it_standing() {
     if !can_run("ns_joins_exactly_the_given_namespace") {
@@ -223,6 +235,7 @@ fn ns_joins_exactly_the_given_namespace_and_leaves_it_standing() {
     let name = format!("pntmodes-ns-{}", std::process::id());
     let path = format!("/run/netns/{name}");
     flows_support::sh(&["ip", "netns", "add", &name]);
+    let _pin = NamedNetns(name.clone());
     flows_support::sh(&[
         "ip", "-n", &name, "link", "add", "pntmd2", "type", "veth", "peer", "name", "pntmd2p",
     ]);
@@ -266,7 +279,6 @@ fn ns_joins_exactly_the_given_namespace_and_leaves_it_standing() {
     assert_eq!(std::fs::metadata(&path).unwrap().ino(), ino);
     let still = flows_support::sh(&["ip", "-n", &name, "-o", "link", "show"]);
     assert!(still.contains("pntmd2"), "{still}");
-    flows_support::sh(&["ip", "netns", "del", &name]);
     // a path that is no namespace: refused at start in one line naming it, nothing started
     host.podnet(&["create", "nowhere", "--network", "ns:/nonexistent/pntns"]);
     let err = host.podnet_err(&["start", "nowhere"]);

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use super::tests::{fixture, spec};
+use super::tests::{container_names, fixture, spec};
 use crate::SingleNetworkOptions;
 
 fn single(ip: &str, alias: &str) -> SingleNetworkOptions {
@@ -40,12 +40,7 @@ fn single_network_options_go_to_the_only_network() {
         err.contains("--ip") && err.contains("single network"),
         "{err}"
     );
-    let names: Vec<String> =
-        f.rt.containers()
-            .unwrap()
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
+    let names = container_names(&f);
     assert!(!names.contains(&"c2".to_string()), "{names:?}");
 
     // aliases go to every network

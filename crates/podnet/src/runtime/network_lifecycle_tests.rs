@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use super::tests::{fixture, spec};
+use super::tests::{container_names, fixture, spec};
 use super::*;
 use crate::{NetworkFilter, UpdateNetworkOptions};
 
@@ -27,12 +27,7 @@ fn force_removes_the_containers_then_the_network() {
             .unwrap();
     assert_eq!(gone.name, "front");
     // by name only: `container("c1")` would also match an ID starting with c1
-    let names: Vec<String> =
-        f.rt.containers()
-            .unwrap()
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
+    let names = container_names(&f);
     assert!(
         !names.contains(&"c1".to_string()),
         "its container went with it: {names:?}"

@@ -77,6 +77,16 @@ pub(super) fn pins(f: &Fixture) -> Vec<String> {
     names
 }
 
+/// The names of the recorded containers (by name only: a lookup by `container(NAME)` also
+/// matches a container whose ID starts with NAME).
+pub(super) fn container_names(f: &Fixture) -> Vec<String> {
+    f.rt.containers()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+}
+
 fn leased(f: &Fixture) -> Vec<IpAddr> {
     f.rt.state()
         .list_leases()

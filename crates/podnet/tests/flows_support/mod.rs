@@ -109,7 +109,12 @@ impl Host {
 
     /// `podnet` that must succeed; returns stdout.
     pub fn podnet(&self, args: &[&str]) -> String {
-        let out = self.podnet_out(args);
+        self.podnet_env_ok(args, &[])
+    }
+
+    /// `podnet` with extra environment that must succeed; returns stdout.
+    pub fn podnet_env_ok(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let out = self.podnet_env(args, env);
         assert!(
             out.status.success(),
             "podnet {args:?} failed ({}): {}",
