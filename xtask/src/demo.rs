@@ -26,16 +26,7 @@ pub fn run() -> Result<(), String> {
         );
     }
     let mut build = crate::cmd::cargo();
-    build.args([
-        "build",
-        "--quiet",
-        "-p",
-        "podnet",
-        "--features",
-        "cli",
-        "--bin",
-        "podnet",
-    ]);
+    build.args(["build", "--quiet", "-p", "podnet-cli", "--bin", "podnet"]);
     crate::cmd::run(build)?;
     let demo = crate::demo_host::DemoHost::new()?;
     let result = flows(&demo);

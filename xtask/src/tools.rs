@@ -141,17 +141,23 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// The rootful suites that run netavark and hold for any version of it.
+/// The rootful suites that run netavark and hold for any version of it: the library's
+/// backend suites and the CLI's flow suite.
 pub const SECOND_PASS_SUITES: &[&str] = &["flows", "netavark", "netavark_dns"];
+/// The packages that hold [`SECOND_PASS_SUITES`].
+const SECOND_PASS_PACKAGES: &[&str] = &["podnet", "podnet-cli"];
 
-/// Re-runs the rootful flow suites of package `podnet` ([`SECOND_PASS_SUITES`]) with
+/// Re-runs the rootful flow suites ([`SECOND_PASS_SUITES`]) with
 /// [`TEST_NETAVARK_ENV`] and [`TEST_AARDVARK_ENV`] naming the current netavark and
 /// aardvark-dns (installed first if missing); returns the run's output, for
 /// `Tally::record`.
 pub fn second_backend_pass() -> Result<RunOutput, String> {
     let current = install()?;
     let mut test = cmd::cargo();
-    test.args(["test", "--no-fail-fast", "-p", "podnet"]);
+    test.args(["test", "--no-fail-fast"]);
+    for package in SECOND_PASS_PACKAGES {
+        test.args(["-p", package]);
+    }
     for suite in SECOND_PASS_SUITES {
         test.args(["--test", suite]);
     }

@@ -64,7 +64,7 @@
 //! # }
 //! ```
 //!
-//! Running the chain (needs root and the plugins; see `examples/add_netns.rs`):
+//! Running the chain (needs root and the plugins; see `examples/cnitool.rs`):
 //!
 //! ```no_run
 //! # fn main() -> Result<(), cni::Error> {

@@ -10,7 +10,7 @@ mod cni_support;
 mod flows_support;
 
 #[allow(dead_code, reason = "the example's main is not called here")]
-#[path = "../examples/cri_userns_pod.rs"]
+#[path = "../../podnet/examples/cri_userns_pod.rs"]
 mod example;
 
 use std::os::fd::AsFd;

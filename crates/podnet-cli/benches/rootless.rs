@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
 
+#[path = "../../podnet/benches/peer_support/mod.rs"]
 mod peer_support;
 
 const USER: &str = "podnet-ci";

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-#[path = "../test_backend/mod.rs"]
+#[path = "../../../podnet/tests/test_backend/mod.rs"]
 pub mod test_backend;
 
 /// The podnet binary under test.

@@ -35,6 +35,7 @@ use podnet::{
     Runtime, RuntimeConfig, StatusBlock, Subnet,
 };
 
+#[path = "../../podnet/benches/peer_support/mod.rs"]
 mod peer_support;
 use peer_support::{Peer, Pinned};
 

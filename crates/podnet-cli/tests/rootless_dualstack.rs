@@ -9,6 +9,7 @@
 
 mod flows_support;
 mod paths_support;
+#[path = "../../podnet/tests/rootless_support/mod.rs"]
 mod rootless_support;
 
 use std::io::Read;

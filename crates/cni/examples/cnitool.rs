@@ -4,8 +4,8 @@
 //!
 //! ```sh
 //! ip netns add demo
-//! CNI_PATH=/usr/lib/cni cargo run -p podnet-cni --example add_netns -- add my.conflist /run/netns/demo
-//! CNI_PATH=/usr/lib/cni cargo run -p podnet-cni --example add_netns -- del my.conflist /run/netns/demo
+//! CNI_PATH=/usr/lib/cni cargo run -p podnet-cni --example cnitool -- add my.conflist /run/netns/demo
+//! CNI_PATH=/usr/lib/cni cargo run -p podnet-cni --example cnitool -- del my.conflist /run/netns/demo
 //! ```
 //!
 //! Plugins are looked for in `CNI_PATH` (default: containers.conf's plugin directories); the
@@ -21,7 +21,7 @@ use cni::{NetworkConfigList, Runtime, RuntimeConf};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [command, conflist, netns, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: add_netns add|check|del CONFLIST NETNS_PATH [CONTAINER_ID]");
+        eprintln!("usage: cnitool add|check|del CONFLIST NETNS_PATH [CONTAINER_ID]");
         return ExitCode::from(2);
     };
     let container_id = match rest.first() {
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // the error, then each cause (an io error behind a path, ...)
-            let mut line = format!("add_netns: {e}");
+            let mut line = format!("cnitool: {e}");
             let mut cause = e.source();
             while let Some(c) = cause {
                 line.push_str(&format!(": {c}"));

@@ -6,6 +6,7 @@
 //! Each test re-runs itself inside a user namespace holder (see `rootless_support`).
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../podnet/tests/rootless_support/mod.rs"]
 mod rootless_support;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -27,6 +27,7 @@ use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use netns::NetNs;
 use podnet::{Netavark, NetworkOptions, Runtime, RuntimeConfig};
 
+#[path = "../../podnet/benches/peer_support/mod.rs"]
 mod peer_support;
 use peer_support::{in_parallel, Peer, Pinned};
 

@@ -252,7 +252,10 @@ fn a_network_file_written_by_podman_is_used_as_it_is() {
     std::fs::create_dir_all(&dir).unwrap();
     // written by `podman network create --subnet 10.89.77.0/24 --ip-range ... -o mtu=1400
     // -o isolate=true --label ... pntfoo` (see tests/data)
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pntfoo.json");
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../podnet/tests/data/pntfoo.json"
+    );
     std::fs::copy(file, dir.join("pntfoo.json")).unwrap();
     host.podnet(&["create", "p", "--network", "pntfoo"]);
     let started = host.podnet_json(&["start", "p"]);

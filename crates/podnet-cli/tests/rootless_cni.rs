@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod rootless_cli_support;
+#[path = "../../podnet/tests/rootless_support/mod.rs"]
 mod rootless_support;
 
 use std::path::Path;

@@ -25,6 +25,7 @@ use criterion::Criterion;
 use netns::NetNs;
 use podnet::{CniBackend, ContainerSpec, Network, NetworkRequest, Runtime, RuntimeConfig, Subnet};
 
+#[path = "../../podnet/benches/peer_support/mod.rs"]
 mod peer_support;
 use peer_support::{Peer, Pinned};
 
