@@ -133,7 +133,7 @@ fn connect_disconnect(c: &mut Criterion, host: &Arc<NetNs>, root: &Path) {
         .iter()
         .map(|a| a.ipnet.addr())
         .collect();
-    options.add_network("pntb2", &net2, per).unwrap();
+    options.add_network(&net2, per);
     rt.disconnect("bench", "pntb2").unwrap();
     let json = serde_json::to_vec(&options).unwrap();
     let netavark = podnet::find_helper_binary("netavark", None).unwrap();

@@ -184,7 +184,7 @@ fn scale(c: &mut Criterion, host: &Arc<NetNs>, root: &Path, version: &Version, i
                 .map(|a| a.ipnet.addr())
                 .collect();
             let net = rt.networks().inspect(&net2).unwrap();
-            options.add_network(&net2, &net, per).unwrap();
+            options.add_network(&net, per);
             must(cli(&["disconnect", &net2, name]));
             (
                 record.netns_path.clone().unwrap(),

@@ -56,20 +56,21 @@ fn main() {
     let container = Pinned::new(&format!("pntnvb-{pid}-c"));
     let config = tempfile::tempdir().unwrap();
     let config_dir = config.path().join("networks");
-    let network = serde_json::json!({
+    let network: podnet::Network = serde_json::from_value(serde_json::json!({
         "name": "pntnvb", "id": format!("{:0>64}", pid), "driver": "bridge",
         "network_interface": format!("pntnvb{pid}"),
         "subnets": [{"subnet": "10.89.249.0/24", "gateway": "10.89.249.1"}],
         "ipv6_enabled": false, "internal": false, "dns_enabled": false,
         "ipam_options": {"driver": "host-local"}
-    });
+    }))
+    .unwrap();
     let mut opts = NetworkOptions::new(format!("{:0>64}", "b1"), "pntnvb-c");
     let per = PerNetworkOptions {
         static_ips: vec!["10.89.249.2".parse().unwrap()],
         interface_name: "eth0".into(),
         ..Default::default()
     };
-    opts.add_network("pntnvb", &network, per).unwrap();
+    opts.add_network(&network, per);
     let input = serde_json::to_vec(&opts).unwrap();
     let nv = Netavark::with_binaries(&binary, None, &config_dir).host_netns(host.0.clone());
     std::fs::create_dir_all(&config_dir).unwrap();

@@ -17,20 +17,14 @@ use netavark_support::{bridge_network, can_run, firewall, netavark, run, Netns};
 use podnet::{Backend, BackendError, NetworkOptions, PerNetworkOptions};
 use portmap::PortMapping;
 
-fn container(
-    id: &str,
-    name: &str,
-    net: &str,
-    network: &serde_json::Value,
-    ip: &str,
-) -> NetworkOptions {
+fn container(id: &str, name: &str, network: &podnet::Network, ip: &str) -> NetworkOptions {
     let mut opts = NetworkOptions::new(format!("{id:0<64}"), name);
     let per = PerNetworkOptions {
         static_ips: vec![ip.parse().unwrap()],
         interface_name: "eth0".into(),
         ..Default::default()
     };
-    opts.add_network(net, network, per).unwrap();
+    opts.add_network(network, per);
     opts
 }
 
@@ -48,7 +42,7 @@ fn two_containers_ping_publish_and_teardown_clean() {
     let bridge = format!("pntnv{pid}");
     let network = bridge_network("pntnv", &bridge, "10.89.251.0/24", "10.89.251.1", false);
 
-    let mut opts_a = container("a1", "pntnv-a", "pntnv", &network, "10.89.251.10");
+    let mut opts_a = container("a1", "pntnv-a", &network, "10.89.251.10");
     opts_a.port_mappings.push(PortMapping {
         host_ip: String::new(),
         container_port: 8080,
@@ -56,7 +50,7 @@ fn two_containers_ping_publish_and_teardown_clean() {
         range: 1,
         protocol: "tcp".into(),
     });
-    let opts_b = container("b2", "pntnv-b", "pntnv", &network, "10.89.251.11");
+    let opts_b = container("b2", "pntnv-b", &network, "10.89.251.11");
 
     let status_a = nv.setup(&a.path(), &opts_a).unwrap();
     let status_b = nv.setup(&b.path(), &opts_b).unwrap();
@@ -146,8 +140,8 @@ fn unknown_driver_gives_netavarks_message() {
         "10.89.250.1",
         false,
     );
-    network["driver"] = "nosuchdriver".into();
-    let opts = container("e3", "pntnv-e", "pntnv-bad", &network, "10.89.250.5");
+    network.driver = "nosuchdriver".into();
+    let opts = container("e3", "pntnv-e", &network, "10.89.250.5");
     let err = nv.setup(&c.path(), &opts).unwrap_err();
     match &err {
         BackendError::Netavark {

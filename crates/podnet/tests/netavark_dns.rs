@@ -99,14 +99,14 @@ fn eventually(
     }
 }
 
-fn container(id: &str, name: &str, network: &serde_json::Value, ip: &str) -> NetworkOptions {
+fn container(id: &str, name: &str, network: &podnet::Network, ip: &str) -> NetworkOptions {
     let mut opts = NetworkOptions::new(format!("{id:0<64}"), name);
     let per = PerNetworkOptions {
         static_ips: vec![ip.parse().unwrap()],
         interface_name: "eth0".into(),
         ..Default::default()
     };
-    opts.add_network("pntnd", network, per).unwrap();
+    opts.add_network(network, per);
     opts
 }
 

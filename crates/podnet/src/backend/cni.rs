@@ -162,13 +162,9 @@ impl CniBackend {
         }
     }
 
-    /// The network's conflist: the file, else podman 4.3's for `definition`, written so a
+    /// The network's conflist: the file, else podman 4.3's for `net`, written so a
     /// later DEL without a cache finds it.
-    fn conflist(
-        &self,
-        name: &str,
-        definition: &serde_json::Value,
-    ) -> Result<NetworkConfigList, CniBackendError> {
+    fn conflist(&self, name: &str, net: &Network) -> Result<NetworkConfigList, CniBackendError> {
         let config = |reason: String| CniBackendError::Config {
             network: name.to_string(),
             reason,
@@ -177,9 +173,7 @@ impl CniBackend {
             return Ok(list);
         }
         let path = self.config_dir.join(format!("{name}.conflist"));
-        let net: Network = serde_json::from_value(definition.clone())
-            .map_err(|e| config(format!("definition: {e}")))?;
-        let bytes = podman_conflist(&net, self.has_dnsname())
+        let bytes = podman_conflist(net, self.has_dnsname())
             .map_err(|e: ConflistError| config(e.to_string()))?;
         std::fs::create_dir_all(&self.config_dir)
             .and_then(|()| write_new(&path, &bytes))
@@ -489,8 +483,11 @@ mod tests {
             static_ips: vec!["10.77.0.5".parse().unwrap()],
             aliases: vec!["web".into()],
         };
-        opts.add_network("n", &serde_json::json!({}), per.clone())
-            .unwrap();
+        let net = crate::Network {
+            name: "n".into(),
+            ..Default::default()
+        };
+        opts.add_network(&net, per.clone());
         let ports = cni_ports(&[portmap::PortMapping {
             host_ip: String::new(),
             container_port: 80,

@@ -16,17 +16,6 @@ pub enum BackendError {
     /// The CNI backend failed (a plugin, its cache or a network's configuration).
     #[error("{0}")]
     Cni(Box<super::CniBackendError>),
-    /// A network definition could not be turned into netavark's JSON.
-    #[error("encode network {network} for container {container_id}")]
-    EncodeNetwork {
-        /// The network's name.
-        network: String,
-        /// The container the options are for.
-        container_id: String,
-        /// Why serialization failed.
-        #[source]
-        source: serde_json::Error,
-    },
     /// The options handed to the backend are inconsistent.
     #[error("invalid network options for container {container_id}: {reason}")]
     InvalidOptions {

@@ -27,9 +27,8 @@ pub(crate) fn bridge_names(options: &NetworkOptions) -> Vec<String> {
     options
         .network_info
         .values()
-        .filter(|n| n.get("driver").and_then(|d| d.as_str()) == Some(crate::BRIDGE_DRIVER))
-        .filter_map(|n| n.get("network_interface")?.as_str().map(str::to_string))
-        .filter(|name| !name.is_empty())
+        .filter(|n| n.driver == crate::BRIDGE_DRIVER && !n.network_interface.is_empty())
+        .map(|n| n.network_interface.clone())
         .collect()
 }
 

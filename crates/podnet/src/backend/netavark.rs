@@ -42,20 +42,20 @@ pub const ROOTFUL_CONFIG_DIR: &str = "/run/containers/networks";
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// // podman's default network, as in /etc/containers/networks/podman.json
-/// let network = serde_json::json!({
+/// let network: podnet::Network = serde_json::from_value(serde_json::json!({
 ///     "name": "podman", "id": "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9",
 ///     "driver": "bridge", "network_interface": "podman0",
 ///     "subnets": [{"subnet": "10.88.0.0/16", "gateway": "10.88.0.1"}],
 ///     "ipv6_enabled": false, "internal": false, "dns_enabled": false,
 ///     "ipam_options": {"driver": "host-local"}
-/// });
+/// }))?;
 /// let mut options = NetworkOptions::new("3f2a9c...full container id", "web");
 /// let per_network = PerNetworkOptions {
 ///     static_ips: vec!["10.88.0.5".parse()?],
 ///     interface_name: "eth0".into(),
 ///     ..Default::default()
 /// };
-/// options.add_network("podman", &network, per_network)?;
+/// options.add_network(&network, per_network);
 ///
 /// let netavark = Netavark::new(ROOTFUL_CONFIG_DIR)?;
 /// let netns = Path::new("/run/netns/web"); // e.g. made with netns::NetNs::create_named

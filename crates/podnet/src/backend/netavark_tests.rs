@@ -56,12 +56,10 @@ fn options(dns: bool) -> NetworkOptions {
         interface_name: "eth0".into(),
         ..Default::default()
     };
-    opts.add_network(
-        "n1",
-        &json!({"name": "n1", "driver": "bridge", "dns_enabled": dns}),
-        per,
-    )
-    .unwrap();
+    let net: crate::Network =
+        serde_json::from_value(json!({"name": "n1", "driver": "bridge", "dns_enabled": dns}))
+            .unwrap();
+    opts.add_network(&net, per);
     opts
 }
 

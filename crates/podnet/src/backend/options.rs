@@ -7,15 +7,15 @@ use portmap::PortMapping;
 use serde::{Deserialize, Serialize};
 
 use super::BackendError;
+use crate::Network;
 
 /// The options of one `setup` or `teardown` call, serialized exactly as
 /// netavark reads them on stdin (podman's `netavarkOptions`).
 ///
 /// `networks` and `network_info` must have the same keys: the options of the
-/// container on each network, and the network's definition. The definition is
-/// kept as the JSON netavark takes (podman's network file format), so any
-/// value that serializes to it, such as the crate's `Network`, can be added
-/// with [`NetworkOptions::add_network`].
+/// container on each network, and the network's definition ([`Network`], which
+/// serializes to podman's network file format, the form netavark takes, and keeps the
+/// fields of a newer podman it does not know). [`NetworkOptions::add_network`] adds both.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct NetworkOptions {
     /// The container's full ID.
@@ -28,7 +28,7 @@ pub struct NetworkOptions {
     /// The container's options on each network, by network name.
     pub networks: BTreeMap<String, PerNetworkOptions>,
     /// The definition of each network, by network name.
-    pub network_info: BTreeMap<String, serde_json::Value>,
+    pub network_info: BTreeMap<String, Network>,
     /// DNS servers aardvark-dns forwards the container's queries to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_servers: Option<Vec<IpAddr>>,
@@ -60,30 +60,17 @@ impl NetworkOptions {
         }
     }
 
-    /// Adds the network `name` with its definition (anything serializing to
-    /// podman's network JSON) and the container's options on it.
-    pub fn add_network<N: Serialize + ?Sized>(
-        &mut self,
-        name: &str,
-        network: &N,
-        options: PerNetworkOptions,
-    ) -> Result<&mut Self, BackendError> {
-        let value =
-            serde_json::to_value(network).map_err(|source| BackendError::EncodeNetwork {
-                network: name.to_string(),
-                container_id: self.container_id.clone(),
-                source,
-            })?;
-        self.network_info.insert(name.to_string(), value);
-        self.networks.insert(name.to_string(), options);
-        Ok(self)
+    /// Adds `network` (by its name) and the container's options on it.
+    pub fn add_network(&mut self, network: &Network, options: PerNetworkOptions) -> &mut Self {
+        self.network_info
+            .insert(network.name.clone(), network.clone());
+        self.networks.insert(network.name.clone(), options);
+        self
     }
 
     /// Whether any network of the call has `dns_enabled` set.
     pub fn dns_enabled(&self) -> bool {
-        self.network_info
-            .values()
-            .any(|n| n.get("dns_enabled").and_then(serde_json::Value::as_bool) == Some(true))
+        self.network_info.values().any(|n| n.dns_enabled)
     }
 
     /// Checks that `networks` and `network_info` name the same networks and that
@@ -131,17 +118,32 @@ mod tests {
     fn sample() -> NetworkOptions {
         let mut opts = NetworkOptions::new("abc123", "web");
         opts.add_network(
-            "net1",
-            &json!({"name": "net1", "driver": "bridge", "dns_enabled": false}),
+            &network("net1"),
             PerNetworkOptions {
                 static_ips: vec!["10.89.0.2".parse().unwrap()],
                 aliases: vec!["abc123".into()],
                 interface_name: "eth0".into(),
                 static_mac: None,
             },
-        )
-        .unwrap();
+        );
         opts
+    }
+
+    /// A network as podman writes it (the JSON literal below is podman's field order).
+    fn network(name: &str) -> Network {
+        serde_json::from_value(json!({
+            "name": name,
+            "id": "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9",
+            "driver": "bridge",
+            "network_interface": "podman9",
+            "created": "2026-11-29T04:00:00.000000000Z",
+            "subnets": [{"subnet": "10.89.0.0/24", "gateway": "10.89.0.1"}],
+            "ipv6_enabled": false,
+            "internal": false,
+            "dns_enabled": false,
+            "ipam_options": {"driver": "host-local"}
+        }))
+        .unwrap()
     }
 
     #[test]
@@ -162,7 +164,18 @@ mod tests {
                 "container_name": "web",
                 "port_mappings": [{"host_ip": "", "container_port": 80, "host_port": 8080, "range": 1, "protocol": "tcp"}],
                 "networks": {"net1": {"static_ips": ["10.89.0.2"], "aliases": ["abc123"], "interface_name": "eth0"}},
-                "network_info": {"net1": {"name": "net1", "driver": "bridge", "dns_enabled": false}},
+                "network_info": {"net1": {
+                    "name": "net1",
+                    "id": "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9",
+                    "driver": "bridge",
+                    "network_interface": "podman9",
+                    "created": "2026-11-29T04:00:00.000000000Z",
+                    "subnets": [{"subnet": "10.89.0.0/24", "gateway": "10.89.0.1"}],
+                    "ipv6_enabled": false,
+                    "internal": false,
+                    "dns_enabled": false,
+                    "ipam_options": {"driver": "host-local"},
+                }},
             })
         );
     }
@@ -192,14 +205,12 @@ mod tests {
 
         let mut dup = sample();
         dup.add_network(
-            "net2",
-            &json!({"name": "net2"}),
+            &network("net2"),
             PerNetworkOptions {
                 interface_name: "eth0".into(),
                 ..Default::default()
             },
-        )
-        .unwrap();
+        );
         let err = dup.validate().unwrap_err().to_string();
         assert!(err.contains("eth0 used twice"), "{err}");
 

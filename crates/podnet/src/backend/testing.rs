@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{Backend, BackendError, NetworkOptions, StatusBlock};
+use crate::Subnet;
 use netstatus::{NetAddress, NetInterface};
 
 /// One call made to a [`FakeBackend`].
@@ -125,7 +126,7 @@ impl Backend for FakeBackend {
             let subnets = options
                 .network_info
                 .get(name)
-                .and_then(|n| n.get("subnets"));
+                .map_or(&[][..], |n| &n.subnets[..]);
             let addresses = per
                 .static_ips
                 .iter()
@@ -175,19 +176,12 @@ impl Backend for FakeBackend {
     }
 }
 
-fn address_in(ip: IpAddr, subnets: Option<&serde_json::Value>) -> NetAddress {
-    let host_prefix = if ip.is_ipv4() { 32 } else { 128 };
+fn address_in(ip: IpAddr, subnets: &[Subnet]) -> NetAddress {
     let found = subnets
-        .and_then(serde_json::Value::as_array)
-        .and_then(|list| {
-            list.iter().find_map(|s| {
-                let net: ipnet::IpNet = s.get("subnet")?.as_str()?.parse().ok()?;
-                net.contains(&ip).then(|| {
-                    let gateway = s.get("gateway").and_then(|g| g.as_str()?.parse().ok());
-                    (net.prefix_len(), gateway)
-                })
-            })
-        });
+        .iter()
+        .find(|s| s.subnet.contains(&ip))
+        .map(|s| (s.subnet.prefix_len(), s.gateway));
+    let host_prefix = if ip.is_ipv4() { 32 } else { 128 };
     let (prefix, gateway) = found.unwrap_or((host_prefix, None));
     NetAddress {
         ipnet: ipnet::IpNet::new(ip, prefix).unwrap_or_else(|_| ip.into()),
@@ -204,14 +198,16 @@ mod tests {
 
     fn options() -> NetworkOptions {
         let mut opts = NetworkOptions::new("c1", "web");
-        let net =
-            json!({"name": "n1", "subnets": [{"subnet": "10.89.3.0/24", "gateway": "10.89.3.1"}]});
+        let net: crate::Network = serde_json::from_value(
+            json!({"name": "n1", "subnets": [{"subnet": "10.89.3.0/24", "gateway": "10.89.3.1"}]}),
+        )
+        .unwrap();
         let per = PerNetworkOptions {
             static_ips: vec!["10.89.3.7".parse().unwrap(), "fd00::7".parse().unwrap()],
             interface_name: "eth0".into(),
             ..Default::default()
         };
-        opts.add_network("n1", &net, per).unwrap();
+        opts.add_network(&net, per);
         opts
     }
 

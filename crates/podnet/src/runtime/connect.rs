@@ -171,7 +171,7 @@ impl<B: Backend> Runtime<B> {
         }
         if record.running {
             if let Some(ns) = record.netns_path.clone() {
-                let options = self.applied_options(&record, std::slice::from_ref(&net))?;
+                let options = self.applied_options(&record, std::slice::from_ref(&net));
                 let tx = self.state.begin()?;
                 tx.put_intent(&Intent {
                     container_id: record.id.clone(),

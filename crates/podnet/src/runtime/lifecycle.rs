@@ -124,7 +124,7 @@ impl<B: Backend> Runtime<B> {
             }
             per_net.push((net, per));
         }
-        let options = self.backend_options(record, per_net)?;
+        let options = self.backend_options(record, per_net);
         let new_bridges = self.backend.missing_bridges(&options)?;
         let intent = Intent {
             container_id: record.id.clone(),
@@ -279,33 +279,27 @@ impl<B: Backend> Runtime<B> {
                 .filter_map(|net| net.map_err(|e| errors.push(e.to_string())).ok())
                 .collect();
             if !nets.is_empty() && !self.namespaces.is_alive(&ns) {
-                match self.applied_options(record, &nets) {
-                    Ok(options) => self.teardown_in_scratch_netns(record, &options),
-                    Err(e) => errors.push(e.to_string()),
-                }
+                let options = self.applied_options(record, &nets);
+                self.teardown_in_scratch_netns(record, &options);
             } else if !nets.is_empty() {
-                match self.applied_options(record, &nets) {
-                    Ok(options) => {
-                        // a crash from here on is finished forward by reconcile
-                        let intent = Intent {
-                            container_id: record.id.clone(),
-                            kind: IntentKind::Teardown,
-                            netns_path: ns.clone(),
-                            options: options.clone(),
-                            new_bridges: Vec::new(),
-                        };
-                        let noted = self.state.begin().and_then(|tx| {
-                            tx.put_intent(&intent)?;
-                            tx.commit()
-                        });
-                        if let Err(e) = noted {
-                            errors.push(format!("state: {e}"));
-                        }
-                        if let Err(e) = self.backend.teardown(&ns, &options) {
-                            errors.push(format!("backend: {e}"));
-                        }
-                    }
-                    Err(e) => errors.push(e.to_string()),
+                let options = self.applied_options(record, &nets);
+                // a crash from here on is finished forward by reconcile
+                let intent = Intent {
+                    container_id: record.id.clone(),
+                    kind: IntentKind::Teardown,
+                    netns_path: ns.clone(),
+                    options: options.clone(),
+                    new_bridges: Vec::new(),
+                };
+                let noted = self.state.begin().and_then(|tx| {
+                    tx.put_intent(&intent)?;
+                    tx.commit()
+                });
+                if let Err(e) = noted {
+                    errors.push(format!("state: {e}"));
+                }
+                if let Err(e) = self.backend.teardown(&ns, &options) {
+                    errors.push(format!("backend: {e}"));
                 }
             }
             failpoint::hit("teardown:backend-done");

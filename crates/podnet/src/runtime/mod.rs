@@ -243,23 +243,19 @@ impl<B: Backend> Runtime<B> {
         &self,
         record: &ContainerRecord,
         networks: impl IntoIterator<Item = (&'a Network, PerNetworkOptions)>,
-    ) -> Result<NetworkOptions, Error> {
+    ) -> NetworkOptions {
         let mut options = NetworkOptions::new(&record.id, &record.name);
         options.port_mappings = record.port_mappings.clone();
         for (net, per) in networks {
-            options.add_network(&net.name, net, per)?;
+            options.add_network(net, per);
         }
-        Ok(options)
+        options
     }
 
     /// The options describing what the backend holds for `record` on `nets`: its options
     /// with the interface name, MAC and addresses the last setup reported (netavark needs
     /// the addresses to find the port forwarding rules it must remove).
-    fn applied_options(
-        &self,
-        record: &ContainerRecord,
-        nets: &[Network],
-    ) -> Result<NetworkOptions, Error> {
+    fn applied_options(&self, record: &ContainerRecord, nets: &[Network]) -> NetworkOptions {
         let per_net = nets.iter().map(|net| {
             let mut per = record.networks.get(&net.name).cloned().unwrap_or_default();
             if let Some((name, iface)) = record

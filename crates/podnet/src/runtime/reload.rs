@@ -27,7 +27,7 @@ impl<B: Backend> Runtime<B> {
         if record.networks.is_empty() {
             return Ok(record);
         }
-        let options = self.applied_options(&record, &self.record_networks(&record)?)?;
+        let options = self.applied_options(&record, &self.record_networks(&record)?);
         let tx = self.state.begin()?;
         tx.put_intent(&Intent {
             container_id: record.id.clone(),

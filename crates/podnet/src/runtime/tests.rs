@@ -808,8 +808,8 @@ fn a_network_removed_by_another_tool_is_torn_down_from_the_recorded_definition()
         })
         .collect();
     assert_eq!(torn.len(), 2, "{calls:?}");
-    assert_eq!(torn[0].network_info["back"]["id"], back.id.as_str());
-    assert_eq!(torn[1].network_info["front"]["id"], front.id.as_str());
+    assert_eq!(torn[0].network_info["back"].id, back.id);
+    assert_eq!(torn[1].network_info["front"].id, front.id);
     let ip = c.network_status["front"].interfaces["eth0"].subnets[0]
         .ipnet
         .addr();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use netns::NetNs;
 use podnet::Netavark;
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[path = "../test_backend/mod.rs"]
 pub mod test_backend;
@@ -121,9 +121,15 @@ pub fn run(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A bridge network definition in podman's JSON format, written by hand.
-pub fn bridge_network(name: &str, bridge: &str, subnet: &str, gateway: &str, dns: bool) -> Value {
-    json!({
+/// A bridge network definition, read from podman's JSON format written by hand.
+pub fn bridge_network(
+    name: &str,
+    bridge: &str,
+    subnet: &str,
+    gateway: &str,
+    dns: bool,
+) -> podnet::Network {
+    serde_json::from_value(json!({
         "name": name,
         "id": format!("{:0>64}", format!("{:x}", std::process::id())),
         "driver": "bridge",
@@ -134,5 +140,6 @@ pub fn bridge_network(name: &str, bridge: &str, subnet: &str, gateway: &str, dns
         "internal": false,
         "dns_enabled": dns,
         "ipam_options": {"driver": "host-local"}
-    })
+    }))
+    .unwrap()
 }
