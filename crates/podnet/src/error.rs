@@ -26,6 +26,9 @@ pub enum Error {
     /// Entering the user namespace or managing the rootless netns failed.
     #[error(transparent)]
     Rootless(#[from] crate::rootless::RootlessError),
+    /// A container's hosts file or resolv.conf could not be edited.
+    #[error(transparent)]
+    EtcFiles(#[from] etchosts::Error),
     /// containers.conf or podman's backend marker file could not be used.
     #[error(transparent)]
     ContainersConf(#[from] containers_conf::Error),

@@ -89,7 +89,8 @@ pub use rootless::{
 };
 pub use runtime::{
     ContainerSpec, ExecSession, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime,
-    RuntimeConfig, RuntimeError, SingleNetworkOptions, UpdateNetworkOptions, FAILPOINTS,
+    RuntimeConfig, RuntimeError, SingleNetworkOptions, Step, StepError, UpdateNetworkOptions,
+    FAILPOINTS,
 };
 /// The rusqlite podnet's state database is built with (0.32): a crate that also uses SQLite must
 /// use this version, as two `libsqlite3-sys` versions cannot be linked into one program. The

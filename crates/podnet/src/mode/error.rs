@@ -6,6 +6,9 @@ use std::path::PathBuf;
 /// A network mode's rule refused an operation.
 #[derive(Debug, thiserror::Error)]
 pub enum ModeError {
+    /// Bridge mode reached the other modes' setup (a bug: the backend flow sets it up).
+    #[error("container {0}: bridge mode is set up by the backend flow, not as a network mode")]
+    BridgeIsNotAMode(String),
     /// libpod's `removeContainer`: an owner with dependents is not removed (`--force`
     /// neither); its dependents go first.
     #[error("container {id} has dependent containers which must be removed before it: {}: container already exists", .dependents.join(", "))]

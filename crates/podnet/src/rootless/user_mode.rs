@@ -341,20 +341,24 @@ pub(crate) fn helper_alive(dir: &Path) -> Option<bool> {
 
 /// Stops the container's port forwarder and helper and forgets them; the errors (already
 /// gone is success).
-pub(crate) fn stop(dir: &Path, container_id: &str) -> Vec<String> {
+pub(crate) fn stop(dir: &Path, container_id: &str) -> Vec<RootlessError> {
     let mut errors = Vec::new();
     if let Err(e) = super::ports::stop(dir, container_id) {
-        errors.push(format!("port forwarder: {e}"));
+        errors.push(e);
     }
     let record = dir.join(HELPER_RECORD);
     if let Some(live) = ProcessRecord::read(&record).and_then(|r| r.open_live()) {
         if let Err(e) = live.terminate(Duration::from_secs(2)) {
-            errors.push(format!("network helper: {e}"));
+            errors.push(e);
         }
     }
     match std::fs::remove_file(&record) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            errors.push(format!("{}: {e}", record.display()))
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+            errors.push(RootlessError::File {
+                action: "remove",
+                path: record,
+                source,
+            })
         }
         _ => {}
     }

@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{dns_ready, failpoint, files, spec, FlowLock, NetworkRequest, Runtime, RuntimeError};
+use super::{
+    dns_ready, failpoint, files, spec, FlowLock, NetworkRequest, Runtime, RuntimeError, Step,
+    StepError,
+};
 use crate::backend::Backend;
 use crate::state::{Intent, IntentKind};
 use crate::{ContainerRecord, Error};
@@ -198,7 +201,7 @@ impl<B: Backend> Runtime<B> {
                 self.backend
                     .publish(&record.id, &record.port_mappings, &record.network_status)
             {
-                errors.push(format!("ports: {e}"));
+                errors.push(StepError::new(Step::Ports, e));
             }
         }
         if errors.is_empty() {
@@ -229,7 +232,7 @@ impl<B: Backend> Runtime<B> {
         &self,
         record: &mut ContainerRecord,
         net: &crate::Network,
-    ) -> Result<Vec<String>, Error> {
+    ) -> Result<Vec<StepError>, Error> {
         let mut removed = BTreeMap::new();
         if let Some(status) = record.network_status.remove(&net.name) {
             removed.insert(net.name.clone(), status);

@@ -160,17 +160,13 @@ pub enum RuntimeError {
         holder: String,
     },
     /// A best-effort flow (teardown, disconnect, reload) finished with errors.
-    #[error("{flow} of container {container} finished with {} error(s): {}", .errors.len(), join(.errors))]
+    #[error("{flow} of container {container} finished with {} error(s): {}", .errors.len(), super::step_error::join(.errors))]
     Incomplete {
         /// The flow.
         flow: &'static str,
         /// The container name.
         container: String,
-        /// Every error met, in order.
-        errors: Vec<String>,
+        /// Every failed step, in order.
+        errors: Vec<super::StepError>,
     },
-}
-
-fn join(errors: &[String]) -> String {
-    errors.join("; ")
 }

@@ -16,7 +16,7 @@ use std::process::{Child, ExitStatus};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
-use super::{files, FlowLock, Runtime, RuntimeError};
+use super::{files, FlowLock, Runtime, RuntimeError, Step, StepError};
 use crate::backend::Backend;
 use crate::{ContainerRecord, Error};
 
@@ -102,7 +102,7 @@ impl<B: Backend> Runtime<B> {
     /// Ends every recorded exec session of `record` (SIGKILL to its process group) and
     /// drops the records; a record whose process is gone or was replaced is just dropped.
     /// Best effort: returns what could not be done.
-    pub(super) fn end_exec_sessions(&self, record: &ContainerRecord) -> Vec<String> {
+    pub(super) fn end_exec_sessions(&self, record: &ContainerRecord) -> Vec<StepError> {
         let dir = exec_dir(&self.config, &record.id);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
@@ -111,26 +111,34 @@ impl<B: Backend> Runtime<B> {
         for entry in entries.flatten() {
             let path = entry.path();
             if let Err(e) = end_one(&path) {
-                errors.push(format!("exec session {}: {e}", path.display()));
+                errors.push(StepError::new(Step::ExecSession, e));
             }
         }
         errors
     }
 }
 
-fn end_one(path: &Path) -> Result<(), String> {
-    let pid: u32 = path
+fn end_one(path: &Path) -> Result<(), RuntimeError> {
+    let io = |source: std::io::Error| RuntimeError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let pid: i32 = path
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(|n| n.parse().ok())
-        .ok_or("not a PID")?;
-    let recorded = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    match start_time(pid) {
+        .ok_or_else(|| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "an exec session record is named by its process ID",
+            ))
+        })?;
+    let recorded = std::fs::read_to_string(path).map_err(io)?;
+    match start_time(pid.unsigned_abs()) {
         Some(now) if now == recorded.trim() => {
-            let group = Pid::from_raw(i32::try_from(pid).map_err(|e| e.to_string())?);
-            match killpg(group, Signal::SIGKILL) {
+            match killpg(Pid::from_raw(pid), Signal::SIGKILL) {
                 Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-                Err(e) => return Err(format!("kill process group {pid}: {e}")),
+                Err(e) => return Err(io(std::io::Error::from(e))),
             }
             tracing::debug!(pid, "exec session ended");
         }
@@ -139,6 +147,6 @@ fn end_one(path: &Path) -> Result<(), String> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(io(e)),
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use etchosts::{hosts, resolvconf, HostEntry};
 
-use super::{RuntimeConfig, RuntimeError};
+use super::{RuntimeConfig, RuntimeError, Step, StepError};
 use crate::backend::StatusBlock;
 use crate::ContainerRecord;
 
@@ -254,12 +254,12 @@ pub(crate) fn add_network(
 pub(crate) fn remove_network(
     record: &ContainerRecord,
     removed: &BTreeMap<String, StatusBlock>,
-) -> Vec<String> {
+) -> Vec<StepError> {
     let mut errors = Vec::new();
     if let Some(path) = &record.hosts_path {
         let entries = host_entries(removed, &own_names(record));
         if let Err(e) = hosts::remove(path, &entries) {
-            errors.push(format!("hosts: {e}"));
+            errors.push(StepError::new(Step::Hosts, e));
         }
     }
     if let Some(path) = &record.resolv_conf_path {
@@ -269,7 +269,7 @@ pub(crate) fn remove_network(
             .collect();
         if !servers.is_empty() {
             if let Err(e) = resolvconf::remove_nameservers(path, &servers) {
-                errors.push(format!("resolv.conf: {e}"));
+                errors.push(StepError::new(Step::ResolvConf, e));
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{dns_ready, failpoint, files, FlowLock, Runtime, RuntimeError};
+use super::{dns_ready, failpoint, files, FlowLock, Runtime, RuntimeError, Step, StepError};
 use crate::backend::{Backend, NetworkOptions};
 use crate::state::{Intent, IntentKind};
 use crate::{ContainerRecord, Error, Network};
@@ -197,14 +197,14 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// Unpublishes the container's ports and releases shared backend state; the errors.
-    pub(super) fn release_backend(&self, container_id: &str) -> Vec<String> {
+    pub(super) fn release_backend(&self, container_id: &str) -> Vec<StepError> {
         let mut errors = Vec::new();
         self.stop_port_holder(container_id);
         if let Err(e) = self.backend.publish(container_id, &[], &Default::default()) {
-            errors.push(format!("ports: {e}"));
+            errors.push(StepError::new(Step::Ports, e));
         }
         if let Err(e) = self.backend.release(container_id) {
-            errors.push(format!("backend release: {e}"));
+            errors.push(StepError::new(Step::BackendRelease, e));
         }
         errors
     }
@@ -254,7 +254,7 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// The teardown steps, for callers that hold the flow lock already.
-    pub(super) fn teardown_unlocked(&self, record: &mut ContainerRecord) -> Vec<String> {
+    pub(super) fn teardown_unlocked(&self, record: &mut ContainerRecord) -> Vec<StepError> {
         if !record.running {
             return Vec::new();
         }
@@ -270,13 +270,16 @@ impl<B: Backend> Runtime<B> {
             let found = match self.lookup_networks(record) {
                 Ok(found) => found,
                 Err(e) => {
-                    errors.push(e.to_string());
+                    errors.push(StepError::new(Step::Networks, e));
                     Vec::new()
                 }
             };
             let nets: Vec<Network> = found
                 .into_iter()
-                .filter_map(|net| net.map_err(|e| errors.push(e.to_string())).ok())
+                .filter_map(|net| {
+                    net.map_err(|e| errors.push(StepError::new(Step::Networks, e)))
+                        .ok()
+                })
                 .collect();
             if !nets.is_empty() && !self.namespaces.is_alive(&ns) {
                 let options = self.applied_options(record, &nets);
@@ -296,10 +299,10 @@ impl<B: Backend> Runtime<B> {
                     tx.commit()
                 });
                 if let Err(e) = noted {
-                    errors.push(format!("state: {e}"));
+                    errors.push(StepError::new(Step::State, e));
                 }
                 if let Err(e) = self.backend.teardown(&ns, &options) {
-                    errors.push(format!("backend: {e}"));
+                    errors.push(StepError::new(Step::BackendTeardown, e));
                 }
             }
             failpoint::hit("teardown:backend-done");
@@ -333,11 +336,11 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// The teardown steps after the backend: netns, leases, record, intent.
-    pub(super) fn teardown_after_backend(&self, record: &mut ContainerRecord) -> Vec<String> {
+    pub(super) fn teardown_after_backend(&self, record: &mut ContainerRecord) -> Vec<StepError> {
         let mut errors = Vec::new();
         if let Some(ns) = record.netns_path.clone() {
             if let Err(e) = self.namespaces.remove(&ns, &record.name) {
-                errors.push(e.to_string());
+                errors.push(StepError::new(Step::Netns, e));
             }
         }
         errors.extend(self.release_backend(&record.id));
@@ -347,7 +350,7 @@ impl<B: Backend> Runtime<B> {
 
     /// Marks the record stopped and saves it with its leases released and its intent
     /// deleted, in one transaction; the error, if any.
-    pub(super) fn save_stopped(&self, record: &mut ContainerRecord) -> Option<String> {
+    pub(super) fn save_stopped(&self, record: &mut ContainerRecord) -> Option<StepError> {
         record.running = false;
         record.netns_path = None;
         record.network_status.clear();
@@ -358,7 +361,7 @@ impl<B: Backend> Runtime<B> {
             tx.delete_intent(&record.id)?;
             tx.commit()
         });
-        saved.err().map(|e| format!("state: {e}"))
+        saved.err().map(|e| StepError::new(Step::State, e))
     }
 
     /// Removes a container's record, leases and files (`podman rm`). A running container
@@ -384,12 +387,13 @@ impl<B: Backend> Runtime<B> {
             tx.commit()
         });
         if let Err(e) = deleted {
-            errors.push(format!("state: {e}"));
+            errors.push(StepError::new(Step::State, e));
         }
         let dir = files::container_dir(&self.config, &record.id);
         match std::fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                errors.push(format!("{}: {e}", dir.display()))
+            Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                let cause = RuntimeError::Io { path: dir, source };
+                errors.push(StepError::new(Step::ContainerDir, cause));
             }
             _ => {}
         }

@@ -43,6 +43,7 @@ mod ports;
 mod reconcile;
 mod reload;
 mod spec;
+mod step_error;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +57,7 @@ pub use network_lifecycle::UpdateNetworkOptions;
 pub use networks::RemoveNetworkOptions;
 pub use reconcile::ReconcileReport;
 pub use spec::{ContainerSpec, NetworkRequest, SingleNetworkOptions};
+pub use step_error::{Step, StepError};
 
 use crate::backend::{Backend, NetworkOptions, PerNetworkOptions};
 use crate::{ContainerRecord, Error, Network, NetworkStore, StateStore};

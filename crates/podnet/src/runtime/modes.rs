@@ -31,21 +31,11 @@ use etchosts::resolvconf::NetnsMode;
 use etchosts::HostEntry;
 use netstatus::InspectNetworkSettings;
 
-use super::{failpoint, files, ContainerSpec, Runtime};
+use super::{failpoint, files, ContainerSpec, Runtime, Step, StepError};
 use crate::backend::Backend;
 use crate::mode::{ModeError, NetworkMode, PastaOptions};
 use crate::rootless::user_mode::{self, UserModeNet, UserModeStart};
 use crate::{ContainerRecord, Error};
-
-/// `setup_mode` is never called for bridge mode; a bug if it is.
-fn unreachable_bridge(record: &ContainerRecord) -> Result<(), Error> {
-    Err(crate::runtime::RuntimeError::Incomplete {
-        flow: "setup",
-        container: record.name.clone(),
-        errors: vec!["bridge mode is set up by the netavark flow".into()],
-    }
-    .into())
-}
 
 /// podman's hostname default: the host's in host mode (the UTS namespace is the host's
 /// too), else the short ID.
@@ -157,7 +147,8 @@ impl<B: Backend> Runtime<B> {
                 record.hosts_path = owner.hosts_path;
                 record.resolv_conf_path = owner.resolv_conf_path;
             }
-            NetworkMode::Bridge => unreachable_bridge(&record)?,
+            // the backend flow sets bridge mode up; reaching here is a bug, not a crash
+            NetworkMode::Bridge => return Err(ModeError::BridgeIsNotAMode(record.name).into()),
         }
         let undo = |rt: &Self, record: &ContainerRecord| {
             if user_net.is_some() {
@@ -226,12 +217,12 @@ impl<B: Backend> Runtime<B> {
 
     /// `teardown` of a container without netavark networks: its own pin removed (none),
     /// nothing of a namespace it joined; the record marked stopped. The errors.
-    pub(super) fn teardown_mode(&self, record: &mut ContainerRecord) -> Vec<String> {
+    pub(super) fn teardown_mode(&self, record: &mut ContainerRecord) -> Vec<StepError> {
         let mut errors = self.stop_user_mode(record);
         if record.network_mode.owns_netns() {
             if let Some(pin) = &record.netns_path {
                 if let Err(e) = self.namespaces.remove(pin, &record.name) {
-                    errors.push(e.to_string());
+                    errors.push(StepError::new(Step::Netns, e));
                 }
             }
         }
@@ -246,10 +237,10 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// Stops the running containers that share `record`'s namespace, before it goes.
-    pub(super) fn stop_dependents(&self, record: &ContainerRecord) -> Vec<String> {
+    pub(super) fn stop_dependents(&self, record: &ContainerRecord) -> Vec<StepError> {
         let dependents = match self.state.dependents(&record.id) {
             Ok(d) => d,
-            Err(e) => return vec![e.to_string()],
+            Err(e) => return vec![StepError::new(Step::State, e)],
         };
         let mut errors = Vec::new();
         for mut dependent in dependents.into_iter().filter(|d| d.running) {
@@ -364,9 +355,12 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// Stops a container's own pasta or slirp4netns and its port forwarder; the errors.
-    fn stop_user_mode(&self, record: &ContainerRecord) -> Vec<String> {
+    fn stop_user_mode(&self, record: &ContainerRecord) -> Vec<StepError> {
         let dir = files::container_dir(&self.config, &record.id);
         user_mode::stop(&dir, &record.id)
+            .into_iter()
+            .map(|e| StepError::new(Step::NetworkHelper, e))
+            .collect()
     }
 
     /// reconcile's part: a stopped pasta or slirp4netns container's helper left by a crash
@@ -390,11 +384,9 @@ impl<B: Backend> Runtime<B> {
                     report.errors.extend(self.stop_user_mode(&record));
                     match self.start_user_mode(&record, pin) {
                         Ok(_) => report.helpers_restarted.push(record.id.clone()),
-                        Err(e) => report.errors.push(format!(
-                            "restarting the {} of {}: {e}",
-                            record.network_mode.kind(),
-                            record.name
-                        )),
+                        Err(e) => report
+                            .errors
+                            .push(StepError::new(Step::Container(record.id.clone()), e)),
                     }
                 }
                 (_, false) if alive.is_some() => {

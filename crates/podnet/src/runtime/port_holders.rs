@@ -18,6 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::Command;
 
+use super::{Step, StepError};
 use crate::backend::Backend;
 use crate::rootless::ports;
 use crate::rootless::{ForwardProtocol, PortForward};
@@ -125,7 +126,7 @@ impl<B: Backend> Runtime<B> {
                     Ok(_) => report.port_holders_restored.push(record.id.clone()),
                     Err(e) => report
                         .errors
-                        .push(format!("port holder of {}: {e}", record.name)),
+                        .push(StepError::new(Step::Container(record.id.clone()), e)),
                 }
             } else if !record.running && live {
                 self.stop_port_holder(&record.id);

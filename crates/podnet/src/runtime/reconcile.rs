@@ -19,13 +19,14 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::{FlowLock, Runtime};
+use super::{FlowLock, Runtime, Step, StepError};
 use crate::backend::Backend;
 use crate::state::{Intent, IntentKind};
 use crate::Error;
 
 /// What [`Runtime::reconcile`] repaired.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, serde::Serialize)]
+#[non_exhaustive]
 pub struct ReconcileReport {
     /// Interrupted setups and connects undone, by container ID.
     pub intents_undone: Vec<String>,
@@ -51,7 +52,49 @@ pub struct ReconcileReport {
     /// The shared DNS server restarted because entries existed without a live server.
     pub dns_repaired: Vec<String>,
     /// Problems met on the way (each repair is attempted regardless).
-    pub errors: Vec<String>,
+    pub errors: Vec<StepError>,
+}
+
+impl ReconcileReport {
+    /// Nothing needed repair and nothing failed: the state matched the host.
+    pub fn is_empty(&self) -> bool {
+        // no `..`: a field added later must be added here too
+        let ReconcileReport {
+            intents_undone,
+            intents_finished,
+            reloads_redone,
+            netns_removed,
+            containers_stopped,
+            leases_released,
+            shared_ipam_released,
+            port_holders_restored,
+            helpers_restarted,
+            helpers_stopped,
+            dns_repaired,
+            errors,
+        } = self;
+        *leases_released == 0
+            && [
+                intents_undone,
+                intents_finished,
+                reloads_redone,
+                containers_stopped,
+                port_holders_restored,
+                helpers_restarted,
+                helpers_stopped,
+                dns_repaired,
+            ]
+            .iter()
+            .all(|ids| ids.is_empty())
+            && netns_removed.is_empty()
+            && shared_ipam_released.is_empty()
+            && errors.is_empty()
+    }
+}
+
+/// A failure while finishing or undoing `intent`'s flow.
+fn intent_error(intent: &Intent, cause: impl Into<Error>) -> StepError {
+    StepError::new(Step::Intent(intent.container_id.clone()), cause)
 }
 
 impl<B: Backend> Runtime<B> {
@@ -72,7 +115,7 @@ impl<B: Backend> Runtime<B> {
         match self.backend.repair_dns() {
             Ok(Some(repaired)) => report.dns_repaired.push(repaired),
             Ok(None) => {}
-            Err(e) => report.errors.push(format!("aardvark-dns: {e}")),
+            Err(e) => report.errors.push(StepError::new(Step::Dns, e)),
         }
         Ok(report)
     }
@@ -81,7 +124,7 @@ impl<B: Backend> Runtime<B> {
         let record = match self.state.get_container(&intent.container_id) {
             Ok(r) => r.filter(|r| r.id == intent.container_id),
             Err(e) => {
-                report.errors.push(e.to_string());
+                report.errors.push(intent_error(intent, e));
                 return;
             }
         };
@@ -93,9 +136,7 @@ impl<B: Backend> Runtime<B> {
                             self.backend
                                 .publish(&record.id, &record.port_mappings, &status)
                         {
-                            report
-                                .errors
-                                .push(format!("republish ports of {}: {e}", record.name));
+                            report.errors.push(intent_error(intent, e));
                         }
                         record.network_status = status;
                         let saved = self.state.begin().and_then(|tx| {
@@ -105,12 +146,10 @@ impl<B: Backend> Runtime<B> {
                         });
                         match saved {
                             Ok(()) => report.reloads_redone.push(record.id.clone()),
-                            Err(e) => report.errors.push(e.to_string()),
+                            Err(e) => report.errors.push(intent_error(intent, e)),
                         }
                     }
-                    Err(e) => report
-                        .errors
-                        .push(format!("redo reload of {}: {e}", record.name)),
+                    Err(e) => report.errors.push(intent_error(intent, e)),
                 }
                 return;
             }
@@ -126,10 +165,7 @@ impl<B: Backend> Runtime<B> {
             self.backend
                 .undo_setup(&intent.netns_path, &intent.options, &intent.new_bridges)
         {
-            report.errors.push(format!(
-                "undo interrupted setup of {}: {e}",
-                intent.container_id
-            ));
+            report.errors.push(intent_error(intent, e));
             return;
         }
         let connected: BTreeSet<&String> = record
@@ -151,7 +187,7 @@ impl<B: Backend> Runtime<B> {
             tx.commit()
         });
         if let Err(e) = released {
-            report.errors.push(e.to_string());
+            report.errors.push(intent_error(intent, e));
             return;
         }
         let still_used = record
@@ -163,7 +199,7 @@ impl<B: Backend> Runtime<B> {
                 .remove(&intent.netns_path, &intent.container_id)
             {
                 Ok(()) => report.netns_removed.push(intent.netns_path.clone()),
-                Err(e) => report.errors.push(e.to_string()),
+                Err(e) => report.errors.push(intent_error(intent, e)),
             }
             // the container holds nothing now (a shared rootless netns, a forwarder)
             report
@@ -192,7 +228,7 @@ impl<B: Backend> Runtime<B> {
                     .namespaces
                     .remove(&intent.netns_path, &intent.container_id)
                 {
-                    report.errors.push(e.to_string());
+                    report.errors.push(intent_error(intent, e));
                 }
             }
             let dropped = self.state.begin().and_then(|tx| {
@@ -200,7 +236,7 @@ impl<B: Backend> Runtime<B> {
                 tx.commit()
             });
             if let Err(e) = dropped {
-                report.errors.push(e.to_string());
+                report.errors.push(intent_error(intent, e));
             }
             return;
         };
@@ -214,9 +250,9 @@ impl<B: Backend> Runtime<B> {
                 match self.networks.inspect(name) {
                     Ok(net) => match self.finish_disconnect(&mut record, &net) {
                         Ok(errors) => report.errors.extend(errors),
-                        Err(e) => report.errors.push(e.to_string()),
+                        Err(e) => report.errors.push(intent_error(intent, e)),
                     },
-                    Err(e) => report.errors.push(e.to_string()),
+                    Err(e) => report.errors.push(intent_error(intent, e)),
                 }
             }
         }
@@ -251,7 +287,7 @@ impl<B: Backend> Runtime<B> {
             if ours && !known.contains(&path) {
                 match self.namespaces.remove(&path, "-") {
                     Ok(()) => report.netns_removed.push(path),
-                    Err(e) => report.errors.push(e.to_string()),
+                    Err(e) => report.errors.push(StepError::new(Step::Pins, e)),
                 }
             }
         }

@@ -347,7 +347,8 @@ fn reconcile_undoes_an_interrupted_setup() {
         "{calls:?}"
     );
     // idempotent
-    assert_eq!(f.rt.reconcile().unwrap(), ReconcileReport::default());
+    let report = f.rt.reconcile().unwrap();
+    assert!(report.is_empty(), "{report:?}");
     // and the container can start normally afterwards
     assert!(f.rt.setup("web").unwrap().running);
 }
