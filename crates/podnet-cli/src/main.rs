@@ -20,7 +20,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     // Started as a rootless container's port forwarder (by `podnet start`, not by a user).
-    if std::env::var_os(podnet::PORT_FORWARDER_ENV).is_some() {
+    if podnet::is_port_forwarder() {
         return match podnet::run_port_forwarder() {
             Ok(never) => match never {},
             Err(e) => fail(&e),

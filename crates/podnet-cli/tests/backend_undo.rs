@@ -26,11 +26,8 @@ fn leases(host: &Host) -> Vec<String> {
 }
 
 fn intents(host: &Host) -> usize {
-    podnet::StateStore::open(host.state_db())
-        .unwrap()
-        .list_intents()
-        .unwrap()
-        .len()
+    let store = podnet::StateStore::open(host.state_db()).unwrap();
+    podnet::testing::intents(&store).unwrap().len()
 }
 
 /// The container's netns pin (empty when it has none), from `podnet inspect`.
@@ -515,7 +512,7 @@ fn the_port_forwarder_runs_without_any_capability_and_still_forwards() {
     let ready_raw = std::os::fd::AsRawFd::as_raw_fd(&ready_w);
     let mut command = Command::new(PODNET);
     command
-        .env(podnet::PORT_FORWARDER_ENV, spec.to_string())
+        .env(podnet::testing::PORT_FORWARDER_ENV, spec.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     // SAFETY: dup2 is one raw syscall, safe between fork and exec.

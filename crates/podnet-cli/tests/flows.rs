@@ -329,9 +329,9 @@ fn a_kill_at_any_point_of_a_flow_is_repaired_by_reconcile() {
     let publish = format!("127.0.0.1:{port}:8080");
     host.podnet(&["create", "k", "--network", "pntcr", "-p", &publish]);
 
-    // every point the sources define (podnet::FAILPOINTS is checked against them), each
+    // every point the sources define (podnet::testing::FAILPOINTS is checked against them), each
     // from a stopped, clean container, back to one
-    for &point in podnet::FAILPOINTS {
+    for &point in podnet::testing::FAILPOINTS {
         let flow = point.split(':').next().unwrap();
         match flow {
             "setup" => {

@@ -469,7 +469,7 @@ fn a_disk_filling_up_under_an_open_database_is_named_and_commits_nothing() {
     let mut failed = None;
     // a transaction big enough that the WAL must grow
     for i in 0..50 {
-        let tx = store.begin().and_then(|tx| {
+        let tx = podnet::testing::begin(&store).and_then(|tx| {
             let record = podnet::ContainerRecord {
                 id: format!("{i:064x}"),
                 name: format!("c{i}"),

@@ -87,9 +87,9 @@ fn rootless_kill_at_any_point_of_a_flow_is_repaired_by_reconcile() {
     cli.ok(&["create", "rla", "--network", "pntrl3", "-p", &publish]);
     let crash = |point: &str, args: &[&str]| cli.crash(point, args);
 
-    // every point the sources define (podnet::FAILPOINTS is checked against them), each
+    // every point the sources define (podnet::testing::FAILPOINTS is checked against them), each
     // from a stopped, clean container, back to one
-    for &point in podnet::FAILPOINTS {
+    for &point in podnet::testing::FAILPOINTS {
         let flow = point.split(':').next().unwrap();
         match flow {
             "setup" => {

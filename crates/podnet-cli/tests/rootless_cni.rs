@@ -162,7 +162,7 @@ fn rootless_cni_kill_at_a_setup_or_teardown_point_is_repaired_by_reconcile() {
     let publish = format!("127.0.0.1:{port}:8080");
     cli.ok(&["create", "rla", "--network", &name, "-p", &publish]);
 
-    for point in podnet::FAILPOINTS
+    for point in podnet::testing::FAILPOINTS
         .iter()
         .filter(|p| p.starts_with("setup:") || p.starts_with("teardown:"))
     {

@@ -125,7 +125,7 @@ fn two_rootless_containers_reach_each_other_by_name() {
 /// refuses to start.
 #[test]
 fn port_forwarder_main() {
-    if std::env::var_os(podnet::PORT_FORWARDER_ENV).is_some() {
+    if podnet::is_port_forwarder() {
         let err = run_port_forwarder().unwrap_err();
         panic!("port forwarder failed: {err}");
     }

@@ -33,7 +33,7 @@ fn network() -> Network {
 fn store_with(dir: &std::path::Path, held: usize) -> StateStore {
     let s = StateStore::open(dir.join("state.db")).expect("open state db");
     let net = network();
-    let tx = s.begin().expect("begin");
+    let tx = podnet::testing::begin(&s).expect("begin");
     for i in 0..held {
         tx.allocate_ips(&net, &format!("held{i}"), "eth0", &[])
             .expect("allocate");
@@ -64,7 +64,7 @@ fn bench(c: &mut Criterion) {
         // allocation alone, rolled back so every iteration sees the same state
         g.bench_function(id, |b| {
             b.iter(|| {
-                let tx = s.begin().expect("begin");
+                let tx = podnet::testing::begin(&s).expect("begin");
                 let ips = tx.allocate_ips(&net, "new", "eth0", &[]).expect("allocate");
                 assert_eq!(ips.len(), 1);
                 drop(tx);
@@ -75,12 +75,12 @@ fn bench(c: &mut Criterion) {
     {
         let tmp = tempfile::tempdir().expect("tempdir");
         let s = store_with(tmp.path(), 253);
-        let tx = s.begin().expect("begin");
+        let tx = podnet::testing::begin(&s).expect("begin");
         tx.release_ips(&net, "held252").expect("release");
         tx.commit().expect("commit");
         g.bench_function("253rd_wrapped_walk", |b| {
             b.iter(|| {
-                let tx = s.begin().expect("begin");
+                let tx = podnet::testing::begin(&s).expect("begin");
                 let ips = tx.allocate_ips(&net, "new", "eth0", &[]).expect("allocate");
                 assert_eq!(ips[0].addr().to_string(), "10.89.0.254");
                 drop(tx);
@@ -99,11 +99,11 @@ fn bench(c: &mut Criterion) {
         let s = store_with(tmp.path(), held);
         g.bench_function(id, |b| {
             b.iter(|| {
-                let tx = s.begin().expect("begin");
+                let tx = podnet::testing::begin(&s).expect("begin");
                 tx.allocate_ips(&net, "new", "eth0", &[]).expect("allocate");
                 tx.put_container(&record("new")).expect("put");
                 tx.commit().expect("commit");
-                let tx = s.begin().expect("begin");
+                let tx = podnet::testing::begin(&s).expect("begin");
                 tx.release_ips(&net, "new").expect("release");
                 tx.delete_container("new").expect("delete");
                 tx.commit().expect("commit");

@@ -81,16 +81,15 @@ pub use network::{
     SubnetPool, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM,
     IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER, NONE_IPAM,
 };
+pub use rootless::is_port_forwarder;
 pub use rootless::{
     in_user_namespace, reexec_in_user_namespace, run_port_forwarder, ForwardProtocol, PortForward,
     Reexec, RootlessBackend, RootlessError, RootlessNetHelper, RootlessNetNs, RootlessNetNsConfig,
-    RootlessNetNsLock, RootlessNetNsStatus, UserNamespace, PORT_FORWARDER_ENV, UDP_IDLE,
-    USERNS_ENV,
+    RootlessNetNsLock, RootlessNetNsStatus, UserNamespace, UDP_IDLE,
 };
 pub use runtime::{
     ContainerSpec, ExecSession, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime,
     RuntimeConfig, RuntimeError, SingleNetworkOptions, Step, StepError, UpdateNetworkOptions,
-    FAILPOINTS,
 };
 /// The rusqlite podnet's state database is built with (0.32): a crate that also uses SQLite must
 /// use this version, as two `libsqlite3-sys` versions cannot be linked into one program. The
@@ -98,8 +97,8 @@ pub use runtime::{
 /// linked.
 pub use rusqlite;
 pub use state::{
-    check_static_ip, ContainerFilter, ContainerRecord, Intent, IntentKind, Lease, StateError,
-    StateStore, StateTx, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION,
+    check_static_ip, ContainerFilter, ContainerRecord, Lease, StateError, StateStore,
+    DEFAULT_BUSY_TIMEOUT,
 };
 pub use validate::{InvalidInput, Rule};
 

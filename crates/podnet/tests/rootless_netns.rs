@@ -15,7 +15,7 @@ use std::process::Command;
 
 use podnet::{
     in_user_namespace, reexec_in_user_namespace, Reexec, RootlessNetHelper, RootlessNetNs,
-    UserNamespace, USERNS_ENV,
+    UserNamespace,
 };
 use rootless_support::*;
 
@@ -349,7 +349,7 @@ fn reexec_runs_the_program_again_inside_the_user_namespace() {
     let name = "reexec_runs_the_program_again_inside_the_user_namespace";
     if in_user_namespace() {
         // Third level: the re-executed copy, inside the namespaces, in the caller's cwd.
-        assert!(std::env::var_os(USERNS_ENV).is_some());
+        assert!(std::env::var_os(podnet::testing::USERNS_ENV).is_some());
         let cwd = std::env::current_dir().unwrap();
         assert_eq!(cwd, PathBuf::from(std::env::var_os(DIR_ENV).unwrap()));
         std::fs::write(cwd.join("inner-ran"), "yes").unwrap();

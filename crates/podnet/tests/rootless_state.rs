@@ -36,12 +36,12 @@ fn rootless_paths_and_operations() {
     assert!(dir.join(format!("{}.json", net.name)).is_file());
 
     let state = StateStore::open(&db).unwrap();
-    let tx = state.begin().unwrap();
+    let tx = podnet::testing::begin(&state).unwrap();
     let ips = tx.allocate_ips(&net, "c1", "eth0", &[]).unwrap();
     tx.commit().unwrap();
     assert_eq!(ips[0].addr(), podnet_first_host(&net));
 
-    let tx = state.begin().unwrap();
+    let tx = podnet::testing::begin(&state).unwrap();
     tx.release_ips(&net, "c1").unwrap();
     tx.commit().unwrap();
     store.remove(&net.name).unwrap();

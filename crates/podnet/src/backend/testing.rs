@@ -1,4 +1,7 @@
-//! [`FakeBackend`]: a recording backend for unit tests of the flows (no root, no netavark).
+//! Test support (feature `testing`): [`FakeBackend`], a recording backend for unit tests
+//! of the flows (no root, no netavark), and the internals that crash and fault tests
+//! reach into (state transactions, flow intents, failpoint names, the re-exec markers).
+//! None of it is part of the stable API.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -8,6 +11,22 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use super::{Backend, BackendError, NetworkOptions, StatusBlock};
 use crate::Subnet;
 use netstatus::{NetAddress, NetInterface};
+
+pub use crate::rootless::forwarder::PORT_FORWARDER_ENV;
+pub use crate::rootless::holder::USERNS_ENV;
+pub use crate::runtime::failpoint::FAILPOINTS;
+pub use crate::state::{Intent, IntentKind, StateTx, SCHEMA_VERSION};
+
+/// A write transaction on `store`, as the flows open them (for tests that put records or
+/// leases in place, or fill a disk under a commit).
+pub fn begin(store: &crate::StateStore) -> Result<StateTx<'_>, crate::StateError> {
+    store.begin()
+}
+
+/// The flow intents recorded in `store` (flows interrupted, or running now).
+pub fn intents(store: &crate::StateStore) -> Result<Vec<Intent>, crate::StateError> {
+    store.list_intents()
+}
 
 /// One call made to a [`FakeBackend`].
 #[derive(Debug, Clone, PartialEq)]

@@ -33,6 +33,13 @@ use super::error::RootlessError;
 /// Environment variable carrying a forwarder's spec (netns path and ports) as JSON.
 pub const PORT_FORWARDER_ENV: &str = "_PODNET_PORT_FORWARDER";
 
+/// Whether this process was started as a rootless container's port forwarder: then a
+/// program built on podnet calls [`run_port_forwarder`] first thing in `main`, as the
+/// `podnet` command does.
+pub fn is_port_forwarder() -> bool {
+    std::env::var_os(PORT_FORWARDER_ENV).is_some()
+}
+
 /// The fd on which a forwarder reports readiness (one byte once every port is bound).
 pub(crate) const READY_FD: i32 = 3;
 

@@ -16,9 +16,9 @@
 
 mod backend;
 mod error;
-mod forwarder;
+pub(crate) mod forwarder;
 mod helper;
-mod holder;
+pub(crate) mod holder;
 mod ids;
 mod members;
 mod mounts;
@@ -35,10 +35,10 @@ pub(crate) mod user_mode;
 pub use backend::RootlessBackend;
 pub use error::RootlessError;
 pub use forwarder::{
-    run_port_forwarder, ForwardProtocol, PortForward, PORT_FORWARDER_ENV, UDP_IDLE,
+    is_port_forwarder, run_port_forwarder, ForwardProtocol, PortForward, UDP_IDLE,
 };
 pub use helper::RootlessNetHelper;
-pub use holder::{in_user_namespace, UserNamespace, USERNS_ENV};
+pub use holder::{in_user_namespace, UserNamespace};
 pub use reexec::{reexec_in_user_namespace, Reexec};
 pub use rootless_netns::{
     RootlessNetNs, RootlessNetNsConfig, RootlessNetNsLock, RootlessNetNsStatus,

@@ -52,7 +52,6 @@ use std::collections::BTreeMap;
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
 pub use exec_sessions::ExecSession;
-pub use failpoint::FAILPOINTS;
 pub use network_lifecycle::UpdateNetworkOptions;
 pub use networks::RemoveNetworkOptions;
 pub use reconcile::ReconcileReport;

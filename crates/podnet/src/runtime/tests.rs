@@ -330,7 +330,7 @@ fn reconcile_undoes_an_interrupted_setup() {
     // what a crash right after the intent's commit leaves: a pin, a lease, an intent
     let pin = f.rt.create_netns(&c).unwrap();
     let nets = f.rt.record_networks(&c).unwrap();
-    f.rt.lease_and_intend(&c, &nets, &pin, crate::IntentKind::Setup)
+    f.rt.lease_and_intend(&c, &nets, &pin, crate::state::IntentKind::Setup)
         .unwrap();
     // and a stray pin from a crash before the intent
     let stray = f.rt.create_netns(&c).unwrap();
@@ -500,7 +500,7 @@ fn an_undo_that_leaves_something_keeps_the_lease_and_intent_for_reconcile() {
     assert_eq!(leased(&f).len(), 2, "the address may still be up: kept");
     let intents = f.rt.state().list_intents().unwrap();
     assert_eq!(intents.len(), 1);
-    assert_eq!(intents[0].kind, crate::IntentKind::Connect);
+    assert_eq!(intents[0].kind, crate::state::IntentKind::Connect);
     let report = f.rt.reconcile().unwrap();
     assert_eq!(report.intents_undone.len(), 1, "{report:?}");
     assert!(matches!(

@@ -47,7 +47,6 @@ fn to_lease(raw: (String, String, String, Vec<u8>, String, String)) -> Result<Le
 pub(crate) fn list(conn: &Connection, filter: LeaseFilter<'_>) -> Result<Vec<Lease>, StateError> {
     let (cond, args) = match filter {
         LeaseFilter::All => ("", vec![]),
-        LeaseFilter::Network(id) => ("WHERE n.network_id = ?1", vec![id]),
         LeaseFilter::Container(id) => ("WHERE l.container_id = ?1", vec![id]),
     };
     let sql = format!(
@@ -68,7 +67,6 @@ pub(crate) fn list(conn: &Connection, filter: LeaseFilter<'_>) -> Result<Vec<Lea
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum LeaseFilter<'a> {
     All,
-    Network(&'a str),
     Container(&'a str),
 }
 

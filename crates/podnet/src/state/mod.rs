@@ -428,7 +428,7 @@ impl StateStore {
     /// second `begin` while a [`StateTx`] is alive fails with
     /// [`StateError::Begin`], and the store's read shortcuts meanwhile see
     /// the open transaction's uncommitted writes.
-    pub fn begin(&self) -> Result<StateTx<'_>, StateError> {
+    pub(crate) fn begin(&self) -> Result<StateTx<'_>, StateError> {
         let conn = self.conn.lock();
         conn.execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| open::sqlite_failure(&self.path, e, StateError::Begin))?;
@@ -468,7 +468,7 @@ impl StateStore {
     }
 
     /// Every intent left by a flow that has not finished (read-only shortcut).
-    pub fn list_intents(&self) -> Result<Vec<Intent>, StateError> {
+    pub(crate) fn list_intents(&self) -> Result<Vec<Intent>, StateError> {
         intent::list(&self.conn.lock())
     }
 }
@@ -548,24 +548,10 @@ impl StateTx<'_> {
         leases::forget_network(&self.conn, network_id)
     }
 
-    /// Every lease.
-    pub fn list_leases(&self) -> Result<Vec<Lease>, StateError> {
-        leases::list(&self.conn, LeaseFilter::All)
-    }
-
-    /// The leases of one network, by ID.
-    pub fn network_leases(&self, network_id: &str) -> Result<Vec<Lease>, StateError> {
-        leases::list(&self.conn, LeaseFilter::Network(network_id))
-    }
-
     /// The leases of one container.
+    #[cfg(test)]
     pub fn container_leases(&self, container_id: &str) -> Result<Vec<Lease>, StateError> {
         leases::list(&self.conn, LeaseFilter::Container(container_id))
-    }
-
-    /// The container with this ID, name or unique ID prefix.
-    pub fn get_container(&self, id_or_name: &str) -> Result<Option<ContainerRecord>, StateError> {
-        containers::get(&self.conn, id_or_name)
     }
 
     /// Inserts or replaces the record with `record.id`; fails when another
@@ -578,16 +564,6 @@ impl StateTx<'_> {
     /// not touched (release them in the same transaction).
     pub fn delete_container(&self, id: &str) -> Result<bool, StateError> {
         containers::delete(&self.conn, id)
-    }
-
-    /// Every container record, by name.
-    pub fn list_containers(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        containers::list(&self.conn)
-    }
-
-    /// The containers that use `owner_id`'s network namespace, by name.
-    pub fn dependents(&self, owner_id: &str) -> Result<Vec<ContainerRecord>, StateError> {
-        containers::dependents(&self.conn, owner_id)
     }
 
     /// Records what a flow is about to ask the backend for (replacing the container's
@@ -614,14 +590,6 @@ impl StateTx<'_> {
             shared.committed();
         }
         Ok(())
-    }
-
-    /// Discards every change (dropping the transaction does the same).
-    pub fn rollback(mut self) -> Result<(), StateError> {
-        self.open = false;
-        self.conn
-            .execute_batch("ROLLBACK")
-            .map_err(StateError::Rollback)
     }
 }
 
