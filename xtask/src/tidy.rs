@@ -114,4 +114,35 @@ mod tests {
             );
         }
     }
+
+    /// The facade's crate-doc example cannot run as a doctest (root, netavark), so the
+    /// consumer program compiles it downstream; each of its lines must be there.
+    #[test]
+    fn the_facade_example_is_compiled_by_its_consumer() {
+        let root = crate::project_root();
+        let lib =
+            std::fs::read_to_string(root.join("crates/podnet/src/lib.rs")).unwrap_or_default();
+        let consumer =
+            std::fs::read_to_string(root.join("consumers/podnet/src/main.rs")).unwrap_or_default();
+        let example: Vec<&str> = lib
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .map(str::trim)
+            .skip_while(|l| !l.starts_with("```"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("```"))
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("use "))
+            .collect();
+        assert!(
+            example.len() > 5,
+            "no example found in the facade's crate doc"
+        );
+        let compiled: Vec<&str> = consumer.lines().map(str::trim).collect();
+        for line in example {
+            assert!(
+                compiled.contains(&line),
+                "consumers/podnet/src/main.rs lacks the crate-doc example's line `{line}`"
+            );
+        }
+    }
 }

@@ -40,3 +40,24 @@ fn run(root: &std::path::Path) -> Result<(), podnet::Error> {
     assert!(rt.containers()?.is_empty());
     Ok(())
 }
+
+/// The example of podnet's crate documentation, compiled here against the public API
+/// alone (it needs root and netavark to run: the crate's doctest is `no_run`, and this
+/// program does not call it). Keep it equal to the one in `crates/podnet/src/lib.rs`.
+#[allow(dead_code)]
+fn crate_doc_example() -> Result<(), Box<dyn std::error::Error>> {
+    // podman's files and directories; `RuntimeConfig::under(dir)` keeps everything in `dir`
+    let rt = Runtime::new(RuntimeConfig::system()?, Netavark::new("/run/containers/networks")?)?;
+    rt.create(&ContainerSpec {
+        name: "web".into(),
+        networks: vec![NetworkRequest::new("podman")],
+        ports: vec![podnet::portmap::parse_publish("127.0.0.1:8080:80")?],
+        ..ContainerSpec::default()
+    })?;
+    let web = rt.setup("web")?; // podman start: netns, addresses, veth, DNAT, hosts, resolv.conf
+    println!("{:?}", web.netns_path);
+    println!("{:?}", rt.inspect("web")?.networks.keys()); // podman inspect: NetworkSettings
+    rt.teardown("web")?; // podman stop
+    rt.remove("web", false)?;
+    Ok(())
+}

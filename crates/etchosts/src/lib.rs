@@ -5,10 +5,12 @@
 //! Requires: Linux 3.15+ (open file description locks); no privileges; the directory
 //! holding the target must be writable (the journal lives beside the file).
 //!
-//! ```no_run
+//! ```
 //! use etchosts::{hosts, resolvconf, HostEntry};
-//! # fn main() -> Result<(), etchosts::Error> {
-//! let dir = std::path::Path::new("/run/containers/abc123/userdata");
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // a container's directory (podman: /run/containers/storage/overlay-containers/ID/userdata)
+//! let userdata = tempfile::tempdir()?;
+//! let dir = userdata.path();
 //! hosts::new(&hosts::HostsParams {
 //!     base_file: Some(hosts::DEFAULT_HOSTS_FILE.into()),
 //!     extra_hosts: vec!["db;db.local:10.0.0.7".into()],
@@ -24,6 +26,9 @@
 //! )?;
 //! resolvconf::new(&resolvconf::ResolvParams::new(dir.join("resolv.conf")))?;
 //! resolvconf::add_nameservers(dir.join("resolv.conf"), &["10.89.0.1".parse().unwrap()])?;
+//! let hosts = std::fs::read_to_string(dir.join("hosts"))?;
+//! assert!(hosts.contains("10.89.0.9\tweb abc123\n"), "{hosts}");
+//! assert!(std::fs::read_to_string(dir.join("resolv.conf"))?.contains("nameserver 10.89.0.1\n"));
 //! # Ok(()) }
 //! ```
 //!

@@ -30,18 +30,18 @@
 //! ```no_run
 //! use podnet::{ContainerSpec, Netavark, NetworkRequest, Runtime, RuntimeConfig};
 //!
-//! # fn main() -> Result<(), podnet::Error> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // podman's files and directories; `RuntimeConfig::under(dir)` keeps everything in `dir`
 //! let rt = Runtime::new(RuntimeConfig::system()?, Netavark::new("/run/containers/networks")?)?;
 //! rt.create(&ContainerSpec {
 //!     name: "web".into(),
 //!     networks: vec![NetworkRequest::new("podman")],
-//!     ports: vec![portmap::parse_publish("127.0.0.1:8080:80").expect("valid spec")],
+//!     ports: vec![podnet::portmap::parse_publish("127.0.0.1:8080:80")?],
 //!     ..ContainerSpec::default()
 //! })?;
 //! let web = rt.setup("web")?; // podman start: netns, addresses, veth, DNAT, hosts, resolv.conf
 //! println!("{:?}", web.netns_path);
-//! println!("{}", serde_json::to_string_pretty(&rt.inspect("web")?).unwrap_or_default());
+//! println!("{:?}", rt.inspect("web")?.networks.keys()); // podman inspect: NetworkSettings
 //! rt.teardown("web")?; // podman stop
 //! rt.remove("web", false)?;
 //! # Ok(())
@@ -72,15 +72,23 @@ pub use backend::{
 /// containers.conf (its types appear in [`network_info`] and [`firewall_driver`]).
 pub use containers_conf;
 pub use error::{error_chain, Error};
+/// hosts and resolv.conf edits (its errors are [`Error::EtcFiles`]).
+pub use etchosts;
 pub use mode::{
     parse_network_flags, ModeError, NetworkFlags, NetworkMode, PastaOptions, PortHandler,
     SlirpOptions,
 };
+/// Persistent network namespaces ([`Netavark::host_netns`], the rootless types).
+pub use netns;
+/// `podman inspect`'s `NetworkSettings` ([`Runtime::inspect`], [`StatusBlock`]'s parts).
+pub use netstatus;
 pub use network::{
     is_valid_name, LeaseRange, Network, NetworkError, NetworkFilter, NetworkStore, Route, Subnet,
     SubnetPool, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM,
     IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER, NONE_IPAM,
 };
+/// Port mappings ([`ContainerSpec::ports`], [`NetworkOptions::port_mappings`]).
+pub use portmap;
 pub use rootless::is_port_forwarder;
 pub use rootless::{
     in_user_namespace, reexec_in_user_namespace, run_port_forwarder, ForwardProtocol, PortForward,

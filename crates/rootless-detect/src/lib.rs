@@ -14,7 +14,7 @@
 //! Requires: Linux with `/proc` mounted. No privileges; nothing is written
 //! except `$TMPDIR/storage-run-UID` when it is the chosen runtime directory.
 //!
-//! ```no_run
+//! ```
 //! use rootless_detect::{available_id_maps, classify, is_rootless, rootless_uid, runtime_dir};
 //!
 //! # fn main() -> Result<(), rootless_detect::Error> {
