@@ -48,12 +48,10 @@ fn run(root: &std::path::Path) -> Result<(), podnet::Error> {
 fn crate_doc_example() -> Result<(), Box<dyn std::error::Error>> {
     // podman's files and directories; `RuntimeConfig::under(dir)` keeps everything in `dir`
     let rt = Runtime::new(RuntimeConfig::system()?, Netavark::new("/run/containers/networks")?)?;
-    rt.create(&ContainerSpec {
-        name: "web".into(),
-        networks: vec![NetworkRequest::new("podman")],
-        ports: vec![podnet::portmap::parse_publish("127.0.0.1:8080:80")?],
-        ..ContainerSpec::default()
-    })?;
+    let mut web = ContainerSpec::new("web");
+    web.networks = vec![NetworkRequest::new("podman")];
+    web.ports = vec![podnet::portmap::parse_publish("127.0.0.1:8080:80")?];
+    rt.create(&web)?;
     let web = rt.setup("web")?; // podman start: netns, addresses, veth, DNAT, hosts, resolv.conf
     println!("{:?}", web.netns_path);
     println!("{:?}", rt.inspect("web")?.networks.keys()); // podman inspect: NetworkSettings

@@ -32,6 +32,7 @@ pub const CACHE_KIND_V1: &str = "cniCacheV1";
 
 /// One cached attachment.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct CacheEntry {
     /// The container id.
     pub container_id: String,

@@ -12,6 +12,7 @@ use crate::Command;
 
 /// The `CNI_*` environment of one invocation.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct PluginEnv<'a> {
     /// `CNI_COMMAND`.
     pub command: Command,

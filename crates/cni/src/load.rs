@@ -65,6 +65,7 @@ pub fn load_network(dir: &Path, name: &str) -> Result<NetworkConfigList, Error> 
 
 /// What [`load_networks`] found in a directory.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct LoadedNetworks {
     /// The valid networks with their files, one per name (the first in search order), in
     /// search order.

@@ -13,6 +13,7 @@ use crate::SpecVersion;
 
 /// An interface a plugin created or configured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Interface {
     /// Its name.
     pub name: String,
@@ -26,6 +27,7 @@ pub struct Interface {
 
 /// An address assigned to an interface.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct IpConfig {
     /// Index into [`CniResult::interfaces`].
     #[serde(default)]
@@ -39,6 +41,7 @@ pub struct IpConfig {
 
 /// A route a plugin set up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Route {
     /// The destination.
     pub dst: IpNet,
@@ -49,6 +52,7 @@ pub struct Route {
 
 /// DNS settings a plugin suggests.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Dns {
     /// Name servers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -66,6 +70,7 @@ pub struct Dns {
 
 /// A plugin's (or a whole chain's) result.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CniResult {
     /// The version the result is expressed in.
     pub cni_version: SpecVersion,

@@ -28,6 +28,7 @@ pub struct PortMapping {
 /// second and bits).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Bandwidth {
     /// Ingress rate.
     pub ingress_rate: u64,
@@ -87,6 +88,7 @@ impl Capability {
 
 /// One attachment of a container to a network.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct RuntimeConf {
     /// The container id (`CNI_CONTAINERID`).
     pub container_id: String,

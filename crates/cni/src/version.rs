@@ -105,6 +105,7 @@ impl<'de> Deserialize<'de> for SpecVersion {
 
 /// What a plugin answered to VERSION.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct VersionInfo {
     /// The version of the answer itself.
     #[serde(rename = "cniVersion")]

@@ -30,6 +30,7 @@ pub struct BackendFacts {
 
 /// The backend podman would use, and whether it would (re)write the marker file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackendChoice {
     /// The backend.
     pub backend: NetworkBackend,

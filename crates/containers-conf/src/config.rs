@@ -108,6 +108,7 @@ impl RootlessNetworkCmd {
 
 /// One entry of `default_subnet_pools`: subnets of prefix length `size` are cut from `base`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SubnetPool {
     /// The range subnets are taken from (IPv4 only, as podman requires).
     pub base: Ipv4Net,
@@ -117,6 +118,7 @@ pub struct SubnetPool {
 
 /// The `[network]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct NetworkConfig {
     /// `network_backend`; `None` (unset or `""`): chosen by [`crate::choose_backend`].
     pub network_backend: Option<NetworkBackend>,
@@ -145,6 +147,7 @@ pub struct NetworkConfig {
 
 /// The `[engine]` keys podnet uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct EngineConfig {
     /// `helper_binaries_dir`: searched for netavark and aardvark-dns before `$PATH`
     /// (an entry starting with `$BINDIR` is relative to podman's own directory).
@@ -159,6 +162,7 @@ pub struct EngineConfig {
 
 /// containers.conf as podman would see it: the keys podnet uses, after every file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ContainersConf {
     /// The `[network]` table.
     pub network: NetworkConfig,

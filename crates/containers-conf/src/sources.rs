@@ -41,6 +41,7 @@ pub enum Layout {
 
 /// Where containers.conf files are looked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Sources {
     /// The vendor's directory ([`VENDOR_DIR`]).
     pub vendor_dir: PathBuf,

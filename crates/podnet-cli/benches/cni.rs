@@ -58,21 +58,23 @@ fn main() {
     let backend = CniBackend::new(&conf_dir, cni).host_netns(host.0.clone());
     let store = backend.network_store();
     store
-        .create(Network {
-            name: name.clone(),
-            network_interface: BRIDGE.into(),
-            subnets: vec![Subnet::new("10.89.228.0/24".parse().unwrap())],
-            dns_enabled: false,
-            ..Network::default()
+        .create({
+            let mut v = Network::default();
+            v.name = name.clone();
+            v.network_interface = BRIDGE.into();
+            v.subnets = vec![Subnet::new("10.89.228.0/24".parse().unwrap())];
+            v.dns_enabled = false;
+            v
         })
         .unwrap();
     let rt = Runtime::new(RuntimeConfig::under(root.path()), backend)
         .unwrap()
         .with_network_store(store);
-    rt.create(&ContainerSpec {
-        name: "bench".into(),
-        networks: vec![NetworkRequest::new(&name)],
-        ..ContainerSpec::default()
+    rt.create(&{
+        let mut v = ContainerSpec::default();
+        v.name = "bench".into();
+        v.networks = vec![NetworkRequest::new(&name)];
+        v
     })
     .unwrap();
 

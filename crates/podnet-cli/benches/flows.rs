@@ -42,11 +42,12 @@ use peer_support::{Peer, Pinned};
 const PODNET_BIN: &str = env!("CARGO_BIN_EXE_podnet");
 
 fn network(name: &str, bridge: &str, subnet: &str) -> Network {
-    Network {
-        name: name.into(),
-        network_interface: bridge.into(),
-        subnets: vec![Subnet::new(subnet.parse().unwrap())],
-        ..Network::default()
+    {
+        let mut v = Network::default();
+        v.name = name.into();
+        v.network_interface = bridge.into();
+        v.subnets = vec![Subnet::new(subnet.parse().unwrap())];
+        v
     }
 }
 
@@ -73,10 +74,11 @@ fn runtime_with<B: Backend>(root: &Path, backend: B) -> Runtime<B> {
 }
 
 fn spec(name: &str, network: &str) -> ContainerSpec {
-    ContainerSpec {
-        name: name.into(),
-        networks: vec![NetworkRequest::new(network)],
-        ..ContainerSpec::default()
+    {
+        let mut v = ContainerSpec::default();
+        v.name = name.into();
+        v.networks = vec![NetworkRequest::new(network)];
+        v
     }
 }
 

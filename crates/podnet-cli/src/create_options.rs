@@ -45,15 +45,14 @@ impl CreateOptionArgs {
         spec.publish_all = self.publish_all;
         spec.dns_options = self.dns_option;
         spec.no_hosts = self.no_hosts;
-        let single = SingleNetworkOptions {
-            static_ips: self
-                .ip
-                .into_iter()
-                .chain(self.ip6.into_iter().map(IpAddr::V6))
-                .collect(),
-            static_mac: self.mac_address,
-            aliases: self.network_alias,
-        };
+        let mut single = SingleNetworkOptions::default();
+        single.static_ips = self
+            .ip
+            .into_iter()
+            .chain(self.ip6.into_iter().map(IpAddr::V6))
+            .collect();
+        single.static_mac = self.mac_address;
+        single.aliases = self.network_alias;
         spec.single_network = single;
         Ok(())
     }

@@ -201,21 +201,20 @@ fn network_definition(args: NetworkCreateArgs) -> Result<Network, CliError> {
             subnet
         })
         .collect();
-    Ok(Network {
-        name: args.name.unwrap_or_default(),
-        network_interface: args.interface_name.unwrap_or_default(),
-        subnets,
-        ipv6_enabled: args.ipv6,
-        internal: args.internal,
-        dns_enabled: !args.disable_dns,
-        labels: key_values("--label", &args.label)?,
-        options: key_values("--opt", &args.opt)?,
-        driver: args.driver.unwrap_or_default(),
-        network_dns_servers: args.dns,
-        ipam_options: args
-            .ipam_driver
-            .map(|d| BTreeMap::from([(IPAM_DRIVER_KEY.to_string(), d)]))
-            .unwrap_or_default(),
-        ..Network::default()
-    })
+    let mut net = Network::default();
+    net.name = args.name.unwrap_or_default();
+    net.network_interface = args.interface_name.unwrap_or_default();
+    net.subnets = subnets;
+    net.ipv6_enabled = args.ipv6;
+    net.internal = args.internal;
+    net.dns_enabled = !args.disable_dns;
+    net.labels = key_values("--label", &args.label)?;
+    net.options = key_values("--opt", &args.opt)?;
+    net.driver = args.driver.unwrap_or_default();
+    net.network_dns_servers = args.dns;
+    net.ipam_options = args
+        .ipam_driver
+        .map(|d| BTreeMap::from([(IPAM_DRIVER_KEY.to_string(), d)]))
+        .unwrap_or_default();
+    Ok(net)
 }

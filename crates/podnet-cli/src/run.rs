@@ -259,17 +259,15 @@ pub fn key_values(
 fn container_spec(args: CreateArgs) -> Result<ContainerSpec, CliError> {
     let flags = podnet::parse_network_flags(&args.network).map_err(Error::from)?;
     let ports = port_args(&args.publish, portmap::parse_publish_arg)?;
-    let mut spec = ContainerSpec {
-        name: args.name,
-        hostname: args.hostname,
-        network_mode: flags.mode,
-        networks: flags.networks,
-        ports,
-        add_hosts: args.add_host,
-        dns_servers: args.dns,
-        dns_search: args.dns_search,
-        ..ContainerSpec::default()
-    };
+    let mut spec = ContainerSpec::default();
+    spec.name = args.name;
+    spec.hostname = args.hostname;
+    spec.network_mode = flags.mode;
+    spec.networks = flags.networks;
+    spec.ports = ports;
+    spec.add_hosts = args.add_host;
+    spec.dns_servers = args.dns;
+    spec.dns_search = args.dns_search;
     args.options.apply(&mut spec)?;
     Ok(spec)
 }
@@ -287,13 +285,12 @@ pub fn port_args(
 }
 
 fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
-    NetworkRequest {
-        network,
-        static_ips: args.ip.clone(),
-        aliases: args.alias.clone(),
-        interface_name: args.interface_name.clone(),
-        static_mac: args.mac_address.clone(),
-    }
+    let mut request = NetworkRequest::new(network);
+    request.static_ips = args.ip.clone();
+    request.aliases = args.alias.clone();
+    request.interface_name = args.interface_name.clone();
+    request.static_mac = args.mac_address.clone();
+    request
 }
 
 /// What the container commands print: the record without its bulky status.

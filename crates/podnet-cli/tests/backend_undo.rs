@@ -276,20 +276,22 @@ fn a_hanging_netavark_is_killed_with_its_group_at_the_limit_and_the_lock_is_free
         .timeout(Duration::from_secs(1));
     let rt = podnet::Runtime::new(config, backend).unwrap();
     rt.networks()
-        .create(podnet::Network {
-            name: "pnbhang".into(),
-            subnets: vec![podnet::Subnet {
+        .create({
+            let mut v = podnet::Network::default();
+            v.name = "pnbhang".into();
+            v.subnets = vec![podnet::Subnet {
                 subnet: "10.89.226.0/24".parse().unwrap(),
                 gateway: None,
                 lease_range: None,
-            }],
-            ..podnet::Network::default()
+            }];
+            v
         })
         .unwrap();
-    rt.create(&podnet::ContainerSpec {
-        name: "h".into(),
-        networks: vec![podnet::NetworkRequest::new("pnbhang")],
-        ..Default::default()
+    rt.create(&{
+        let mut v = podnet::ContainerSpec::default();
+        v.name = "h".into();
+        v.networks = vec![podnet::NetworkRequest::new("pnbhang")];
+        v
     })
     .unwrap();
 

@@ -19,14 +19,15 @@ use flows_support::listen;
 use podnet::{CniBackend, ContainerSpec, NetworkRequest, Runtime};
 
 fn create(rt: &Runtime<CniBackend>, name: &str, network: &str, ports: &[&str]) -> String {
-    rt.create(&ContainerSpec {
-        name: name.into(),
-        networks: vec![NetworkRequest::new(network)],
-        ports: ports
+    rt.create(&{
+        let mut v = ContainerSpec::default();
+        v.name = name.into();
+        v.networks = vec![NetworkRequest::new(network)];
+        v.ports = ports
             .iter()
             .map(|p| portmap::parse_publish(p).unwrap())
-            .collect(),
-        ..ContainerSpec::default()
+            .collect();
+        v
     })
     .unwrap()
     .id

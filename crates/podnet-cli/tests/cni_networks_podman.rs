@@ -72,16 +72,17 @@ fn podnet_writes_and_reads_cni_networks_as_podman_43() {
                 "a=b",
                 "pntcx1",
             ],
-            Network {
-                name: "pntcx1".into(),
-                subnets: vec![subnet(
+            {
+                let mut v = Network::default();
+                v.name = "pntcx1".into();
+                v.subnets = vec![subnet(
                     "10.77.9.0/24",
                     None,
                     Some(("10.77.9.129", "10.77.9.255")),
-                )],
-                labels: [("a".to_string(), "b".to_string())].into(),
-                dns_enabled: true,
-                ..Network::default()
+                )];
+                v.labels = [("a".to_string(), "b".to_string())].into();
+                v.dns_enabled = true;
+                v
             },
         ),
         (
@@ -95,15 +96,16 @@ fn podnet_writes_and_reads_cni_networks_as_podman_43() {
                 "--disable-dns",
                 "pntcx2",
             ],
-            Network {
-                name: "pntcx2".into(),
-                subnets: vec![
+            {
+                let mut v = Network::default();
+                v.name = "pntcx2".into();
+                v.subnets = vec![
                     subnet("fd00:77::/64", None, None),
                     subnet("10.77.4.0/24", None, None),
-                ],
-                internal: true,
-                ipv6_enabled: true,
-                ..Network::default()
+                ];
+                v.internal = true;
+                v.ipv6_enabled = true;
+                v
             },
         ),
         (
@@ -118,16 +120,17 @@ fn podnet_writes_and_reads_cni_networks_as_podman_43() {
                 "isolate=true",
                 "pntcx3",
             ],
-            Network {
-                name: "pntcx3".into(),
-                subnets: vec![subnet("10.77.11.0/24", Some("10.77.11.254"), None)],
-                options: [
+            {
+                let mut v = Network::default();
+                v.name = "pntcx3".into();
+                v.subnets = vec![subnet("10.77.11.0/24", Some("10.77.11.254"), None)];
+                v.options = [
                     ("mtu".to_string(), "1400".to_string()),
                     ("isolate".to_string(), "true".to_string()),
                 ]
-                .into(),
-                dns_enabled: true,
-                ..Network::default()
+                .into();
+                v.dns_enabled = true;
+                v
             },
         ),
     ];

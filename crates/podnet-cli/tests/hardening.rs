@@ -470,11 +470,12 @@ fn a_disk_filling_up_under_an_open_database_is_named_and_commits_nothing() {
     // a transaction big enough that the WAL must grow
     for i in 0..50 {
         let tx = podnet::testing::begin(&store).and_then(|tx| {
-            let record = podnet::ContainerRecord {
-                id: format!("{i:064x}"),
-                name: format!("c{i}"),
-                hostname: "x".repeat(4000),
-                ..podnet::ContainerRecord::default()
+            let record = {
+                let mut v = podnet::ContainerRecord::default();
+                v.id = format!("{i:064x}");
+                v.name = format!("c{i}");
+                v.hostname = "x".repeat(4000);
+                v
             };
             tx.put_container(&record)?;
             tx.commit()

@@ -22,12 +22,13 @@ const PARENT: &str = "pntmv0";
 const PARENT_PEER: &str = "pntmv1";
 
 fn macvlan(name: &str, parent: &str, subnet: IpNet) -> Network {
-    Network {
-        name: name.into(),
-        driver: MACVLAN_DRIVER.into(),
-        network_interface: parent.into(),
-        subnets: vec![Subnet::new(subnet)],
-        ..Network::default()
+    {
+        let mut v = Network::default();
+        v.name = name.into();
+        v.driver = MACVLAN_DRIVER.into();
+        v.network_interface = parent.into();
+        v.subnets = vec![Subnet::new(subnet)];
+        v
     }
 }
 

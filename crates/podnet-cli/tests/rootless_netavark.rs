@@ -408,14 +408,15 @@ fn nft_in(ns: &RootlessNetNs, args: &[&str]) -> String {
 }
 
 fn network(octet: u8) -> podnet::Network {
-    podnet::Network {
-        name: format!("pntrl-n{octet}"),
-        network_interface: format!("pntrl{octet}"),
-        dns_enabled: true,
-        subnets: vec![podnet::Subnet::new(
+    {
+        let mut v = podnet::Network::default();
+        v.name = format!("pntrl-n{octet}");
+        v.network_interface = format!("pntrl{octet}");
+        v.dns_enabled = true;
+        v.subnets = vec![podnet::Subnet::new(
             format!("10.89.{octet}.0/24").parse().unwrap(),
-        )],
-        ..Default::default()
+        )];
+        v
     }
 }
 
@@ -432,10 +433,11 @@ fn runtime_flows_run_rootless_through_the_rootless_backend() {
         podnet::Runtime::new(podnet::RuntimeConfig::under(dir.join("rt")), backend).unwrap();
     runtime.networks().create(network(84)).unwrap();
     runtime.networks().create(network(85)).unwrap();
-    let spec = podnet::ContainerSpec {
-        name: "pntrl-web".into(),
-        networks: vec![podnet::NetworkRequest::new("pntrl-n84")],
-        ..Default::default()
+    let spec = {
+        let mut v = podnet::ContainerSpec::default();
+        v.name = "pntrl-web".into();
+        v.networks = vec![podnet::NetworkRequest::new("pntrl-n84")];
+        v
     };
     let id = runtime.create(&spec).unwrap().id;
 
@@ -582,25 +584,28 @@ fn runtime_reload_after_a_rootless_firewall_flush_restores_port_and_names() {
     let gateway = Ipv4Addr::from(u32::from(subnet.network()) + 1);
     runtime
         .networks()
-        .create(podnet::Network {
-            name: "pntrl-reload".into(),
-            network_interface: format!("pntrlr{}", std::process::id() % 10_000),
-            dns_enabled: true,
-            subnets: vec![podnet::Subnet::new(subnet.into())],
-            ..Default::default()
+        .create({
+            let mut v = podnet::Network::default();
+            v.name = "pntrl-reload".into();
+            v.network_interface = format!("pntrlr{}", std::process::id() % 10_000);
+            v.dns_enabled = true;
+            v.subnets = vec![podnet::Subnet::new(subnet.into())];
+            v
         })
         .unwrap();
     let port = testkit::free_port(testkit::Protocol::Tcp);
-    let web = podnet::ContainerSpec {
-        name: "pntrl-rweb".into(),
-        networks: vec![podnet::NetworkRequest::new("pntrl-reload")],
-        ports: vec![portmap::parse_publish(&format!("127.0.0.1:{port}:8080")).unwrap()],
-        ..Default::default()
+    let web = {
+        let mut v = podnet::ContainerSpec::default();
+        v.name = "pntrl-rweb".into();
+        v.networks = vec![podnet::NetworkRequest::new("pntrl-reload")];
+        v.ports = vec![portmap::parse_publish(&format!("127.0.0.1:{port}:8080")).unwrap()];
+        v
     };
-    let client = podnet::ContainerSpec {
-        name: "pntrl-rclient".into(),
-        networks: vec![podnet::NetworkRequest::new("pntrl-reload")],
-        ..Default::default()
+    let client = {
+        let mut v = podnet::ContainerSpec::default();
+        v.name = "pntrl-rclient".into();
+        v.networks = vec![podnet::NetworkRequest::new("pntrl-reload")];
+        v
     };
     let web = runtime.create(&web).unwrap().id;
     let client = runtime.create(&client).unwrap().id;

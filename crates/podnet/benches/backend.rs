@@ -65,10 +65,11 @@ fn main() {
     }))
     .unwrap();
     let mut opts = NetworkOptions::new(format!("{:0>64}", "b1"), "pntnvb-c");
-    let per = PerNetworkOptions {
-        static_ips: vec!["10.89.249.2".parse().unwrap()],
-        interface_name: "eth0".into(),
-        ..Default::default()
+    let per = {
+        let mut v = PerNetworkOptions::default();
+        v.static_ips = vec!["10.89.249.2".parse().unwrap()];
+        v.interface_name = "eth0".into();
+        v
     };
     opts.add_network(&network, per);
     let input = serde_json::to_vec(&opts).unwrap();

@@ -15,15 +15,16 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use podnet::{ContainerRecord, Network, StateStore, Subnet};
 
 fn network() -> Network {
-    let mut n = Network {
-        name: "pntbench".into(),
-        id: "b".repeat(64),
-        driver: "bridge".into(),
-        subnets: vec![Subnet {
+    let mut n = {
+        let mut v = Network::default();
+        v.name = "pntbench".into();
+        v.id = "b".repeat(64);
+        v.driver = "bridge".into();
+        v.subnets = vec![Subnet {
             gateway: "10.89.0.1".parse().ok(),
             ..Subnet::new("10.89.0.0/24".parse().expect("literal subnet"))
-        }],
-        ..Default::default()
+        }];
+        v
     };
     n.ipam_options.insert("driver".into(), "host-local".into());
     n
@@ -43,12 +44,13 @@ fn store_with(dir: &std::path::Path, held: usize) -> StateStore {
 }
 
 fn record(id: &str) -> ContainerRecord {
-    ContainerRecord {
-        id: id.into(),
-        name: id.into(),
-        hostname: id.into(),
-        network_mode: podnet::NetworkMode::Bridge,
-        ..Default::default()
+    {
+        let mut v = ContainerRecord::default();
+        v.id = id.into();
+        v.name = id.into();
+        v.hostname = id.into();
+        v.network_mode = podnet::NetworkMode::Bridge;
+        v
     }
 }
 

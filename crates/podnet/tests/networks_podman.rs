@@ -135,11 +135,12 @@ fn podman_and_podnet_read_each_others_networks() {
     // podnet creates, podman reads and agrees on every field
     let ours_name = format!("pntnq{tag}");
     let ours = store
-        .create(Network {
-            name: ours_name.clone(),
-            dns_enabled: true,
-            ipv6_enabled: true,
-            ..Default::default()
+        .create({
+            let mut v = Network::default();
+            v.name = ours_name.clone();
+            v.dns_enabled = true;
+            v.ipv6_enabled = true;
+            v
         })
         .unwrap();
     assert_ne!(ours.network_interface, theirs.network_interface);

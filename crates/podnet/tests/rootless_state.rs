@@ -27,10 +27,11 @@ fn rootless_paths_and_operations() {
 
     let store = NetworkStore::open_default().unwrap();
     let net = store
-        .create(Network {
-            name: format!("pntrl{}", std::process::id()),
-            dns_enabled: true,
-            ..Default::default()
+        .create({
+            let mut v = Network::default();
+            v.name = format!("pntrl{}", std::process::id());
+            v.dns_enabled = true;
+            v
         })
         .unwrap();
     assert!(dir.join(format!("{}.json", net.name)).is_file());

@@ -36,6 +36,7 @@ pub enum ProcessKind {
 
 /// The classification of a process with the reason it was reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Classification {
     /// The decision.
     pub kind: ProcessKind,

@@ -19,6 +19,7 @@ pub enum UserDb {
 /// build one with fixture paths and made-up ids. The free functions of this
 /// crate are thin wrappers over the methods of `Host::system()`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Host {
     /// Effective uid of the process (`geteuid`).
     pub euid: u32,

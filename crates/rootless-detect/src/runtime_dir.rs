@@ -18,6 +18,7 @@ use crate::{Error, Host};
 
 /// One rejected runtime directory candidate.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CandidateFailure {
     /// Which rule produced the candidate (`$XDG_RUNTIME_DIR`, `/run/user/UID`, `$TMPDIR`).
     pub rule: &'static str,

@@ -5,6 +5,7 @@ use crate::IdMapping;
 
 /// The outcome of [`maybe_split_mappings`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SplitMappings {
     /// Mappings the kernel can accept: each host range lies inside one
     /// available range. Same order as the request.

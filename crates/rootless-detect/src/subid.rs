@@ -129,6 +129,7 @@ impl fmt::Display for SubIdProblem {
 
 /// A user's subordinate ids as id maps, plus any problems noticed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AvailableIdMaps {
     /// Uid maps from the subuid file: the user's ranges sorted by start,
     /// overlapping or adjacent ones merged, numbered consecutively from

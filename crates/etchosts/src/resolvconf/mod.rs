@@ -28,6 +28,7 @@ pub enum NetnsMode {
 
 /// Where host-side files are read from; [`Default`] is the real system.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HostSources {
     /// The host resolv.conf (`/etc/resolv.conf`).
     pub resolv_conf: PathBuf,
@@ -65,6 +66,7 @@ pub fn default_fallback_nameservers() -> Vec<IpAddr> {
 
 /// Inputs of [`new`], the counterpart of containers/common's `resolvconf.Params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResolvParams {
     /// The file to write: created (mode 0644) if missing, else rewritten in place.
     pub path: PathBuf,

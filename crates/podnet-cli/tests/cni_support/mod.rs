@@ -104,12 +104,13 @@ impl CniHost {
     /// host-local data directory of the test's own: the store and the backend read the
     /// edited file as it is.
     pub fn network(&self, rt: &Runtime<CniBackend>, name: &str, bridge: &str, subnet: &str) {
-        let mut net = Network {
-            name: name.into(),
-            network_interface: bridge.into(),
-            subnets: vec![Subnet::new(subnet.parse().unwrap())],
-            dns_enabled: true,
-            ..Network::default()
+        let mut net = {
+            let mut v = Network::default();
+            v.name = name.into();
+            v.network_interface = bridge.into();
+            v.subnets = vec![Subnet::new(subnet.parse().unwrap())];
+            v.dns_enabled = true;
+            v
         };
         net.ipam_options
             .insert(IPAM_DRIVER_KEY.into(), HOST_LOCAL_IPAM.into());

@@ -41,11 +41,9 @@ pub const CNI_CONFIG_DIR: &str = "/etc/cni/net.d";
 /// let backend = CniBackend::new(podnet::CNI_CONFIG_DIR, cni::Runtime::new(cni::DEFAULT_PLUGIN_DIRS));
 /// let networks = backend.network_store(); // podman 4's conflists in /etc/cni/net.d
 /// let rt = Runtime::new(RuntimeConfig::system()?, backend)?.with_network_store(networks);
-/// rt.create(&ContainerSpec {
-///     name: "web".into(),
-///     networks: vec![NetworkRequest::new("podman")],
-///     ..ContainerSpec::default()
-/// })?;
+/// let mut web = ContainerSpec::new("web");
+/// web.networks = vec![NetworkRequest::new("podman")];
+/// rt.create(&web)?;
 /// let web = rt.setup("web")?; // host-local picked the address
 /// println!("{:?}", web.network_status["podman"].interfaces["eth0"].subnets);
 /// rt.teardown("web")?; // DEL from libcni's cache
@@ -242,10 +240,8 @@ impl CniBackend {
         let rt = runtime_conf(netns, options, name, per, ports);
         match self.runtime.cached_config(name, &rt) {
             Ok((list, cached)) => {
-                let cached = RuntimeConf {
-                    netns: rt.netns.clone(),
-                    ..cached
-                };
+                let mut cached = cached;
+                cached.netns = rt.netns.clone();
                 return self.runtime.del(&list, &cached).map_err(cni_err);
             }
             Err(cni::Error::NotCached { .. }) => {}

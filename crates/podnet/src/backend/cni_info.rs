@@ -13,6 +13,7 @@ use super::{CniBackend, DnsInfo, UNKNOWN_PACKAGE};
 /// The network part of `podman info`'s `host` object, CNI backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CniNetworkInfo {
     /// `host.networkBackend`: `cni`.
     pub network_backend: NetworkBackend,
@@ -23,6 +24,7 @@ pub struct CniNetworkInfo {
 /// `host.networkBackendInfo` of the CNI backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CniBackendInfo {
     /// `cni`.
     pub backend: NetworkBackend,

@@ -16,6 +16,7 @@ pub const UNKNOWN_PACKAGE: &str = "Unknown";
 /// The network part of `podman info`'s `host` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct NetworkInfo {
     /// `host.networkBackend`.
     pub network_backend: NetworkBackend,
@@ -27,6 +28,7 @@ pub struct NetworkInfo {
 /// podnet's `firewallDriver` and `firewallDriverSource` added.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct NetworkBackendInfo {
     /// `netavark`.
     pub backend: NetworkBackend,
@@ -46,6 +48,7 @@ pub struct NetworkBackendInfo {
 
 /// `networkBackendInfo.dns`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct DnsInfo {
     /// As `aardvark-dns --version` prints it.
     #[serde(skip_serializing_if = "String::is_empty")]

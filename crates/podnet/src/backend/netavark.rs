@@ -50,11 +50,8 @@ pub const ROOTFUL_CONFIG_DIR: &str = "/run/containers/networks";
 ///     "ipam_options": {"driver": "host-local"}
 /// }))?;
 /// let mut options = NetworkOptions::new("3f2a9c...full container id", "web");
-/// let per_network = PerNetworkOptions {
-///     static_ips: vec!["10.88.0.5".parse()?],
-///     interface_name: "eth0".into(),
-///     ..Default::default()
-/// };
+/// let mut per_network = PerNetworkOptions::new("eth0");
+/// per_network.static_ips = vec!["10.88.0.5".parse()?];
 /// options.add_network(&network, per_network);
 ///
 /// let netavark = Netavark::new(ROOTFUL_CONFIG_DIR)?;

@@ -17,6 +17,7 @@ use crate::Network;
 /// serializes to podman's network file format, the form netavark takes, and keeps the
 /// fields of a newer podman it does not know). [`NetworkOptions::add_network`] adds both.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NetworkOptions {
     /// The container's full ID.
     pub container_id: String,
@@ -36,6 +37,7 @@ pub struct NetworkOptions {
 
 /// The options of one container on one network (netavark's `PerNetworkOptions`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PerNetworkOptions {
     /// Addresses to give the interface (podman's IPAM picks them; netavark does none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -48,6 +50,16 @@ pub struct PerNetworkOptions {
     /// A fixed MAC address (`aa:bb:cc:dd:ee:ff`); a random one when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub static_mac: Option<String>,
+}
+
+impl PerNetworkOptions {
+    /// Options for the interface named `interface_name` (`eth0`), every other field unset.
+    pub fn new(interface_name: impl Into<String>) -> Self {
+        PerNetworkOptions {
+            interface_name: interface_name.into(),
+            ..PerNetworkOptions::default()
+        }
+    }
 }
 
 impl NetworkOptions {

@@ -13,6 +13,7 @@ use super::{find, info, BackendError, CniBackend, Feature, Netavark, SelectedBac
 /// `cni_plugin_dirs`, `[engine] helper_binaries_dir`, `firewall_driver` and
 /// `dns_bind_port`, and an explicit netavark binary (`podnet --netavark PATH`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackendConfig {
     /// The backend; `None` (unset in containers.conf): netavark, podman's default when no
     /// CNI network exists (see `containers_conf`'s backend decision).

@@ -15,6 +15,7 @@ use super::Netavark;
 
 /// A netavark release, as `netavark version` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NetavarkVersion {
     /// `major.minor.patch`.
     pub release: Release,
@@ -146,6 +147,7 @@ impl Feature {
 /// The installed netavark cannot do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{} needs netavark {}; {} is {installed}", feature.name(), needed(*feature), binary.display())]
+#[non_exhaustive]
 pub struct UnsupportedFeature {
     /// What was asked.
     pub feature: Feature,

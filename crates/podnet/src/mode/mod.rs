@@ -52,6 +52,7 @@ pub enum NetworkMode {
 /// pasta's own command-line options, as podman passes them (`pasta:-a,10.0.2.0,--mtu,1500`
 /// gives `["-a", "10.0.2.0", "--mtu", "1500"]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PastaOptions {
     /// Extra arguments for pasta, in order.
     pub args: Vec<String>,

@@ -12,6 +12,7 @@ pub(crate) const DEFAULT_NETWORK_KEY: &str = "default";
 
 /// What a container's `--network` values ask for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NetworkFlags {
     /// The mode; `None` for the runtime's default (no value, `private` or `default`).
     pub mode: Option<NetworkMode>,

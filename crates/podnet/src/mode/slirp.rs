@@ -28,6 +28,7 @@ impl PortHandler {
 
 /// `slirp4netns:` options; `None` fields keep slirp4netns's (and podman's) defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SlirpOptions {
     /// `allow_host_loopback=true|false`: the host's 127.0.0.1 reachable at the second
     /// address of the CIDR (10.0.2.2). Default false.

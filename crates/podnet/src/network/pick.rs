@@ -13,6 +13,7 @@ use super::error::NetworkError;
 /// A pool network create takes subnets from: every `/size` inside `base`, in
 /// address order (containers.conf `default_subnet_pools`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SubnetPool {
     /// The range to carve subnets out of.
     pub base: IpNet,

@@ -37,6 +37,7 @@ pub const DEFAULT_NETWORK_ID: &str =
 /// struct, so [`Network::to_podman_json`] of a file written by podman gives the
 /// same bytes back. Maps are sorted (Go sorts map keys too).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Network {
     /// Name, also the file name (`NAME.json`).
     #[serde(default)]
@@ -164,6 +165,7 @@ impl LeaseRange {
 
 /// An extra route of a network (newer podman's `types.Route`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Route {
     /// Destination subnet.
     pub destination: IpNet,

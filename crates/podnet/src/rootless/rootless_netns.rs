@@ -30,6 +30,7 @@ use super::{ids, members, mounts, pin, ports, resolv};
 
 /// Where and how the rootless netns is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RootlessNetNsConfig {
     /// State directory (lock, members, helper record, private /run and /var).
     pub dir: PathBuf,
@@ -106,6 +107,7 @@ pub struct RootlessNetNs {
 
 /// What is running, as seen under the lock.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RootlessNetNsStatus {
     /// The pinned network namespace.
     pub netns: PathBuf,

@@ -11,6 +11,7 @@ use crate::{BackendConfig, BackendError, NetworkStore, SelectedBackend, SubnetPo
 /// The directories and files a runtime uses. [`RuntimeConfig::system`] gives podman's
 /// locations for the current user; tests point everything into a temporary directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RuntimeConfig {
     /// Network definitions, shared with podman: netavark's `NAME.json` files, or with
     /// `network_backend = "cni"` podman 4's `NAME.conflist` files (podman's one

@@ -10,6 +10,7 @@ use crate::mode::NetworkMode;
 
 /// A network a container asks for, with its options on it (`--network NAME:ip=...`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NetworkRequest {
     /// Network name, full ID or unique ID prefix.
     pub network: String,
@@ -46,6 +47,7 @@ impl std::str::FromStr for NetworkRequest {
 
 /// Everything about a container's network side that `podnet create` takes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ContainerSpec {
     /// Unique container name.
     pub name: String,
@@ -83,6 +85,7 @@ pub struct ContainerSpec {
 /// container's one network (refused with several, as podman 4.3 refuses them);
 /// `--network-alias` on each of its networks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SingleNetworkOptions {
     /// `--ip`, `--ip6`.
     pub static_ips: Vec<IpAddr>,
@@ -93,6 +96,15 @@ pub struct SingleNetworkOptions {
 }
 
 impl ContainerSpec {
+    /// A container named `name` with every other field at its default (podman's: the
+    /// default network, bridge mode; set the fields that differ).
+    pub fn new(name: impl Into<String>) -> Self {
+        ContainerSpec {
+            name: name.into(),
+            ..ContainerSpec::default()
+        }
+    }
+
     /// The networks the container joins, `single_network` applied: the requested ones, or
     /// `default` when none; static IPs and MAC with several networks are refused.
     pub(crate) fn network_requests(

@@ -76,6 +76,7 @@ impl IntentKind {
 
 /// A backend operation that was started but whose result is not recorded yet.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Intent {
     /// The container.
     pub container_id: String,

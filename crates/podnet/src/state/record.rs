@@ -16,6 +16,7 @@ use crate::Network;
 /// configuration (what `podnet create` recorded) and its state (what the last
 /// setup produced).
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct ContainerRecord {
     /// Full container ID (64 hex characters by convention).
     pub id: String,
@@ -61,6 +62,7 @@ pub struct ContainerRecord {
 /// One leased address: `ip` of `subnet` on a network, held by a container's
 /// interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Lease {
     /// ID of the network.
     pub network_id: String,

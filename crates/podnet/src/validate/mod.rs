@@ -48,6 +48,7 @@ pub use request::{container_spec, network_request};
 /// A value refused at the door.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what} {value:?}: {rule}")]
+#[non_exhaustive]
 pub struct InvalidInput {
     /// Which input (`alias`, `network name`, `--add-host entry`...).
     pub what: &'static str,
