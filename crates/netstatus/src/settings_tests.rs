@@ -33,13 +33,7 @@ impl Case {
                 .iter()
                 .map(|(n, s)| (n.to_string(), s.clone()))
                 .collect(),
-            ports: vec![PortMapping {
-                host_ip: String::new(),
-                container_port: 80,
-                host_port: 8080,
-                range: 1,
-                protocol: "tcp".into(),
-            }],
+            ports: vec![PortMapping::new(80).with_host_port(8080)],
             exposed: BTreeMap::new(),
         }
     }

@@ -50,20 +50,11 @@ fn default_network_with_ports_matches_podman() {
     //   -p 8080-8081:80-81 -p 127.0.0.1:5353:53/udp --expose 443
     let status = parse_setup_output("podman-setup-a.json", &data("podman-setup-a.json")).unwrap();
     let ports = [
-        PortMapping {
-            host_ip: String::new(),
-            container_port: 80,
-            host_port: 8080,
-            range: 2,
-            protocol: "tcp".into(),
-        },
-        PortMapping {
-            host_ip: "127.0.0.1".into(),
-            container_port: 53,
-            host_port: 5353,
-            range: 1,
-            protocol: "udp".into(),
-        },
+        PortMapping::new(80).with_host_port(8080).with_range(2),
+        PortMapping::new(53)
+            .with_host_port(5353)
+            .with_host_ip(std::net::Ipv4Addr::LOCALHOST)
+            .with_protocols(portmap::Protocol::Udp),
     ];
     let exposed = BTreeMap::from([(443, vec!["tcp".to_string()])]);
     let networks = [attach("podman", &["360c91fde2ad"])];
