@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use portmap::PortMapping;
+use portmap::{PortMapping, Protocols};
 
 use crate::{InspectHostPort, PortBindings};
 
@@ -18,10 +18,7 @@ use crate::{InspectHostPort, PortBindings};
 /// A range of 0 counts as 1 (as portmap and netavark treat it). Ports that
 /// would run past 65535 are skipped with a warning instead of wrapping
 /// around as podman's `uint16` arithmetic does.
-pub fn port_bindings(
-    mappings: &[PortMapping],
-    exposed: &BTreeMap<u16, Vec<String>>,
-) -> PortBindings {
+pub fn port_bindings(mappings: &[PortMapping], exposed: &BTreeMap<u16, Protocols>) -> PortBindings {
     let mut bindings = PortBindings::new();
     for mapping in mappings {
         let host_ip = mapping
@@ -48,7 +45,7 @@ pub fn port_bindings(
         }
     }
     for (port, protocols) in exposed {
-        for protocol in protocols {
+        for protocol in protocols.iter() {
             bindings.entry(format!("{port}/{protocol}")).or_insert(None);
         }
     }
@@ -70,7 +67,7 @@ mod tests {
         let m = PortMapping::new(container_port)
             .with_host_port(host_port)
             .with_range(range)
-            .with_protocols(protocol.parse::<portmap::Protocols>().unwrap());
+            .with_protocols(protocol.parse::<Protocols>().unwrap());
         if host_ip.is_empty() {
             m
         } else {
@@ -109,8 +106,8 @@ mod tests {
     #[test]
     fn exposed_only_ports_are_null_and_published_ones_kept() {
         let exposed = BTreeMap::from([
-            (80, vec!["tcp".to_string()]),
-            (443, vec!["tcp".to_string(), "udp".to_string()]),
+            (80, Protocols::default()),
+            (443, "tcp,udp".parse().unwrap()),
         ]);
         let got = port_bindings(&[pm("", 80, 8080, 1, "tcp")], &exposed);
         assert_eq!(got["80/tcp"], Some(vec![hp("0.0.0.0", "8080")]));
