@@ -105,7 +105,7 @@ impl FromStr for Protocol {
 /// assert!("tcp,gre".parse::<Protocols>().is_err());
 /// # Ok::<(), portmap::Invalid>(())
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Protocols {
     /// The members in the order given; filled from the front, distinct.
     items: [Option<Protocol>; 3],
@@ -159,6 +159,14 @@ impl Protocols {
     /// The members as a bit set, for comparisons that ignore the order.
     fn mask(&self) -> u8 {
         self.iter().fold(0, |mask, p| mask | p.bit())
+    }
+}
+
+/// `Protocols([Udp, Tcp])`: the members in order.
+impl fmt::Debug for Protocols {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let members: Vec<Protocol> = self.iter().collect();
+        f.debug_tuple("Protocols").field(&members).finish()
     }
 }
 
@@ -302,6 +310,7 @@ mod tests {
         );
         assert_ne!(a, Protocols::one(Protocol::Udp));
         assert_eq!(a.len(), 2);
+        assert_eq!(format!("{a:?}"), "Protocols([Udp, Tcp])");
         let mut c = Protocols::one(Protocol::Sctp);
         assert!(c.insert(Protocol::Udp));
         assert!(!c.insert(Protocol::Sctp));

@@ -266,6 +266,52 @@ mod tests {
         assert_eq!(wild.host_ip, None);
     }
 
+    /// The `port_mappings` of netavark's own test inputs (test/testfiles/
+    /// bridge-port-tcp-udp.json and invalid-port.json, as podman hands them over),
+    /// read typed and written back as netavark's text.
+    #[test]
+    fn netavark_test_inputs_round_trip_and_its_invalid_one_is_refused() {
+        let tcp_udp = r#"[
+        {
+            "host_ip": "192.168.188.25",
+            "container_port": 8080,
+            "host_port": 8080,
+            "range": 1,
+            "protocol": "tcp"
+        },
+        {
+            "host_ip": "192.168.188.25",
+            "container_port": 8080,
+            "host_port": 8080,
+            "range": 1,
+            "protocol": "udp"
+        }
+    ]"#;
+        let typed: Vec<PortMapping> = serde_json::from_str(tcp_udp).unwrap();
+        let host = std::net::Ipv4Addr::new(192, 168, 188, 25);
+        let tcp = PortMapping::new(8080)
+            .with_host_port(8080)
+            .with_host_ip(host);
+        assert_eq!(typed, [tcp.clone(), tcp.with_protocols(Protocol::Udp)]);
+        // the same text without the layout, key order kept (serde_json's preserve_order)
+        let compact = serde_json::from_str::<serde_json::Value>(tcp_udp)
+            .unwrap()
+            .to_string();
+        assert_eq!(serde_json::to_string(&typed).unwrap(), compact);
+
+        let invalid = r#"[
+        {
+          "host_ip": "abcd",
+          "container_port": 8080,
+          "host_port": 8080,
+          "range": 1,
+          "protocol": "tcp"
+        }
+      ]"#;
+        let err = serde_json::from_str::<Vec<PortMapping>>(invalid).unwrap_err();
+        assert!(err.to_string().contains(r#"host IP "abcd""#), "{err}");
+    }
+
     /// netavark fills what podman leaves out: host IP, host port, range and protocol.
     #[test]
     fn port_mapping_json_defaults_like_netavark() {
