@@ -8,7 +8,7 @@
 //! inspect output, and a complete clean-up. Part 2 runs in a network namespace standing in for
 //! the host (`podnet-demo`), so flushing "the host's" firewall never touches yours.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 
 use netstatus::{network_settings, Attachment, NetnsState, SettingsInput};
 
@@ -178,17 +178,11 @@ fn leaf_crates() -> Result<(), String> {
             aliases: vec!["demo".into()],
         })
         .collect();
-    let exposed = BTreeMap::new();
-    let settings = network_settings(&SettingsInput {
-        netns: NetnsState::Own("/run/netns/netns-demo"),
-        network_mode: "bridge",
-        network_mode_id: None,
-        networks: &networks,
-        status: &status,
-        default_network: "podman",
-        port_mappings: &canonical,
-        exposed: &exposed,
-    })
+    let settings = network_settings(
+        &SettingsInput::new(NetnsState::Own(Path::new("/run/netns/netns-demo")))
+            .with_networks(&networks, &status)
+            .with_port_mappings(&canonical),
+    )
     .map_err(|e| e.to_string())?;
     println!(
         "{}",

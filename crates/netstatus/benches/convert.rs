@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -41,7 +42,6 @@ fn bench(c: &mut Criterion) {
         aliases: vec![],
     }];
     let map = BTreeMap::from([("podman".to_string(), status.clone())]);
-    let exposed = BTreeMap::new();
 
     let mut group = c.benchmark_group("netstatus_64_interfaces");
     group.measurement_time(Duration::from_secs(3));
@@ -51,32 +51,20 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("network_settings", |b| {
         b.iter(|| {
-            network_settings(&SettingsInput {
-                netns: NetnsState::Own("/run/netns/bench"),
-                network_mode: "bridge",
-                network_mode_id: None,
-                networks: &networks,
-                status: black_box(&map),
-                default_network: "podman",
-                port_mappings: &[],
-                exposed: &exposed,
-            })
+            network_settings(
+                &SettingsInput::new(NetnsState::Own(Path::new("/run/netns/bench")))
+                    .with_networks(&networks, black_box(&map)),
+            )
         })
     });
     group.bench_function("parse_and_inspect_json", |b| {
         b.iter(|| {
             let parsed =
                 netstatus::parse_setup_output("bench", black_box(&json)).unwrap_or_default();
-            let settings = network_settings(&SettingsInput {
-                netns: NetnsState::Own("/run/netns/bench"),
-                network_mode: "bridge",
-                network_mode_id: None,
-                networks: &networks,
-                status: &parsed,
-                default_network: "podman",
-                port_mappings: &[],
-                exposed: &exposed,
-            });
+            let settings = network_settings(
+                &SettingsInput::new(NetnsState::Own(Path::new("/run/netns/bench")))
+                    .with_networks(&networks, &parsed),
+            );
             settings.map(|s| serde_json::to_string(&s).unwrap_or_default())
         })
     });

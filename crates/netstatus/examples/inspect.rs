@@ -6,7 +6,7 @@
 //! Run: `cargo run -p podnet-netstatus --example inspect -- SETUP.json [DEFAULT_NETWORK]`
 //! e.g. with `crates/netstatus/tests/data/setup-dualstack.json pntcap`.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 
 use netstatus::{network_settings, parse_setup_output, Attachment, NetnsState, SettingsInput};
 
@@ -26,16 +26,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             aliases: Vec::new(),
         })
         .collect();
-    let settings = network_settings(&SettingsInput {
-        netns: NetnsState::Own("/run/netns/example"),
-        network_mode: "bridge",
-        network_mode_id: None,
-        networks: &networks,
-        status: &status,
-        default_network: &default_network,
-        port_mappings: &[],
-        exposed: &BTreeMap::new(),
-    })?;
+    let settings = network_settings(
+        &SettingsInput::new(NetnsState::Own(Path::new("/run/netns/example")))
+            .with_networks(&networks, &status)
+            .with_default_network(&default_network),
+    )?;
     println!("{}", serde_json::to_string_pretty(&settings)?);
     Ok(())
 }

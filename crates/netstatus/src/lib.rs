@@ -10,24 +10,25 @@
 //!
 //! Requires: nothing (pure data conversion, no privileges, no system calls).
 //!
-//! ```no_run
-//! use std::collections::BTreeMap;
+//! ```
+//! use std::path::Path;
 //! use netstatus::{network_settings, parse_setup_output, Attachment, NetnsState, SettingsInput};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let out = std::fs::read_to_string("setup.json")?; // `netavark setup` stdout
-//! let status = parse_setup_output("setup.json", &out)?;
+//! // `netavark setup`'s stdout
+//! let out = r#"{"podman":{"dns_search_domains":[],"dns_server_ips":[],
+//!   "interfaces":{"eth0":{"mac_address":"2e:34:e1:11:a2:0c",
+//!   "subnets":[{"gateway":"10.88.0.1","ipnet":"10.88.0.5/16"}]}}}}"#;
+//! let status = parse_setup_output("netavark setup", out)?;
 //! let networks = [Attachment { name: "podman".into(), id: None, aliases: vec![] }];
-//! let settings = network_settings(&SettingsInput {
-//!     netns: NetnsState::Own("/run/netns/netns-1234"),
-//!     network_mode: "bridge",
-//!     network_mode_id: None,
-//!     networks: &networks,
-//!     status: &status,
-//!     default_network: "podman",
-//!     port_mappings: &[],
-//!     exposed: &BTreeMap::new(),
-//! })?;
+//! let ports = ["8080:80".parse()?];
+//! let settings = network_settings(
+//!     &SettingsInput::new(NetnsState::Own(Path::new("/run/netns/netns-1234")))
+//!         .with_networks(&networks, &status)
+//!         .with_port_mappings(&ports),
+//! )?;
+//! assert_eq!(settings.basic.ip_address, "10.88.0.5");
+//! assert_eq!(settings.sandbox_key, "/run/netns/netns-1234");
 //! println!("{}", serde_json::to_string_pretty(&settings)?);
 //! # Ok(())
 //! # }
@@ -48,9 +49,9 @@ pub use inspect::{
     InspectNetworkSettings, PortBindings,
 };
 pub use ipnet;
-pub use portmap::PortMapping;
+pub use portmap::{PortMapping, Protocol, Protocols};
 pub use ports::port_bindings;
-pub use settings::{network_settings, Attachment, NetnsState, SettingsInput};
+pub use settings::{network_settings, Attachment, ModeName, NetnsState, SettingsInput};
 pub use status::{parse_setup_output, NetAddress, NetInterface, StatusBlock};
 
 /// The README's example, compiled and run as a doctest so it stays true.

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use portmap::PortMapping;
+use portmap::{PortMapping, Protocols};
 
 use crate::{InspectHostPort, PortBindings};
 
 /// `Ports` for `podman inspect`: one key `PORT/PROTO` per container port of
-/// every mapping (ranges expanded, comma-separated protocols split, an empty
-/// protocol taken as `tcp`), each listing its host bindings in mapping
-/// order; an empty host IP is shown as `0.0.0.0`.
+/// every mapping (ranges expanded, protocol lists split), each listing its
+/// host bindings in mapping order; no host IP (every address) is shown as
+/// `0.0.0.0`.
 ///
 /// `exposed` (container port -> protocols) adds keys with a `null` value for
 /// exposed ports that are not published.
@@ -18,23 +18,13 @@ use crate::{InspectHostPort, PortBindings};
 /// A range of 0 counts as 1 (as portmap and netavark treat it). Ports that
 /// would run past 65535 are skipped with a warning instead of wrapping
 /// around as podman's `uint16` arithmetic does.
-pub fn port_bindings(
-    mappings: &[PortMapping],
-    exposed: &BTreeMap<u16, Vec<String>>,
-) -> PortBindings {
+pub fn port_bindings(mappings: &[PortMapping], exposed: &BTreeMap<u16, Protocols>) -> PortBindings {
     let mut bindings = PortBindings::new();
     for mapping in mappings {
-        let host_ip = if mapping.host_ip.is_empty() {
-            "0.0.0.0"
-        } else {
-            mapping.host_ip.as_str()
-        };
-        let protocols = if mapping.protocol.is_empty() {
-            "tcp"
-        } else {
-            mapping.protocol.as_str()
-        };
-        for protocol in protocols.split(',') {
+        let host_ip = mapping
+            .host_ip
+            .map_or_else(|| "0.0.0.0".to_owned(), |ip| ip.to_string());
+        for protocol in mapping.protocol.iter() {
             for i in 0..mapping.range.max(1) {
                 let (Some(container_port), Some(host_port)) = (
                     mapping.container_port.checked_add(i),
@@ -48,14 +38,14 @@ pub fn port_bindings(
                     .or_insert_with(|| Some(Vec::new()))
                     .get_or_insert_with(Vec::new)
                     .push(InspectHostPort {
-                        host_ip: host_ip.to_string(),
+                        host_ip: host_ip.clone(),
                         host_port: host_port.to_string(),
                     });
             }
         }
     }
     for (port, protocols) in exposed {
-        for protocol in protocols {
+        for protocol in protocols.iter() {
             bindings.entry(format!("{port}/{protocol}")).or_insert(None);
         }
     }
@@ -74,12 +64,14 @@ mod tests {
         range: u16,
         protocol: &str,
     ) -> PortMapping {
-        PortMapping {
-            host_ip: host_ip.into(),
-            container_port,
-            host_port,
-            range,
-            protocol: protocol.into(),
+        let m = PortMapping::new(container_port)
+            .with_host_port(host_port)
+            .with_range(range)
+            .with_protocols(protocol.parse::<Protocols>().unwrap());
+        if host_ip.is_empty() {
+            m
+        } else {
+            m.with_host_ip(host_ip.parse::<std::net::IpAddr>().unwrap())
         }
     }
 
@@ -114,8 +106,8 @@ mod tests {
     #[test]
     fn exposed_only_ports_are_null_and_published_ones_kept() {
         let exposed = BTreeMap::from([
-            (80, vec!["tcp".to_string()]),
-            (443, vec!["tcp".to_string(), "udp".to_string()]),
+            (80, Protocols::default()),
+            (443, "tcp,udp".parse().unwrap()),
         ]);
         let got = port_bindings(&[pm("", 80, 8080, 1, "tcp")], &exposed);
         assert_eq!(got["80/tcp"], Some(vec![hp("0.0.0.0", "8080")]));
@@ -128,7 +120,7 @@ mod tests {
     }
 
     #[test]
-    fn range_zero_counts_as_one_and_empty_protocol_is_tcp() {
+    fn range_zero_counts_as_one() {
         let got = port_bindings(&[pm("10.0.0.1", 22, 2222, 0, "")], &BTreeMap::new());
         assert_eq!(got.len(), 1);
         assert_eq!(got["22/tcp"], Some(vec![hp("10.0.0.1", "2222")]));

@@ -1,8 +1,10 @@
 //! `network_settings`: the pure form of podman's `getContainerNetworkInfo`.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
 
-use portmap::PortMapping;
+use portmap::{PortMapping, Protocols};
 
 use crate::basic::link_local_ipv6;
 use crate::{
@@ -11,13 +13,14 @@ use crate::{
 };
 
 /// The state of a container's network namespace, as podman sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NetnsState<'a> {
     /// The container has its own network namespace pinned at this path
     /// (podman's `state.NetNS`); an empty path counts as [`NetnsState::Down`].
-    Own(&'a str),
+    Own(&'a Path),
     /// No namespace of its own and none joined: the container is not running
     /// (networks are listed without addresses).
+    #[default]
     Down,
     /// The container joined an existing namespace (`--network ns:PATH`);
     /// `status` is what was read from it, `None` if it could not be read.
@@ -46,15 +49,85 @@ pub struct Attachment {
     pub aliases: Vec<String>,
 }
 
+/// A container's network mode as podman names it (`c.NetworkMode()`): the key of the
+/// single `Networks` entry of a container on no named network.
+///
+/// ```
+/// use std::path::Path;
+/// use netstatus::ModeName;
+///
+/// assert_eq!(ModeName::Slirp4netns.to_string(), "slirp4netns");
+/// assert_eq!(ModeName::Container("3f1c").to_string(), "container:3f1c");
+/// assert_eq!(ModeName::Ns(Path::new("/run/netns/x")).to_string(), "ns:/run/netns/x");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ModeName<'a> {
+    /// netavark networks (`bridge`).
+    #[default]
+    Bridge,
+    /// A namespace with only the loopback (`none`).
+    None,
+    /// The host's namespace (`host`).
+    Host,
+    /// A namespace of its own connected by slirp4netns (`slirp4netns`).
+    Slirp4netns,
+    /// A namespace of its own connected by pasta (`pasta`).
+    Pasta,
+    /// Another container's namespace, by that container's ID (`container:ID`).
+    Container(&'a str),
+    /// An existing namespace joined by path (`ns:PATH`).
+    Ns(&'a Path),
+}
+
+/// As podman prints it: `bridge`, `container:ID`, `ns:PATH`...
+impl fmt::Display for ModeName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModeName::Bridge => f.write_str("bridge"),
+            ModeName::None => f.write_str("none"),
+            ModeName::Host => f.write_str("host"),
+            ModeName::Slirp4netns => f.write_str("slirp4netns"),
+            ModeName::Pasta => f.write_str("pasta"),
+            ModeName::Container(id) => write!(f, "container:{id}"),
+            ModeName::Ns(path) => write!(f, "ns:{}", path.display()),
+        }
+    }
+}
+
+/// Backend results of no network, for [`SettingsInput::default`].
+static NO_STATUS: BTreeMap<String, StatusBlock> = BTreeMap::new();
+/// No exposed port, for [`SettingsInput::default`].
+static NOTHING_EXPOSED: BTreeMap<u16, Protocols> = BTreeMap::new();
+
 /// Everything [`network_settings`] needs about a container.
+///
+/// Built from [`SettingsInput::new`] (or `default()`: a stopped container on the
+/// default network `podman` with nothing published) and the `with_` methods, so a
+/// caller sets only what it has:
+///
+/// ```
+/// use std::path::Path;
+/// use netstatus::{network_settings, NetnsState, SettingsInput};
+///
+/// let ports = ["8080:80".parse()?];
+/// let input = SettingsInput::new(NetnsState::Own(Path::new("/run/netns/web")))
+///     .with_port_mappings(&ports);
+/// let settings = network_settings(&input)?;
+/// assert_eq!(settings.sandbox_key, "/run/netns/web");
+/// assert_eq!(settings.ports["80/tcp"].as_ref().unwrap()[0].host_port, "8080");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct SettingsInput<'a> {
     /// The network namespace.
     pub netns: NetnsState<'a>,
-    /// The container's network mode name (`bridge`, `slirp4netns`, `pasta`,
-    /// ...): the key of the single `Networks` entry when it has no named networks.
-    pub network_mode: &'a str,
-    /// ID to show for that entry (podman looks the mode up as a network).
+    /// The container's network mode: the key of the single `Networks` entry when it
+    /// has no named networks.
+    pub network_mode: ModeName<'a>,
+    /// ID to show for that entry (podman looks the mode up as a network); `None`
+    /// shows the mode's name.
     pub network_mode_id: Option<&'a str>,
     /// Named networks the container is attached to.
     pub networks: &'a [Attachment],
@@ -65,7 +138,81 @@ pub struct SettingsInput<'a> {
     /// Published ports.
     pub port_mappings: &'a [PortMapping],
     /// Exposed ports: container port -> protocols.
-    pub exposed: &'a BTreeMap<u16, Vec<String>>,
+    pub exposed: &'a BTreeMap<u16, Protocols>,
+}
+
+impl Default for SettingsInput<'_> {
+    fn default() -> Self {
+        Self {
+            netns: NetnsState::Down,
+            network_mode: ModeName::Bridge,
+            network_mode_id: None,
+            networks: &[],
+            status: &NO_STATUS,
+            default_network: "podman",
+            port_mappings: &[],
+            exposed: &NOTHING_EXPOSED,
+        }
+    }
+}
+
+impl<'a> SettingsInput<'a> {
+    /// A container in bridge mode with namespace `netns`, on no named network, with
+    /// no backend result and nothing published; the default network is `podman`.
+    pub fn new(netns: NetnsState<'a>) -> Self {
+        Self {
+            netns,
+            ..Self::default()
+        }
+    }
+
+    /// With namespace `netns`.
+    pub fn with_netns(self, netns: NetnsState<'a>) -> Self {
+        Self { netns, ..self }
+    }
+
+    /// With network mode `mode`, shown with ID `id` (`None`: its name).
+    pub fn with_network_mode(self, mode: ModeName<'a>, id: Option<&'a str>) -> Self {
+        Self {
+            network_mode: mode,
+            network_mode_id: id,
+            ..self
+        }
+    }
+
+    /// Attached to `networks`, whose backend results are `status` (by network name).
+    pub fn with_networks(
+        self,
+        networks: &'a [Attachment],
+        status: &'a BTreeMap<String, StatusBlock>,
+    ) -> Self {
+        Self {
+            networks,
+            status,
+            ..self
+        }
+    }
+
+    /// With `name` as the runtime's default network.
+    pub fn with_default_network(self, name: &'a str) -> Self {
+        Self {
+            default_network: name,
+            ..self
+        }
+    }
+
+    /// Publishing `mappings`.
+    pub fn with_port_mappings(self, mappings: &'a [PortMapping]) -> Self {
+        Self {
+            port_mappings: mappings,
+            ..self
+        }
+    }
+
+    /// Exposing `exposed` (container port -> protocols).
+    pub fn with_exposed(self, exposed: &'a BTreeMap<u16, Protocols>) -> Self {
+        Self { exposed, ..self }
+    }
 }
 
 /// The `NetworkSettings` of `podman inspect` for a container.
@@ -87,14 +234,14 @@ pub fn network_settings(input: &SettingsInput<'_>) -> Result<InspectNetworkSetti
         ..Default::default()
     };
     let default_networks = || {
+        let name = input.network_mode.to_string();
         let entry = InspectAdditionalNetwork {
             network_id: input
                 .network_mode_id
-                .unwrap_or(input.network_mode)
-                .to_string(),
+                .map_or_else(|| name.clone(), str::to_owned),
             ..Default::default()
         };
-        BTreeMap::from([(input.network_mode.to_string(), entry)])
+        BTreeMap::from([(name, entry)])
     };
     let attachment_entry = |a: &Attachment| InspectAdditionalNetwork {
         network_id: a.id.clone().unwrap_or_else(|| a.name.clone()),
@@ -103,7 +250,7 @@ pub fn network_settings(input: &SettingsInput<'_>) -> Result<InspectNetworkSetti
     };
 
     let path = match input.netns {
-        NetnsState::Own(path) if !path.is_empty() => path,
+        NetnsState::Own(path) if !path.as_os_str().is_empty() => path,
         NetnsState::Joined { status } => {
             if let Some(status) = status {
                 fill_container_wide(&mut settings, status);
@@ -129,7 +276,7 @@ pub fn network_settings(input: &SettingsInput<'_>) -> Result<InspectNetworkSetti
         }
     };
 
-    settings.sandbox_key = path.to_string();
+    settings.sandbox_key = path.display().to_string();
     if input.status.is_empty() {
         return Ok(settings);
     }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use netstatus::{
     network_settings, parse_setup_output, Attachment, NetnsState, PortMapping, SettingsInput,
@@ -32,16 +32,12 @@ fn settings_json(
 ) -> String {
     let status = parse_setup_output(setup, &data(setup)).unwrap();
     let ports = input_ports(input);
-    let settings = network_settings(&SettingsInput {
-        netns: NetnsState::Own("/run/netns/pntcap-ctr"),
-        network_mode: "bridge",
-        network_mode_id: None,
-        networks,
-        status: &status,
-        default_network,
-        port_mappings: &ports,
-        exposed: &BTreeMap::new(),
-    })
+    let settings = network_settings(
+        &SettingsInput::new(NetnsState::Own(Path::new("/run/netns/pntcap-ctr")))
+            .with_networks(networks, &status)
+            .with_default_network(default_network)
+            .with_port_mappings(&ports),
+    )
     .unwrap();
     serde_json::to_string(&settings).unwrap()
 }

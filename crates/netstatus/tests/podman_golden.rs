@@ -10,10 +10,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use netstatus::{
-    network_settings, parse_setup_output, Attachment, NetnsState, PortMapping, SettingsInput,
+    network_settings, parse_setup_output, Attachment, NetnsState, PortMapping, Protocol, Protocols,
+    SettingsInput,
 };
 
 fn data(name: &str) -> String {
@@ -50,34 +51,21 @@ fn default_network_with_ports_matches_podman() {
     //   -p 8080-8081:80-81 -p 127.0.0.1:5353:53/udp --expose 443
     let status = parse_setup_output("podman-setup-a.json", &data("podman-setup-a.json")).unwrap();
     let ports = [
-        PortMapping {
-            host_ip: String::new(),
-            container_port: 80,
-            host_port: 8080,
-            range: 2,
-            protocol: "tcp".into(),
-        },
-        PortMapping {
-            host_ip: "127.0.0.1".into(),
-            container_port: 53,
-            host_port: 5353,
-            range: 1,
-            protocol: "udp".into(),
-        },
+        PortMapping::new(80).with_host_port(8080).with_range(2),
+        PortMapping::new(53)
+            .with_host_port(5353)
+            .with_host_ip(std::net::Ipv4Addr::LOCALHOST)
+            .with_protocols(Protocol::Udp),
     ];
-    let exposed = BTreeMap::from([(443, vec!["tcp".to_string()])]);
+    let exposed = BTreeMap::from([(443, Protocols::one(Protocol::Tcp))]);
     let networks = [attach("podman", &["360c91fde2ad"])];
     let key = sandbox_key("podman-inspect-a.json");
-    let settings = network_settings(&SettingsInput {
-        netns: NetnsState::Own(&key),
-        network_mode: "bridge",
-        network_mode_id: None,
-        networks: &networks,
-        status: &status,
-        default_network: "podman",
-        port_mappings: &ports,
-        exposed: &exposed,
-    })
+    let settings = network_settings(
+        &SettingsInput::new(NetnsState::Own(Path::new(&key)))
+            .with_networks(&networks, &status)
+            .with_port_mappings(&ports)
+            .with_exposed(&exposed),
+    )
     .unwrap();
     assert_eq!(
         serde_json::to_string(&settings).unwrap(),
@@ -93,16 +81,9 @@ fn two_networks_dual_stack_matches_podman() {
         attach("pntpodnet", &["web", "2a7be3e9885a"]),
     ];
     let key = sandbox_key("podman-inspect-b.json");
-    let settings = network_settings(&SettingsInput {
-        netns: NetnsState::Own(&key),
-        network_mode: "bridge",
-        network_mode_id: None,
-        networks: &networks,
-        status: &status,
-        default_network: "podman",
-        port_mappings: &[],
-        exposed: &BTreeMap::new(),
-    })
+    let settings = network_settings(
+        &SettingsInput::new(NetnsState::Own(Path::new(&key))).with_networks(&networks, &status),
+    )
     .unwrap();
     assert_eq!(
         serde_json::to_string(&settings).unwrap(),

@@ -61,11 +61,9 @@ fn row(c: &ContainerRecord) -> Value {
         .port_mappings
         .iter()
         .map(|p| {
-            let ip = if p.host_ip.is_empty() {
-                "0.0.0.0"
-            } else {
-                &p.host_ip
-            };
+            let ip = p
+                .host_ip
+                .map_or_else(|| "0.0.0.0".to_owned(), |ip| ip.to_string());
             let span = |start: u16| match p.range {
                 0 | 1 => start.to_string(),
                 n => format!("{start}-{}", u32::from(start) + u32::from(n) - 1),

@@ -44,13 +44,9 @@ fn two_containers_ping_publish_and_teardown_clean() {
     let network = bridge_network("pntnv", &bridge, "10.89.251.0/24", "10.89.251.1", false);
 
     let mut opts_a = container("a1", "pntnv-a", &network, "10.89.251.10");
-    opts_a.port_mappings.push(PortMapping {
-        host_ip: String::new(),
-        container_port: 8080,
-        host_port: 18080,
-        range: 1,
-        protocol: "tcp".into(),
-    });
+    opts_a
+        .port_mappings
+        .push(PortMapping::new(8080).with_host_port(18080));
     let opts_b = container("b2", "pntnv-b", &network, "10.89.251.11");
 
     let status_a = nv.setup(&a.path(), &opts_a).unwrap();

@@ -132,7 +132,7 @@ pub enum Error {
         /// The other mapping, as given.
         second: Box<PortMapping>,
         /// Protocol both bind.
-        protocol: String,
+        protocol: crate::Protocol,
         /// Host port both bind.
         host_port: u16,
         /// Where `first` sends `host_port`.

@@ -31,10 +31,7 @@ fn parse(spec: &str) -> Result<PortMapping, Invalid> {
         Error::Publish { cause, .. } => cause,
         _ => Invalid::Empty,
     })?;
-    Ok(PortMapping {
-        protocol: proto.as_str().to_owned(),
-        ..mapping
-    })
+    Ok(mapping.with_protocols(proto))
 }
 
 #[cfg(test)]

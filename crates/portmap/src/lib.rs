@@ -1,5 +1,7 @@
 //! Port mappings as podman and netavark know them: the legacy one-port form
-//! ([`OciCniPortMapping`]), the ranged form netavark takes ([`PortMapping`]),
+//! ([`OciCniPortMapping`]), the ranged form netavark takes ([`PortMapping`],
+//! typed: a [`Protocols`] list of [`Protocol`]s and an optional `IpAddr`, with
+//! the JSON podman and netavark write),
 //! podman's merge between them ([`merge_ranges`], inverse [`expand`]), one
 //! canonical form ([`canonicalize`]: validated, merged, deduplicated,
 //! conflicts rejected) and parsing of `podman run -p` specs ([`parse_publish`]).
@@ -48,7 +50,7 @@ pub use canonical::canonicalize;
 pub use error::{Error, Invalid};
 pub use expose::parse_expose_arg;
 pub use legacy::{expand, merge_ranges};
-pub use protocol::Protocol;
+pub use protocol::{Protocol, Protocols};
 pub use publish::{parse_publish, parse_publish_arg};
 pub use types::{OciCniPortMapping, PortMapping};
 

@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
+use crate::types::pm;
 use crate::{
     canonicalize, expand, merge_ranges, parse_publish, Error, OciCniPortMapping, PortMapping,
+    Protocol, Protocols,
 };
 
 /// Host IPs as written, with the form the canonical output must use (written
@@ -30,7 +32,8 @@ const PROTOS: &[(&str, &[&str])] = &[
     ("sctp", &["sctp"]),
 ];
 
-fn mapping() -> impl Strategy<Value = PortMapping> {
+/// A mapping with the indexes of its host IP and protocol field in [`IPS`] and [`PROTOS`].
+fn indexed_mapping() -> impl Strategy<Value = (usize, usize, PortMapping)> {
     (
         0..IPS.len(),
         0..PROTOS.len(),
@@ -39,24 +42,39 @@ fn mapping() -> impl Strategy<Value = PortMapping> {
         prop_oneof![1 => Just(0u16), 8 => 1u16..12],
         prop::bool::weighted(0.8),
     )
-        .prop_map(|(ip, proto, host, ctr, range, same_offset)| PortMapping {
-            host_ip: IPS[ip].0.to_owned(),
+        .prop_map(|(ip, proto, host, ctr, range, same_offset)| {
             // Mostly host == container port, so ranges meet and merge.
-            container_port: if same_offset && host != 0 { host } else { ctr },
-            host_port: host,
-            range,
-            protocol: PROTOS[proto].0.to_owned(),
+            let ctr = if same_offset && host != 0 { host } else { ctr };
+            (ip, proto, pm(IPS[ip].0, host, ctr, range, PROTOS[proto].0))
         })
+}
+
+/// The text of a host IP, `""` for every address.
+fn ip_text(m: &PortMapping) -> String {
+    m.host_ip.map(|ip| ip.to_string()).unwrap_or_default()
 }
 
 type Tuple = (String, String, u16, u16);
 
+fn mapping() -> impl Strategy<Value = PortMapping> {
+    indexed_mapping().prop_map(|(_, _, m)| m)
+}
+
+/// Mappings with the indexes of their host IPs and protocol fields.
+fn indexed(n: std::ops::Range<usize>) -> impl Strategy<Value = Vec<(usize, usize, PortMapping)>> {
+    prop::collection::vec(indexed_mapping(), n)
+}
+
+fn plain(input: &[(usize, usize, PortMapping)]) -> Vec<PortMapping> {
+    input.iter().map(|(_, _, m)| m.clone()).collect()
+}
+
 /// Every (ip, protocol, host port, container port) an input stands for.
-fn oracle_expand(input: &[PortMapping]) -> BTreeSet<Tuple> {
+fn oracle_expand(input: &[(usize, usize, PortMapping)]) -> BTreeSet<Tuple> {
     let mut out = BTreeSet::new();
-    for m in input {
-        let ip = IPS.iter().find(|(w, _)| *w == m.host_ip).unwrap().1;
-        let protos = PROTOS.iter().find(|(w, _)| *w == m.protocol).unwrap().1;
+    for (ip, proto, m) in input {
+        let ip = IPS[*ip].1;
+        let protos = PROTOS[*proto].1;
         for proto in protos {
             for i in 0..m.range.max(1) {
                 let host = if m.host_port == 0 { 0 } else { m.host_port + i };
@@ -94,8 +112,8 @@ fn tuples_of(out: &[PortMapping]) -> BTreeSet<Tuple> {
         for i in 0..m.range {
             let host = if m.host_port == 0 { 0 } else { m.host_port + i };
             set.insert((
-                m.host_ip.clone(),
-                m.protocol.clone(),
+                ip_text(m),
+                m.protocol.to_string(),
                 host,
                 m.container_port + i,
             ));
@@ -106,8 +124,9 @@ fn tuples_of(out: &[PortMapping]) -> BTreeSet<Tuple> {
 
 proptest! {
     #[test]
-    fn canonical_form_keeps_the_port_set(input in prop::collection::vec(mapping(), 0..24)) {
-        let want = oracle_expand(&input);
+    fn canonical_form_keeps_the_port_set(indexed_input in indexed(0..24)) {
+        let want = oracle_expand(&indexed_input);
+        let input = plain(&indexed_input);
         match canonicalize(&input) {
             Ok(out) => {
                 prop_assert!(!oracle_conflict(&want), "missed a conflict in {input:?}");
@@ -115,7 +134,8 @@ proptest! {
                 // Sorted, one protocol each, maximally merged.
                 for pair in out.windows(2) {
                     let (a, b) = (&pair[0], &pair[1]);
-                    let key = |m: &PortMapping| (m.host_ip.clone(), m.protocol.clone(), m.host_port, m.container_port);
+                    // every address first, then IPv4 before IPv6, numerically
+                    let key = |m: &PortMapping| (m.host_ip, m.protocol.to_string(), m.host_port, m.container_port);
                     prop_assert!(key(a) < key(b), "not sorted: {a} {b}");
                     if a.host_ip == b.host_ip && a.protocol == b.protocol {
                         let a_end = u32::from(a.container_port) + u32::from(a.range);
@@ -131,7 +151,7 @@ proptest! {
                 }
                 for m in &out {
                     prop_assert!(m.range >= 1);
-                    prop_assert!(["tcp", "udp", "sctp"].contains(&m.protocol.as_str()));
+                    prop_assert_eq!(m.protocol.len(), 1);
                 }
             }
             Err(Error::Conflict { host_port, first_container_port, second_container_port, .. }) => {
@@ -145,9 +165,12 @@ proptest! {
 
     #[test]
     fn equal_offsets_never_conflict_and_merge(
-        input in prop::collection::vec(mapping().prop_map(|m| PortMapping { host_port: m.container_port, ..m }), 0..40)
+        input in prop::collection::vec(
+            indexed_mapping().prop_map(|(i, p, m)| (i, p, PortMapping { host_port: m.container_port, ..m })),
+            0..40,
+        )
     ) {
-        let out = canonicalize(&input).unwrap();
+        let out = canonicalize(&plain(&input)).unwrap();
         prop_assert_eq!(tuples_of(&out), oracle_expand(&input));
         // Maximal merge: per (ip, protocol) the number of runs is the number of
         // gaps in the port set plus one.
@@ -178,21 +201,15 @@ proptest! {
     ) {
         let legacy: Vec<OciCniPortMapping> = input
             .iter()
-            .map(|&(ip, proto, host, ctr)| OciCniPortMapping {
-                host_port: host,
-                container_port: ctr,
-                protocol: ["tcp", "udp"][proto].to_owned(),
-                host_ip: ["", "127.0.0.1", "::1"][ip].to_owned(),
-            })
+            .map(|&(ip, proto, host, ctr)| oci(["", "127.0.0.1", "::1"][ip], [Protocol::Tcp, Protocol::Udp][proto], host, ctr))
             .collect();
-        let merged = merge_ranges(legacy.clone());
+        let merged = merge_ranges(&legacy);
         let mut back = expand(&merged).unwrap();
         let mut sorted = legacy;
-        let key = |p: &OciCniPortMapping| (p.host_ip.clone(), p.protocol.clone(), p.host_port, p.container_port);
-        sorted.sort_by_key(key);
-        back.sort_by_key(key);
+        sorted.sort();
+        back.sort();
         prop_assert_eq!(&back, &sorted);
-        prop_assert_eq!(merge_ranges(back), merged.clone());
+        prop_assert_eq!(merge_ranges(&back), merged.clone());
         prop_assert!(merged.len() <= sorted.len());
     }
 
@@ -202,36 +219,38 @@ proptest! {
     ) {
         let legacy: Vec<OciCniPortMapping> = input
             .iter()
-            .map(|&(ip, proto, host, ctr)| OciCniPortMapping {
-                host_port: host,
-                container_port: ctr,
-                protocol: ["tcp", "udp", "sctp"][proto].to_owned(),
-                host_ip: ["", "10.0.0.1", "::1"][ip].to_owned(),
-            })
+            .map(|&(ip, proto, host, ctr)| oci(["", "10.0.0.1", "::1"][ip], [Protocol::Tcp, Protocol::Udp, Protocol::Sctp][proto], host, ctr))
             .collect();
-        prop_assert_eq!(merge_ranges(legacy.clone()), podman_merge(legacy));
+        prop_assert_eq!(merge_ranges(&legacy), podman_merge(legacy));
     }
 
     #[test]
     fn display_parses_back(m in mapping()) {
         // parse_publish writes the canonical single-mapping form, so compare with that.
-        prop_assume!(m.host_ip != "::" && m.host_ip != "0:0::1" && m.host_ip != "0.0.0.0");
-        let shown = PortMapping {
-            range: m.range.max(1),
-            protocol: match m.protocol.as_str() { "" => "tcp".to_owned(), "TCP,udp" => "tcp,udp".to_owned(), p => p.to_owned() },
-            ..m
-        };
+        prop_assume!(!matches!(ip_text(&m).as_str(), "::" | "0.0.0.0"));
+        let shown = PortMapping { range: m.range.max(1), ..m };
         prop_assert_eq!(parse_publish(&shown.to_string()).unwrap(), shown);
     }
+}
+
+fn oci(ip: &str, protocol: Protocol, host: u16, ctr: u16) -> OciCniPortMapping {
+    let mut m = OciCniPortMapping::new(host, ctr, protocol);
+    m.host_ip = (!ip.is_empty()).then(|| ip.parse().unwrap());
+    m
 }
 
 /// podman's ocicniPortsToNetTypesPorts, transcribed literally (comparison
 /// sort on the strings, then one pass) as the oracle for `merge_ranges`.
 fn podman_merge(mut ports: Vec<OciCniPortMapping>) -> Vec<PortMapping> {
+    let text = |p: &OciCniPortMapping| {
+        let ip = p.host_ip.map(|ip| ip.to_string()).unwrap_or_default();
+        (ip, p.protocol.to_string())
+    };
     ports.sort_by(|a, b| {
-        a.host_ip
-            .cmp(&b.host_ip)
-            .then(a.protocol.cmp(&b.protocol))
+        let (a_ip, a_proto) = text(a);
+        let (b_ip, b_proto) = text(b);
+        a_ip.cmp(&b_ip)
+            .then(a_proto.cmp(&b_proto))
             .then(a.host_port.cmp(&b.host_port))
             .then(a.container_port.cmp(&b.container_port))
     });
@@ -239,7 +258,7 @@ fn podman_merge(mut ports: Vec<OciCniPortMapping>) -> Vec<PortMapping> {
     for p in ports {
         if let Some(cur) = out.last_mut() {
             if p.host_ip == cur.host_ip
-                && p.protocol == cur.protocol
+                && Protocols::one(p.protocol) == cur.protocol
                 && i32::from(p.host_port) - i32::from(cur.range) == i32::from(cur.host_port)
                 && i32::from(p.container_port) - i32::from(cur.range)
                     == i32::from(cur.container_port)
@@ -253,7 +272,7 @@ fn podman_merge(mut ports: Vec<OciCniPortMapping>) -> Vec<PortMapping> {
             container_port: p.container_port,
             host_port: p.host_port,
             range: 1,
-            protocol: p.protocol,
+            protocol: p.protocol.into(),
         });
     }
     out

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use crate::error::{Error, Invalid};
-use crate::protocol;
+use crate::protocol::Protocols;
 use crate::types::PortMapping;
 
 /// Parses one `-p` spec: `[ip:][hostPort[-end]:]containerPort[-end][/proto[,proto]]`.
@@ -13,8 +13,8 @@ use crate::types::PortMapping;
 /// - an IPv6 host address goes in brackets: `[fd00::1]:8080:80`; then the
 ///   host port field is required (it may be empty);
 /// - the host IP, when its field is present, must be non-empty; `0.0.0.0`
-///   is dropped (written `""`, every address), other addresses are written in
-///   their shortest form (an IPv4-mapped IPv6 address as IPv4, as Go does);
+///   is dropped (`None`, every address), an IPv4-mapped IPv6 address becomes
+///   IPv4 (as Go writes it);
 /// - an empty or `0` host port means "pick a free port later" (host_port 0;
 ///   podman rejects an explicit `0`, docker accepts it: we follow docker);
 /// - ports are decimal `1..=65535`, ranges `start-end` with `end > start`,
@@ -37,7 +37,7 @@ pub fn parse_publish(spec: &str) -> Result<PortMapping, Error> {
 /// slice, so the argument is first split at commas into several specs, each parsed by
 /// [`parse_publish`]. So `8080:80,9090:90` is two mappings, and `80:80/tcp,udp` is
 /// refused as podman 4.3 refuses it (`udp` is not a port); a list of protocols is for
-/// the API (`PortMapping::protocol`), not the command line. An error names the whole
+/// the API ([`PortMapping::protocol`]), not the command line. An error names the whole
 /// argument and the reason.
 pub fn parse_publish_arg(arg: &str) -> Result<Vec<PortMapping>, Error> {
     each_spec(arg, parse, |spec, cause| Error::Publish { spec, cause })
@@ -62,19 +62,10 @@ fn parse(spec: &str) -> Result<PortMapping, Invalid> {
     let mut slash = spec.split('/');
     let ports = slash.next().unwrap_or_default();
     let protocol = match (slash.next(), slash.next()) {
-        (None, _) => "tcp".to_owned(),
+        (None, _) => Protocols::default(),
         (Some(_), Some(_)) => return Err(Invalid::ManySlashes),
         (Some(""), None) => return Err(Invalid::EmptyProtocol),
-        (Some(list), None) => {
-            let mut names = String::with_capacity(list.len());
-            for proto in protocol::parse_list(list)?.iter() {
-                if !names.is_empty() {
-                    names.push(',');
-                }
-                names.push_str(proto.as_str());
-            }
-            names
-        }
+        (Some(list), None) => list.parse()?,
     };
 
     let (ip, host, ctr) = split_fields(ports)?;
@@ -86,7 +77,7 @@ fn parse(spec: &str) -> Result<PortMapping, Invalid> {
         return Err(Invalid::PortZero("container"));
     }
     let host_ip = match ip {
-        None => String::new(),
+        None => None,
         Some("") => return Err(Invalid::EmptyHostIp),
         Some(ip) => host_ip(ip)?,
     };
@@ -149,8 +140,8 @@ fn split_fields(ports: &str) -> Result<(Option<&str>, Option<&str>, &str), Inval
     }
 }
 
-/// Podman's host IP rule: `0.0.0.0` means unset; others in Go's `String()` form.
-fn host_ip(text: &str) -> Result<String, Invalid> {
+/// Podman's host IP rule: `0.0.0.0` means unset; an IPv4-mapped IPv6 address is IPv4.
+fn host_ip(text: &str) -> Result<Option<IpAddr>, Invalid> {
     let ip: IpAddr = text.parse().map_err(|source| Invalid::HostIp {
         ip: text.to_owned(),
         source,
@@ -160,8 +151,8 @@ fn host_ip(text: &str) -> Result<String, Invalid> {
         v4 => v4,
     };
     match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => Ok(String::new()),
-        _ => Ok(ip.to_string()),
+        IpAddr::V4(v4) if v4.is_unspecified() => Ok(None),
+        _ => Ok(Some(ip)),
     }
 }
 

@@ -402,23 +402,15 @@ fn cni_ports(mappings: &[portmap::PortMapping]) -> Result<Vec<cni::PortMapping>,
         container_id: String::new(),
         reason: e.to_string(),
     })?;
-    let mut out = Vec::with_capacity(expanded.len());
-    for p in expanded {
-        let protocols = if p.protocol.is_empty() {
-            "tcp"
-        } else {
-            p.protocol.as_str()
-        };
-        for protocol in protocols.split(',') {
-            out.push(cni::PortMapping {
-                host_port: p.host_port,
-                container_port: p.container_port,
-                protocol: protocol.to_string(),
-                host_ip: p.host_ip.clone(),
-            });
-        }
-    }
-    Ok(out)
+    Ok(expanded
+        .into_iter()
+        .map(|p| cni::PortMapping {
+            host_port: p.host_port,
+            container_port: p.container_port,
+            protocol: p.protocol.to_string(),
+            host_ip: p.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// podman's `CNIResultToStatus`: the container-side interfaces (those with a sandbox) with
@@ -484,14 +476,7 @@ mod tests {
             ..Default::default()
         };
         opts.add_network(&net, per.clone());
-        let ports = cni_ports(&[portmap::PortMapping {
-            host_ip: String::new(),
-            container_port: 80,
-            host_port: 8080,
-            range: 2,
-            protocol: "tcp,udp".into(),
-        }])
-        .unwrap();
+        let ports = cni_ports(&["8080-8081:80-81/tcp,udp".parse().unwrap()]).unwrap();
         assert_eq!(ports.len(), 4);
         assert_eq!(
             (ports[3].host_port, ports[3].protocol.as_str()),

@@ -161,13 +161,8 @@ mod tests {
     #[test]
     fn serializes_with_netavark_field_names() {
         let mut opts = sample();
-        opts.port_mappings.push(PortMapping {
-            host_ip: String::new(),
-            container_port: 80,
-            host_port: 8080,
-            range: 1,
-            protocol: "tcp".into(),
-        });
+        opts.port_mappings
+            .push(PortMapping::new(80).with_host_port(8080));
         let v = serde_json::to_value(&opts).unwrap();
         assert_eq!(
             v,

@@ -100,6 +100,19 @@ impl NetworkMode {
         }
     }
 
+    /// The mode as podman names it in `inspect` (`bridge`, `container:ID`, `ns:PATH`).
+    pub fn name(&self) -> netstatus::ModeName<'_> {
+        match self {
+            NetworkMode::Bridge => netstatus::ModeName::Bridge,
+            NetworkMode::None => netstatus::ModeName::None,
+            NetworkMode::Host => netstatus::ModeName::Host,
+            NetworkMode::Path(path) => netstatus::ModeName::Ns(path),
+            NetworkMode::Container(id) => netstatus::ModeName::Container(id),
+            NetworkMode::Pasta(_) => netstatus::ModeName::Pasta,
+            NetworkMode::Slirp4netns(_) => netstatus::ModeName::Slirp4netns,
+        }
+    }
+
     /// The owner's ID of a `container:` mode.
     pub fn owner(&self) -> Option<&str> {
         match self {

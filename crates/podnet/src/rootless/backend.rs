@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use portmap::PortMapping;
+use portmap::{PortMapping, Protocol};
 
-use super::forwarder::{ForwardProtocol, PortForward};
+use super::forwarder::{forwards_for, PortForward};
 
 use super::error::RootlessError;
 use super::rootless_netns::RootlessNetNs;
@@ -91,36 +91,10 @@ fn port_forwards(
     else {
         return Vec::new();
     };
-    let mut forwards = Vec::new();
-    for mapping in ports {
-        let host_ip = mapping
-            .host_ip
-            .parse()
-            .unwrap_or(IpAddr::from([0u8, 0, 0, 0]));
-        for proto in mapping.protocol.split(',').filter(|p| !p.is_empty()) {
-            let protocol = match proto {
-                "tcp" => ForwardProtocol::Tcp,
-                "udp" => ForwardProtocol::Udp,
-                other => {
-                    tracing::warn!(
-                        protocol = other,
-                        "no rootless forwarder for this protocol; port skipped"
-                    );
-                    continue;
-                }
-            };
-            for i in 0..mapping.range.max(1) {
-                forwards.push(PortForward {
-                    host_ip,
-                    host_port: mapping.host_port.saturating_add(i),
-                    container_ip,
-                    container_port: mapping.container_port.saturating_add(i),
-                    protocol,
-                });
-            }
-        }
+    for mapping in ports.iter().filter(|m| m.protocol.contains(Protocol::Sctp)) {
+        tracing::warn!(%mapping, "no rootless forwarder for sctp; port skipped");
     }
-    forwards
+    forwards_for(ports, container_ip)
 }
 
 fn wrap(command: &'static str, e: RootlessError) -> BackendError {

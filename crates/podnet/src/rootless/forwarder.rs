@@ -57,6 +57,47 @@ pub enum ForwardProtocol {
     Udp,
 }
 
+impl ForwardProtocol {
+    /// The forwarder's protocol for a published `protocol`; `None` for SCTP, which no
+    /// forwarder serves (as podman's rootlessport).
+    pub(crate) fn of(protocol: portmap::Protocol) -> Option<Self> {
+        match protocol {
+            portmap::Protocol::Tcp => Some(Self::Tcp),
+            portmap::Protocol::Udp => Some(Self::Udp),
+            portmap::Protocol::Sctp => None,
+        }
+    }
+}
+
+/// One forward per host port of each mapping's range and each of its TCP and UDP
+/// protocols, to `container_ip`; no host IP listens on `0.0.0.0`. SCTP is skipped
+/// (no forwarder serves it, nor holds it).
+pub(crate) fn forwards_for(
+    ports: &[portmap::PortMapping],
+    container_ip: IpAddr,
+) -> Vec<PortForward> {
+    let mut out = Vec::new();
+    for mapping in ports {
+        let host_ip = mapping.host_ip.unwrap_or(IpAddr::from([0u8, 0, 0, 0]));
+        for proto in mapping.protocol.iter() {
+            let Some(protocol) = ForwardProtocol::of(proto) else {
+                tracing::debug!(%mapping, "no forwarder for {proto}; port skipped");
+                continue;
+            };
+            for i in 0..mapping.range.max(1) {
+                out.push(PortForward {
+                    host_ip,
+                    host_port: mapping.host_port.saturating_add(i),
+                    container_ip,
+                    container_port: mapping.container_port.saturating_add(i),
+                    protocol,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// How long a UDP client may stay silent (and unanswered) before its session closes.
 pub const UDP_IDLE: Duration = Duration::from_secs(60);
 

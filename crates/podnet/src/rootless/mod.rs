@@ -26,6 +26,7 @@ mod pin;
 pub(crate) mod ports;
 mod privileges;
 mod process;
+pub(crate) use forwarder::forwards_for;
 pub(crate) use process::cloexec_from;
 mod reexec;
 mod resolv;

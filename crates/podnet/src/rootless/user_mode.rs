@@ -35,10 +35,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use ipnet::Ipv4Net;
-use portmap::PortMapping;
+use portmap::{PortMapping, Protocol};
 
 use super::error::RootlessError;
-use super::forwarder::{ForwardProtocol, PortForward};
+use super::forwarder::{forwards_for, ForwardProtocol};
 use super::helper::{self, RootlessNetHelper};
 use super::process::ProcessRecord;
 use crate::mode::{NetworkMode, PortHandler, SlirpOptions};
@@ -136,11 +136,7 @@ pub(crate) fn pasta_port_args(ports: &[PortMapping]) -> Result<Vec<String>, Root
     let (mut tcp, mut udp) = (false, false);
     for p in ports {
         let range = p.range.max(1);
-        let addr = if p.host_ip.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", p.host_ip)
-        };
+        let addr = p.host_ip.map(|ip| format!("{ip}/")).unwrap_or_default();
         let spec = format!(
             "{addr}{}-{}:{}-{}",
             p.host_port,
@@ -148,17 +144,17 @@ pub(crate) fn pasta_port_args(ports: &[PortMapping]) -> Result<Vec<String>, Root
             p.container_port,
             p.container_port + (range - 1)
         );
-        for proto in p.protocol.split(',') {
+        for proto in p.protocol.iter() {
             let flag = match proto {
-                "tcp" | "" => {
+                Protocol::Tcp => {
                     tcp = true;
                     "-t"
                 }
-                "udp" => {
+                Protocol::Udp => {
                     udp = true;
                     "-u"
                 }
-                other => {
+                other @ Protocol::Sctp => {
                     return Err(RootlessError::Helper {
                         program: "pasta",
                         netns: PathBuf::new(),
@@ -214,7 +210,7 @@ fn start_slirp(s: &UserModeStart<'_>, opts: &SlirpOptions) -> Result<UserModeNet
                     netns: s.netns.to_path_buf(),
                     detail: "no port forwarder program for port_handler=rootlesskit".into(),
                 })?;
-                let forwards = forwards(s.ports, address);
+                let forwards = forwards_for(s.ports, address);
                 super::ports::start(
                     s.dir,
                     s.container_id,
@@ -231,34 +227,6 @@ fn start_slirp(s: &UserModeStart<'_>, opts: &SlirpOptions) -> Result<UserModeNet
     })
 }
 
-/// Every published port, one forward per port of a range and protocol (SCTP skipped).
-fn forwards(ports: &[PortMapping], container_ip: IpAddr) -> Vec<PortForward> {
-    let mut out = Vec::new();
-    for p in ports {
-        let host_ip = p
-            .host_ip
-            .parse()
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        for proto in p.protocol.split(',') {
-            let protocol = match proto {
-                "tcp" | "" => ForwardProtocol::Tcp,
-                "udp" => ForwardProtocol::Udp,
-                _ => continue,
-            };
-            for i in 0..p.range.max(1) {
-                out.push(PortForward {
-                    host_ip,
-                    host_port: p.host_port + i,
-                    container_ip,
-                    container_port: p.container_port + i,
-                    protocol,
-                });
-            }
-        }
-    }
-    out
-}
-
 /// slirp4netns's own forwarding: one `add_hostfwd` per port through its API socket.
 fn add_hostfwds(s: &UserModeStart<'_>, guest: IpAddr) -> Result<(), RootlessError> {
     // through an fd of the directory: its path may not fit sun_path's 108 bytes
@@ -271,7 +239,7 @@ fn add_hostfwds(s: &UserModeStart<'_>, guest: IpAddr) -> Result<(), RootlessErro
         "/proc/self/fd/{}/slirp4netns.sock",
         std::os::fd::AsRawFd::as_raw_fd(&dir)
     );
-    for f in forwards(s.ports, guest) {
+    for f in forwards_for(s.ports, guest) {
         let request = serde_json::json!({
             "execute": "add_hostfwd",
             "arguments": {
@@ -392,7 +360,7 @@ mod tests {
     fn forwards_expand_ranges_to_the_container_address() {
         let ports = [portmap::parse_publish("8080-8081:80-81").unwrap()];
         let ip: IpAddr = "10.0.2.100".parse().unwrap();
-        let f = forwards(&ports, ip);
+        let f = forwards_for(&ports, ip);
         assert_eq!(f.len(), 2);
         assert_eq!(
             (f[1].host_port, f[1].container_port, f[1].container_ip),

@@ -85,7 +85,9 @@ fn publish_all_publishes_each_exposed_port_not_published_yet() {
     let mut got: Vec<(u16, String)> = rec
         .port_mappings
         .iter()
-        .flat_map(|m| (0..m.range.max(1)).map(move |i| (m.container_port + i, m.protocol.clone())))
+        .flat_map(|m| {
+            (0..m.range.max(1)).map(move |i| (m.container_port + i, m.protocol.to_string()))
+        })
         .collect();
     got.sort();
     assert_eq!(

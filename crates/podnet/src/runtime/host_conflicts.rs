@@ -20,7 +20,7 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 
-use portmap::PortMapping;
+use portmap::{PortMapping, Protocol};
 
 use super::{Runtime, RuntimeError};
 use crate::backend::Backend;
@@ -54,16 +54,7 @@ pub(crate) fn parse_dns_entries(text: &str) -> Vec<DnsEntry> {
 }
 
 fn host_ip(m: &PortMapping) -> IpAddr {
-    m.host_ip
-        .parse()
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-}
-
-fn protocols(m: &PortMapping) -> impl Iterator<Item = &str> {
-    m.protocol
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
+    m.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 fn ports(m: &PortMapping) -> std::ops::Range<u32> {
@@ -78,7 +69,7 @@ fn overlap(a: &PortMapping, b: &PortMapping) -> Option<u16> {
     if !(ia == ib || ia.is_unspecified() || ib.is_unspecified()) {
         return None;
     }
-    if !protocols(a).any(|p| protocols(b).any(|q| p == q)) {
+    if !a.protocol.iter().any(|p| b.protocol.contains(p)) {
         return None;
     }
     let (ra, rb) = (ports(a), ports(b));
@@ -87,7 +78,7 @@ fn overlap(a: &PortMapping, b: &PortMapping) -> Option<u16> {
 }
 
 /// The program holding `port` of `protocol`, from `/proc`: "name (pid N)".
-fn holder_of(protocol: &str, port: u16) -> Option<String> {
+fn holder_of(protocol: Protocol, port: u16) -> Option<String> {
     let inodes: BTreeSet<String> = ["", "6"]
         .iter()
         .filter_map(|v| std::fs::read_to_string(format!("/proc/net/{protocol}{v}")).ok())
@@ -100,7 +91,7 @@ fn holder_of(protocol: &str, port: u16) -> Option<String> {
                     let local_port = f.get(1)?.rsplit(':').next()?;
                     let bound = u16::from_str_radix(local_port, 16).ok()? == port;
                     // TCP: listening sockets only (state 0A); UDP: every bound one
-                    let listening = protocol != "tcp" || f.get(3) == Some(&"0A");
+                    let listening = protocol != Protocol::Tcp || f.get(3) == Some(&"0A");
                     (bound && listening).then(|| f.get(9).map(|s| s.to_string()))?
                 })
                 .collect::<Vec<_>>()
@@ -145,21 +136,21 @@ impl InUse for std::io::Result<()> {
 }
 
 /// The first port of `m` that is in use now, with the error.
-fn unbindable(m: &PortMapping) -> Option<(u16, String, std::io::Error)> {
+fn unbindable(m: &PortMapping) -> Option<(u16, Protocol, std::io::Error)> {
     let ip = host_ip(m);
     for port in ports(m) {
         let port = port as u16;
-        for protocol in protocols(m) {
+        for protocol in m.protocol.iter() {
             let addr = SocketAddr::new(ip, port);
             let bound = match protocol {
-                "tcp" => TcpListener::bind(addr).map(drop),
-                "udp" => UdpSocket::bind(addr).map(drop),
-                _ => Ok(()),
+                Protocol::Tcp => TcpListener::bind(addr).map(drop),
+                Protocol::Udp => UdpSocket::bind(addr).map(drop),
+                Protocol::Sctp => Ok(()),
             };
             // only "in use" says someone owns it (a low port refused to a rootless
             // user is the forwarder's problem, reported when it binds)
             if let Err(e) = bound.filter_in_use() {
-                return Some((port, protocol.to_owned(), e));
+                return Some((port, protocol, e));
             }
         }
     }
@@ -249,8 +240,8 @@ impl<B: Backend> Runtime<B> {
         }
         for mine in &record.port_mappings {
             if let Some((port, protocol, error)) = unbindable(mine) {
-                let holder = holder_of(&protocol, port)
-                    .unwrap_or_else(|| format!("unknown holder: {error}"));
+                let holder =
+                    holder_of(protocol, port).unwrap_or_else(|| format!("unknown holder: {error}"));
                 return Err(RuntimeError::PortOwned {
                     container: record.name.clone(),
                     mapping: mine.to_string(),
@@ -270,12 +261,14 @@ mod tests {
     use super::*;
 
     fn publish(ip: &str, port: u16, range: u16, protocol: &str) -> PortMapping {
-        PortMapping {
-            host_ip: ip.into(),
-            container_port: 80,
-            host_port: port,
-            range,
-            protocol: protocol.into(),
+        let m = PortMapping::new(80)
+            .with_host_port(port)
+            .with_range(range)
+            .with_protocols(protocol.parse::<portmap::Protocols>().unwrap());
+        if ip.is_empty() {
+            m
+        } else {
+            m.with_host_ip(ip.parse::<IpAddr>().unwrap())
         }
     }
 
@@ -321,8 +314,8 @@ mod tests {
         let held = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = held.local_addr().unwrap().port();
         let (got, protocol, _) = unbindable(&publish("127.0.0.1", port, 1, "tcp")).unwrap();
-        assert_eq!((got, protocol.as_str()), (port, "tcp"));
-        let holder = holder_of("tcp", port).unwrap();
+        assert_eq!((got, protocol), (port, Protocol::Tcp));
+        let holder = holder_of(Protocol::Tcp, port).unwrap();
         assert!(
             holder.ends_with(&format!("(pid {})", std::process::id())),
             "{holder}"

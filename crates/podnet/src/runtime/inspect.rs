@@ -1,7 +1,5 @@
 //! `inspect`: the container's `NetworkSettings`, as `podman inspect` prints them.
 
-use std::collections::BTreeMap;
-
 use netstatus::{network_settings, Attachment, InspectNetworkSettings, NetnsState, SettingsInput};
 
 use super::{Runtime, RuntimeError};
@@ -28,26 +26,17 @@ impl<B: Backend> Runtime<B> {
                 aliases: per.aliases.clone(),
             })
             .collect();
-        let netns_path = record
-            .netns_path
-            .as_ref()
-            .map(|p| p.to_string_lossy().into_owned());
-        let netns = match (&netns_path, record.running) {
+        let netns = match (&record.netns_path, record.running) {
             (Some(path), true) => NetnsState::Own(path),
             _ => NetnsState::Down,
         };
-        let exposed = BTreeMap::new();
-        let default_network = self.networks.default_network_name();
-        let settings = network_settings(&SettingsInput {
-            netns,
-            network_mode: record.network_mode.kind(),
-            network_mode_id: None,
-            networks: &attachments,
-            status: &record.network_status,
-            default_network,
-            port_mappings: &record.port_mappings,
-            exposed: &exposed,
-        })
+        let settings = network_settings(
+            &SettingsInput::new(netns)
+                .with_network_mode(record.network_mode.name(), None)
+                .with_networks(&attachments, &record.network_status)
+                .with_default_network(self.networks.default_network_name())
+                .with_port_mappings(&record.port_mappings),
+        )
         .map_err(|source| RuntimeError::Inspect {
             container: record.name.clone(),
             source,

@@ -293,18 +293,15 @@ impl<B: Backend> Runtime<B> {
         if let (NetworkMode::Path(path), true) = (&record.network_mode, record.running) {
             // podman 4.3 shows what it finds in the joined namespace
             let status = super::joined::status_of(path);
-            let settings = netstatus::network_settings(&netstatus::SettingsInput {
-                netns: netstatus::NetnsState::Joined {
-                    status: status.as_ref(),
-                },
-                network_mode: record.network_mode.kind(),
-                network_mode_id: None,
-                networks: &[],
-                status: &BTreeMap::new(),
-                default_network: self.networks.default_network_name(),
-                port_mappings: &record.port_mappings,
-                exposed: &BTreeMap::new(),
-            })
+            let joined = netstatus::NetnsState::Joined {
+                status: status.as_ref(),
+            };
+            let settings = netstatus::network_settings(
+                &netstatus::SettingsInput::new(joined)
+                    .with_network_mode(record.network_mode.name(), None)
+                    .with_default_network(self.networks.default_network_name())
+                    .with_port_mappings(&record.port_mappings),
+            )
             .map_err(|source| crate::runtime::RuntimeError::Inspect {
                 container: record.name.clone(),
                 source,

@@ -21,7 +21,7 @@ use std::process::Command;
 use super::{Step, StepError};
 use crate::backend::Backend;
 use crate::rootless::ports;
-use crate::rootless::{ForwardProtocol, PortForward};
+use crate::rootless::{forwards_for, PortForward};
 use crate::{ContainerRecord, Error};
 
 use super::{ReconcileReport, Runtime, RuntimeConfig};
@@ -32,30 +32,7 @@ fn holders_dir(config: &RuntimeConfig) -> PathBuf {
 
 /// The sockets a holder binds for `mappings`: every TCP and UDP host port.
 fn held_ports(mappings: &[portmap::PortMapping]) -> Vec<PortForward> {
-    let mut out = Vec::new();
-    for m in mappings {
-        let host_ip = m
-            .host_ip
-            .parse()
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        for i in 0..m.range.max(1) {
-            for protocol in m.protocol.split(',').map(str::trim) {
-                let protocol = match protocol {
-                    "tcp" => ForwardProtocol::Tcp,
-                    "udp" => ForwardProtocol::Udp,
-                    _ => continue,
-                };
-                out.push(PortForward {
-                    host_ip,
-                    host_port: m.host_port.saturating_add(i),
-                    container_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    container_port: m.container_port.saturating_add(i),
-                    protocol,
-                });
-            }
-        }
-    }
-    out
+    forwards_for(mappings, IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 /// Stops the container's holder when dropped, unless the container ended up running.

@@ -3,18 +3,18 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 
-use portmap::PortMapping;
+use portmap::{PortMapping, Protocol, Protocols};
 
 /// How many random bases are tried for a range of several ports.
 const RANGE_ATTEMPTS: u32 = 64;
 
 /// Whether `port` on `ip` can be bound now for every protocol of the mapping.
-fn bindable(ip: IpAddr, port: u16, protocols: &str) -> bool {
+fn bindable(ip: IpAddr, port: u16, protocols: Protocols) -> bool {
     let addr = SocketAddr::new(ip, port);
-    protocols.split(',').all(|p| match p {
-        "udp" => UdpSocket::bind(addr).is_ok(),
+    protocols.iter().all(|p| match p {
+        Protocol::Udp => UdpSocket::bind(addr).is_ok(),
         // sctp has no std socket; tcp's view of the port is the best guess
-        _ => TcpListener::bind(addr).is_ok(),
+        Protocol::Tcp | Protocol::Sctp => TcpListener::bind(addr).is_ok(),
     })
 }
 
@@ -42,10 +42,7 @@ pub(crate) fn assign_free_host_ports(
             out.push(m.clone());
             continue;
         }
-        let ip: IpAddr = m
-            .host_ip
-            .parse()
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let ip = m.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let range = m.range.max(1);
         let taken = |p: u16| {
             out.iter().any(|o: &PortMapping| {
@@ -60,7 +57,7 @@ pub(crate) fn assign_free_host_ports(
                     .local_addr()
                     .ok()?
                     .port();
-                (!taken(port) && bindable(ip, port, &m.protocol)).then_some(port)
+                (!taken(port) && bindable(ip, port, m.protocol)).then_some(port)
             })
         } else {
             let bases = range_bases(range);
@@ -73,15 +70,12 @@ pub(crate) fn assign_free_host_ports(
                     rand::Rng::gen_range(&mut rand::thread_rng(), bases.clone())
                 };
                 (0..range)
-                    .all(|i| !taken(base + i) && bindable(ip, base + i, &m.protocol))
+                    .all(|i| !taken(base + i) && bindable(ip, base + i, m.protocol))
                     .then_some(base)
             })
         };
         match found {
-            Some(port) => out.push(PortMapping {
-                host_port: port,
-                ..m.clone()
-            }),
+            Some(port) => out.push(m.clone().with_host_port(port)),
             None => return Err(m.clone()),
         }
     }
@@ -94,13 +88,10 @@ mod tests {
     use super::*;
 
     fn mapping(host_port: u16, container_port: u16, range: u16) -> PortMapping {
-        PortMapping {
-            host_ip: "127.0.0.1".into(),
-            container_port,
-            host_port,
-            range,
-            protocol: "tcp".into(),
-        }
+        PortMapping::new(container_port)
+            .with_host_ip(Ipv4Addr::LOCALHOST)
+            .with_host_port(host_port)
+            .with_range(range)
     }
 
     #[test]
@@ -119,7 +110,11 @@ mod tests {
         assert!(got[3].host_port >= 10_000 && got[3].host_port <= u16::MAX - 3);
         // each picked port could really be bound
         for m in [&got[0], &got[1]] {
-            assert!(bindable("127.0.0.1".parse().unwrap(), m.host_port, "tcp"));
+            assert!(bindable(
+                "127.0.0.1".parse().unwrap(),
+                m.host_port,
+                Protocols::default()
+            ));
         }
     }
 
@@ -139,13 +134,21 @@ mod tests {
         let all = mapping(0, 1, u16::MAX);
         let err = assign_free_host_ports(std::slice::from_ref(&all)).unwrap_err();
         assert_eq!(err, all);
-        assert!(!bindable("127.0.0.1".parse().unwrap(), held, "tcp"));
+        assert!(!bindable(
+            "127.0.0.1".parse().unwrap(),
+            held,
+            Protocols::default()
+        ));
     }
 
     #[test]
     fn a_port_in_use_is_not_picked() {
         let busy = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = busy.local_addr().unwrap().port();
-        assert!(!bindable("127.0.0.1".parse().unwrap(), port, "tcp"));
+        assert!(!bindable(
+            "127.0.0.1".parse().unwrap(),
+            port,
+            Protocols::default()
+        ));
     }
 }

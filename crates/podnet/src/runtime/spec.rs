@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use portmap::PortMapping;
+use portmap::{PortMapping, Protocol, Protocols};
 
 use crate::backend::PerNetworkOptions;
 use crate::mode::NetworkMode;
@@ -162,10 +162,10 @@ impl ContainerSpec {
         if !self.publish_all {
             return out;
         }
-        let published = |port: u16, proto: &str| {
+        let published = |port: u16, proto: Protocol| {
             self.ports.iter().any(|p| {
                 let end = u32::from(p.container_port) + u32::from(p.range.max(1));
-                p.protocol.split(',').any(|q| q == proto)
+                p.protocol.contains(proto)
                     && (u32::from(p.container_port)..end).contains(&u32::from(port))
             })
         };
@@ -174,18 +174,15 @@ impl ContainerSpec {
                 ..u32::from(e.container_port) + u32::from(e.range.max(1)))
                 .filter_map(|p| u16::try_from(p).ok())
             {
-                let taken = out
-                    .iter()
-                    .skip(self.ports.len())
-                    .any(|m| m.container_port == port && m.protocol == e.protocol);
-                if !published(port, &e.protocol) && !taken {
-                    out.push(PortMapping {
-                        host_ip: String::new(),
-                        container_port: port,
-                        host_port: 0,
-                        range: 1,
-                        protocol: e.protocol.clone(),
-                    });
+                for proto in e.protocol.iter() {
+                    let one = Protocols::one(proto);
+                    let taken = out
+                        .iter()
+                        .skip(self.ports.len())
+                        .any(|m| m.container_port == port && m.protocol == one);
+                    if !published(port, proto) && !taken {
+                        out.push(PortMapping::new(port).with_protocols(one));
+                    }
                 }
             }
         }

@@ -293,13 +293,8 @@ fn record(id: &str, name: &str) -> ContainerRecord {
         add_hosts: vec!["db:10.0.0.9".into()],
         ..Default::default()
     };
-    r.port_mappings.push(portmap::PortMapping {
-        host_ip: String::new(),
-        container_port: 80,
-        host_port: 8080,
-        range: 1,
-        protocol: "tcp".into(),
-    });
+    r.port_mappings
+        .push(portmap::PortMapping::new(80).with_host_port(8080));
     r.networks.insert(
         "pnt24".into(),
         crate::PerNetworkOptions {
@@ -354,6 +349,61 @@ fn container_records_round_trip() {
     tx.commit().unwrap();
     assert_eq!(s.get_container("web").unwrap().unwrap(), stopped);
     assert_eq!(s.list_containers().unwrap().len(), 1);
+}
+
+/// Port mappings as rows written before the mappings were typed hold them: host IP and
+/// protocol as text, `""` for every address (and, from an API caller, for tcp). They read
+/// as typed mappings, and a row written now is the same text.
+#[test]
+fn port_mappings_stored_as_text_before_typing_still_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let tx = s.begin().unwrap();
+    tx.put_container(&record("abc111", "web")).unwrap();
+    tx.commit().unwrap();
+    let old = concat!(
+        r#"[{"host_ip":"","container_port":80,"host_port":8080,"range":1,"protocol":"tcp"},"#,
+        r#"{"host_ip":"127.0.0.1","container_port":53,"host_port":5353,"range":1,"protocol":"udp"},"#,
+        r#"{"host_ip":"::1","container_port":9000,"host_port":9000,"range":2,"protocol":"tcp,udp"}]"#
+    );
+    let conn = Connection::open(tmp.path().join("state.db")).unwrap();
+    let column = |conn: &Connection| -> String {
+        conn.query_row(
+            "SELECT port_mappings FROM containers WHERE id = 'abc111'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    conn.execute(
+        "UPDATE containers SET port_mappings = ?1 WHERE id = 'abc111'",
+        [old],
+    )
+    .unwrap();
+    let rec = s.get_container("abc111").unwrap().unwrap();
+    let shown: Vec<String> = rec.port_mappings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "8080:80/tcp",
+            "127.0.0.1:5353:53/udp",
+            "[::1]:9000-9001:9000-9001/tcp,udp"
+        ]
+    );
+    let tx = s.begin().unwrap();
+    tx.put_container(&rec).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(column(&conn), old);
+
+    // an empty protocol (tcp, as podman reads it) from an API caller
+    let empty = r#"[{"host_ip":"","container_port":80,"host_port":8080,"range":1,"protocol":""}]"#;
+    conn.execute(
+        "UPDATE containers SET port_mappings = ?1 WHERE id = 'abc111'",
+        [empty],
+    )
+    .unwrap();
+    let rec = s.get_container("abc111").unwrap().unwrap();
+    assert_eq!(rec.port_mappings[0].to_string(), "8080:80/tcp");
 }
 
 #[test]
