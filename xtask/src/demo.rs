@@ -172,11 +172,7 @@ fn leaf_crates() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let networks: Vec<Attachment> = status
         .keys()
-        .map(|name| Attachment {
-            name: name.clone(),
-            id: None,
-            aliases: vec!["demo".into()],
-        })
+        .map(|name| Attachment::new(name.clone(), None, vec!["demo".into()]))
         .collect();
     let settings = network_settings(
         &SettingsInput::new(NetnsState::Own(Path::new("/run/netns/netns-demo")))

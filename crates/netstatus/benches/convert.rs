@@ -36,11 +36,7 @@ fn bench(c: &mut Criterion) {
     assert_eq!(status.interfaces.len(), 64);
     let json = serde_json::to_string(&BTreeMap::from([("podman".to_string(), status.clone())]))
         .unwrap_or_default();
-    let networks = [Attachment {
-        name: "podman".into(),
-        id: None,
-        aliases: vec![],
-    }];
+    let networks = [Attachment::new("podman", None, vec![])];
     let map = BTreeMap::from([("podman".to_string(), status.clone())]);
 
     let mut group = c.benchmark_group("netstatus_64_interfaces");

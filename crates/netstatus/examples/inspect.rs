@@ -20,11 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let status = parse_setup_output(&path, &text)?;
     let networks: Vec<Attachment> = status
         .keys()
-        .map(|name| Attachment {
-            name: name.clone(),
-            id: None,
-            aliases: Vec::new(),
-        })
+        .map(|name| Attachment::new(name.clone(), None, Vec::new()))
         .collect();
     let settings = network_settings(
         &SettingsInput::new(NetnsState::Own(Path::new("/run/netns/example")))

@@ -20,7 +20,7 @@
 //!   "interfaces":{"eth0":{"mac_address":"2e:34:e1:11:a2:0c",
 //!   "subnets":[{"gateway":"10.88.0.1","ipnet":"10.88.0.5/16"}]}}}}"#;
 //! let status = parse_setup_output("netavark setup", out)?;
-//! let networks = [Attachment { name: "podman".into(), id: None, aliases: vec![] }];
+//! let networks = [Attachment::new("podman", None, vec![])];
 //! let ports = ["8080:80".parse()?];
 //! let settings = network_settings(
 //!     &SettingsInput::new(NetnsState::Own(Path::new("/run/netns/netns-1234")))

@@ -39,6 +39,7 @@ pub enum NetnsState<'a> {
 
 /// A network the container is attached to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Attachment {
     /// Network name.
     pub name: String,
@@ -47,6 +48,17 @@ pub struct Attachment {
     pub id: Option<String>,
     /// The container's aliases in this network.
     pub aliases: Vec<String>,
+}
+
+impl Attachment {
+    /// The container on network `name` (ID `id` when known) with `aliases`.
+    pub fn new(name: impl Into<String>, id: Option<String>, aliases: Vec<String>) -> Self {
+        Attachment {
+            name: name.into(),
+            id,
+            aliases,
+        }
+    }
 }
 
 /// A container's network mode as podman names it (`c.NetworkMode()`): the key of the

@@ -44,11 +44,11 @@ fn settings_json(
 
 #[test]
 fn dualstack_default_network_matches_podman_shape() {
-    let networks = [Attachment {
-        name: "pntcap".into(),
-        id: Some("3f1c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a".into()),
-        aliases: vec!["web".into()],
-    }];
+    let networks = [Attachment::new(
+        "pntcap",
+        Some("3f1c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a".into()),
+        vec!["web".into()],
+    )];
     let got = settings_json(
         "setup-dualstack.json",
         "input-dualstack.json",
@@ -61,16 +61,16 @@ fn dualstack_default_network_matches_podman_shape() {
 #[test]
 fn two_networks_with_null_gateway_match_podman_shape() {
     let networks = [
-        Attachment {
-            name: "pntcap-a".into(),
-            id: Some("a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90".into()),
-            aliases: vec![],
-        },
-        Attachment {
-            name: "pntcap-internal".into(),
-            id: Some("b1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90".into()),
-            aliases: vec![],
-        },
+        Attachment::new(
+            "pntcap-a",
+            Some("a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90".into()),
+            vec![],
+        ),
+        Attachment::new(
+            "pntcap-internal",
+            Some("b1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90".into()),
+            vec![],
+        ),
     ];
     let got = settings_json(
         "setup-two-networks.json",

@@ -38,11 +38,7 @@ fn sandbox_key(inspect: &str) -> String {
 }
 
 fn attach(name: &str, aliases: &[&str]) -> Attachment {
-    Attachment {
-        name: name.into(),
-        id: None,
-        aliases: aliases.iter().map(|a| a.to_string()).collect(),
-    }
+    Attachment::new(name, None, aliases.iter().map(|a| a.to_string()).collect())
 }
 
 #[test]

@@ -30,8 +30,8 @@ pub enum RuntimeError {
     NoFreeHostPort {
         /// The container name.
         container: String,
-        /// The mapping, in `-p` syntax.
-        mapping: String,
+        /// The mapping (displayed in `-p` syntax).
+        mapping: portmap::PortMapping,
     },
     /// The container is already connected to the network and running.
     #[error("container {container} is already connected to network {network}")]
@@ -152,8 +152,8 @@ pub enum RuntimeError {
     PortOwned {
         /// The container name.
         container: String,
-        /// The publish, in `-p` syntax.
-        mapping: String,
+        /// The publish (displayed in `-p` syntax).
+        mapping: portmap::PortMapping,
         /// The first port in conflict.
         port: u16,
         /// Who holds it.

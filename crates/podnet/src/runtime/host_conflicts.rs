@@ -229,7 +229,7 @@ impl<B: Backend> Runtime<B> {
                     if let Some(port) = overlap(mine, theirs) {
                         return Err(RuntimeError::PortOwned {
                             container: record.name.clone(),
-                            mapping: mine.to_string(),
+                            mapping: mine.clone(),
                             port,
                             holder: format!("podnet container {}", other.name),
                         }
@@ -244,7 +244,7 @@ impl<B: Backend> Runtime<B> {
                     holder_of(protocol, port).unwrap_or_else(|| format!("unknown holder: {error}"));
                 return Err(RuntimeError::PortOwned {
                     container: record.name.clone(),
-                    mapping: mine.to_string(),
+                    mapping: mine.clone(),
                     port,
                     holder,
                 }

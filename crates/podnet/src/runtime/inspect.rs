@@ -20,10 +20,8 @@ impl<B: Backend> Runtime<B> {
             .networks
             .iter()
             .zip(found)
-            .map(|((name, per), net)| Attachment {
-                name: name.clone(),
-                id: net.ok().map(|n| n.id),
-                aliases: per.aliases.clone(),
+            .map(|((name, per), net)| {
+                Attachment::new(name.clone(), net.ok().map(|n| n.id), per.aliases.clone())
             })
             .collect();
         let netns = match (&record.netns_path, record.running) {

@@ -168,7 +168,7 @@ impl<B: Backend> Runtime<B> {
         let port_mappings = ports::assign_free_host_ports(&port_mappings).map_err(|mapping| {
             RuntimeError::NoFreeHostPort {
                 container: spec.name.clone(),
-                mapping: mapping.to_string(),
+                mapping,
             }
         })?;
         let network_mode = self.resolve_mode(spec)?;
