@@ -6,7 +6,7 @@
 //!   `podman network create` works unchanged, and podman can use ours);
 //! - [`StateStore`]: one SQLite database with a record per container and the IP leases of
 //!   every network (podman's IPAM: podnet picks the addresses, netavark gets them as static
-//!   IPs); every flow's writes are transactions, and an [`Intent`] committed before the
+//!   IPs); every flow's writes are transactions, and an intent committed before the
 //!   backend runs lets [`Runtime::reconcile`] repair a `kill -9` at any point;
 //! - [`Backend`] and [`Netavark`]: the real netavark binary and its JSON protocol;
 //! - [`Runtime`]: `create`, `setup`, `teardown`, `remove`, `connect`, `disconnect`, `reload`,

@@ -44,7 +44,7 @@ impl<B> RootlessBackend<B> {
         }
     }
 
-    /// The program started (with [`PORT_FORWARDER_ENV`](super::PORT_FORWARDER_ENV) set) as
+    /// The program started (in forwarder mode, [`is_port_forwarder`](super::is_port_forwarder)) as
     /// each container's port forwarder: one whose `main` calls
     /// [`run_port_forwarder`](super::run_port_forwarder) when that variable is set, such as
     /// the `podnet` binary. Without it, [`Backend::publish`] refuses published ports.

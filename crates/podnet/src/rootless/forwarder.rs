@@ -133,8 +133,9 @@ fn failed(action: &'static str, source: std::io::Error) -> RootlessError {
 }
 
 /// The body of a port forwarder process, for a program's hidden subcommand: reads the
-/// spec from [`PORT_FORWARDER_ENV`], binds every host port, reports readiness on fd 3
-/// and forwards connections (or, a port holder, just holds the ports) until killed. Returns only on a setup error.
+/// spec from its environment variable (see [`is_port_forwarder`]), binds every host port,
+/// reports readiness on fd 3 and forwards connections (or, a port holder, just holds the
+/// ports) until killed. Returns only on a setup error.
 pub fn run_port_forwarder() -> Result<std::convert::Infallible, RootlessError> {
     // Taken before this process opens anything, so fd 3 is the parent's readiness pipe and
     // not a file of ours (a manual start may provide none).

@@ -206,7 +206,7 @@ impl UserNamespace {
 
     /// Prepares `cmd` to run inside the holder's user and mount namespaces, as uid 0 there
     /// with full capabilities over them, in the caller's working directory. Sets
-    /// [`USERNS_ENV`] and `_CONTAINERS_ROOTLESS_UID` (the user's host uid) for the child.
+    /// a marker variable and `_CONTAINERS_ROOTLESS_UID` (the user's host uid) for the child.
     pub fn join<'c>(&self, cmd: &'c mut Command) -> Result<&'c mut Command, RootlessError> {
         let dup = |fd: &OwnedFd| {
             fd.try_clone()

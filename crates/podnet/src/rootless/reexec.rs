@@ -35,7 +35,7 @@ impl Reexec {
 
 /// For an unprivileged user: joins (creating on first use) the user's namespace holder
 /// and runs this same program, with the same arguments and environment, inside it as uid
-/// 0 with [`USERNS_ENV`] set; waits for it (passing on SIGINT, SIGTERM, SIGHUP and
+/// 0 with a marker variable set; waits for it (passing on SIGINT, SIGTERM, SIGHUP and
 /// SIGQUIT) and returns its status. For root, or inside
 /// the namespaces already, returns [`Reexec::NotNeeded`].
 ///
