@@ -78,8 +78,8 @@ fn macvlan_on_a_parent_inside_the_test_namespace() {
 
     host.podnet(&["create", "a", "--network", "pntmv"]);
     host.podnet(&["create", "b", "--network", "pntmv"]);
-    let a = host.podnet_json(&["start", "a"]);
-    let b = host.podnet_json(&["start", "b"]);
+    let a = host.start_json("a");
+    let b = host.start_json("b");
     let netns = |c: &serde_json::Value| std::path::PathBuf::from(c["NetNS"].as_str().unwrap());
     let a_addr = kernel_addresses(&host, &netns(&a), "eth0");
     let b_addr = kernel_addresses(&host, &netns(&b), "eth0");

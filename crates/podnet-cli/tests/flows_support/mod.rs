@@ -51,6 +51,30 @@ pub fn runs_unless(test: &str, reason: Option<String>) -> bool {
     }
 }
 
+/// A fake host and a throwaway podman 4.3 peer working in its netns, for a test comparing
+/// the two; `None` (after saying why) when either cannot run here.
+pub fn host_and_podman(test: &str) -> Option<(Host, testkit::Podman)> {
+    let podman_missing = match Command::new("podman").arg("--version").output() {
+        Ok(o) if o.status.success() => None,
+        _ => Some("podman 4.3 is not installed (/work/shared/tools/podman-peer.sh)".into()),
+    };
+    if !can_run(test) || !runs_unless(test, podman_missing) {
+        return None;
+    }
+    let host = Host::new();
+    let podman = testkit::Podman::new().in_netns(host.netns_path());
+    Some((host, podman))
+}
+
+/// One `podnet: error:` line and exit `code`; the line.
+pub fn refused(out: &Output, code: i32) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("podnet: error: "), "{err}");
+    err
+}
+
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// The fake host: its netns and podnet's root directory.
@@ -137,6 +161,24 @@ impl Host {
 
     pub fn podnet_json(&self, args: &[&str]) -> serde_json::Value {
         serde_json::from_str(&self.podnet(args)).unwrap()
+    }
+
+    /// The container's summary (by name or full ID), as `podnet ps --format json` prints it.
+    pub fn container_json(&self, container: &str) -> serde_json::Value {
+        listed(&self.podnet(&["ps", "--format", "json"]), container)
+    }
+
+    /// `podnet create ARGS...`, which prints the new container's full ID as podman does;
+    /// the container's summary.
+    pub fn create_json(&self, args: &[&str]) -> serde_json::Value {
+        let id = created_id(&self.podnet(&[&["create"][..], args].concat()));
+        self.container_json(&id)
+    }
+
+    /// `podnet start NAME`, which prints NAME as podman does; the container's summary.
+    pub fn start_json(&self, container: &str) -> serde_json::Value {
+        assert_eq!(self.podnet(&["start", container]), format!("{container}\n"));
+        self.container_json(container)
     }
 
     /// Runs a program in the fake host and returns its output.
@@ -322,4 +364,25 @@ pub fn sh(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The container (by name or full ID) in `podnet ps --format json`'s output.
+pub fn listed(ps_json: &str, container: &str) -> serde_json::Value {
+    let list: serde_json::Value = serde_json::from_str(ps_json).unwrap();
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["Name"] == container || c["Id"] == container)
+        .cloned()
+        .unwrap_or_else(|| panic!("no container {container} in {list}"))
+}
+
+/// The ID `podnet create` printed: one line, 64 hex digits, as podman prints it.
+pub fn created_id(stdout: &str) -> String {
+    let id = stdout.strip_suffix('\n').unwrap_or(stdout);
+    assert!(
+        id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "create printed {stdout:?}, not a container ID"
+    );
+    id.to_string()
 }
