@@ -142,7 +142,8 @@ pub enum NetworkCommand {
         /// Output shape.
         #[command(flatten)]
         list: ListArgs,
-        /// Only networks matching `KEY=VALUE` (`name`, `id`, `driver`, `label`, `label!`).
+        /// Only networks matching `KEY=VALUE` (`name`, `id`, `driver`, `label`, `label!`,
+        /// `until`: created before a time, Unix seconds or a duration ago).
         #[arg(long)]
         filter: Vec<String>,
     },
@@ -169,7 +170,8 @@ pub enum NetworkCommand {
         /// Do not ask for confirmation.
         #[arg(long, short)]
         force: bool,
-        /// Only networks matching `label=KEY[=VALUE]` or `label!=KEY[=VALUE]`.
+        /// Only networks matching `label=KEY[=VALUE]`, `label!=KEY[=VALUE]` or
+        /// `until=TIME` (created before a time, Unix seconds or a duration ago).
         #[arg(long)]
         filter: Vec<String>,
     },
