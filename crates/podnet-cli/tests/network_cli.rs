@@ -131,8 +131,16 @@ fn network_commands_print_and_exit_as_podman_43_does() {
     }
 
     // create options: the files podman 4.3 writes for them (its own ID, time and bridge)
-    let (m, n) = (format!("pntcl{tag}m"), format!("pntcl{tag}n"));
+    let (m, n, p) = (
+        format!("pntcl{tag}m"),
+        format!("pntcl{tag}n"),
+        format!("pntcl{tag}p"),
+    );
     let s3 = testkit::free_subnet_v4();
+    let s4 = testkit::free_subnet_v4().to_string();
+    host.sh(&[
+        "ip", "link", "add", "pntclp0", "type", "veth", "peer", "name", "pntclp1",
+    ]);
     let range = format!(
         "{}/25",
         std::net::Ipv4Addr::from(u32::from(s3.network()) + 128)
@@ -150,10 +158,32 @@ fn network_commands_print_and_exit_as_podman_43_does() {
             &m,
         ],
         vec!["network", "create", "--ipam-driver", "none", &n],
+        // `-o parent=` names the parent interface (a veth in the test netns)
+        vec![
+            "network",
+            "create",
+            "-d",
+            "macvlan",
+            "-o",
+            "parent=pntclp0",
+            "--subnet",
+            &s4,
+            &p,
+        ],
     ] {
         podman.run(&args);
         host.podnet(&args);
         let name = args[args.len() - 1];
+        if name == p {
+            for dir in [host.root.path().join("networks"), podman.network_dir()] {
+                let text = std::fs::read_to_string(dir.join(format!("{p}.json"))).unwrap();
+                assert!(
+                    text.contains("\"network_interface\": \"pntclp0\""),
+                    "{text}"
+                );
+                assert!(!text.contains("parent"), "{text}");
+            }
+        }
         let file = |dir: &std::path::Path| {
             let mut v: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())

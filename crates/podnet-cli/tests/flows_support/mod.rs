@@ -112,12 +112,36 @@ impl Host {
     /// netavark under test (`--netavark`) and its aardvark-dns (found first in
     /// `CONTAINERS_HELPER_BINARY_DIR`) when the suite overrides them.
     pub fn podnet_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let backend = test_backend::overridden().then(|| {
+            (
+                test_backend::netavark().unwrap(),
+                test_backend::aardvark().unwrap(),
+            )
+        });
+        self.podnet_with(
+            backend.as_ref().map(|(n, a)| (n.as_path(), a.as_path())),
+            args,
+            env,
+        )
+    }
+
+    /// `podnet --root ROOT --netavark NETAVARK args...` in the fake host, with that
+    /// netavark's aardvark-dns, whatever the suite's own backend is.
+    pub fn podnet_using(&self, netavark: &Path, aardvark: &Path, args: &[&str]) -> Output {
+        self.podnet_with(Some((netavark, aardvark)), args, &[])
+    }
+
+    fn podnet_with(
+        &self,
+        backend: Option<(&Path, &Path)>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Output {
         let mut c = self.command(PODNET);
         c.arg("--root").arg(self.root.path());
-        if test_backend::overridden() {
-            let aardvark = test_backend::aardvark().unwrap();
+        if let Some((netavark, aardvark)) = backend {
             c.arg("--netavark")
-                .arg(test_backend::netavark().unwrap())
+                .arg(netavark)
                 .env(podnet::HELPER_BINARY_DIR_ENV, aardvark.parent().unwrap());
         }
         c.args(args);
@@ -138,14 +162,12 @@ impl Host {
 
     /// `podnet` with extra environment that must succeed; returns stdout.
     pub fn podnet_env_ok(&self, args: &[&str], env: &[(&str, &str)]) -> String {
-        let out = self.podnet_env(args, env);
-        assert!(
-            out.status.success(),
-            "podnet {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeeded(args, &self.podnet_env(args, env))
+    }
+
+    /// [`Host::podnet_using`] that must succeed; returns stdout.
+    pub fn podnet_using_ok(&self, netavark: &Path, aardvark: &Path, args: &[&str]) -> String {
+        succeeded(args, &self.podnet_using(netavark, aardvark, args))
     }
 
     /// `podnet` that must fail; returns stderr.
@@ -361,6 +383,17 @@ pub fn sh(args: &[&str]) -> String {
     assert!(
         out.status.success(),
         "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The stdout of `podnet args...`, which must have succeeded.
+fn succeeded(args: &[&str], out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "podnet {args:?} failed ({}): {}",
+        out.status,
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
