@@ -49,11 +49,11 @@ fn flows(demo: &crate::demo_host::DemoHost) -> Result<(), String> {
             "-p",
             "127.0.0.1:8080:80",
         ],
-        3,
+        0,
     )?;
-    demo.podnet(&["create", "client", "--network", "demo-net"], 3)?;
-    demo.podnet(&["start", "web"], 8)?;
-    demo.podnet(&["start", "client"], 8)?;
+    demo.podnet(&["create", "client", "--network", "demo-net"], 0)?;
+    demo.podnet(&["start", "web", "client"], 0)?;
+    demo.podnet(&["ps"], 0)?;
 
     heading("names resolve through aardvark-dns: client pings web");
     demo.podnet(
@@ -122,8 +122,7 @@ fn flows(demo: &crate::demo_host::DemoHost) -> Result<(), String> {
     demo.podnet(&["inspect", "web"], 0)?;
 
     heading("clean-up");
-    demo.podnet(&["rm", "--force", "web"], 0)?;
-    demo.podnet(&["rm", "--force", "client"], 0)?;
+    demo.podnet(&["rm", "--force", "web", "client"], 0)?;
     demo.podnet(&["network", "rm", "demo-net", "demo-net2"], 0)?;
     demo.host(&["ip", "-o", "link", "show"])?;
     Ok(())

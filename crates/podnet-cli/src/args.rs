@@ -53,21 +53,24 @@ pub enum Command {
     Network(NetworkCommand),
     /// Record a container's network configuration.
     Create(CreateArgs),
-    /// Set up a container's network (netns, addresses, interfaces, hosts, resolv.conf).
+    /// Set up containers' networks (netns, addresses, interfaces, hosts, resolv.conf).
     Start {
-        /// Container name or ID.
-        container: String,
+        /// Container names or IDs.
+        #[arg(required = true)]
+        containers: Vec<String>,
     },
-    /// Tear down a container's network (the record is kept).
+    /// Tear down containers' networks (the records are kept).
     Stop {
-        /// Container name or ID.
-        container: String,
+        /// Container names or IDs.
+        #[arg(required = true)]
+        containers: Vec<String>,
     },
-    /// Remove a container's record and files.
+    /// Remove containers' records and files.
     Rm {
-        /// Container name or ID.
-        container: String,
-        /// Stop it first if it is running.
+        /// Container names or IDs.
+        #[arg(required = true)]
+        containers: Vec<String>,
+        /// Stop running ones first; an unknown name is no error.
         #[arg(long, short)]
         force: bool,
     },
@@ -139,7 +142,8 @@ pub enum NetworkCommand {
         /// Output shape.
         #[command(flatten)]
         list: ListArgs,
-        /// Only networks matching `KEY=VALUE` (`name`, `id`, `driver`, `label`, `label!`).
+        /// Only networks matching `KEY=VALUE` (`name`, `id`, `driver`, `label`, `label!`,
+        /// `until`: created before a time, Unix seconds or a duration ago).
         #[arg(long)]
         filter: Vec<String>,
     },
@@ -166,7 +170,8 @@ pub enum NetworkCommand {
         /// Do not ask for confirmation.
         #[arg(long, short)]
         force: bool,
-        /// Only networks matching `label=KEY[=VALUE]` or `label!=KEY[=VALUE]`.
+        /// Only networks matching `label=KEY[=VALUE]`, `label!=KEY[=VALUE]` or
+        /// `until=TIME` (created before a time, Unix seconds or a duration ago).
         #[arg(long)]
         filter: Vec<String>,
     },

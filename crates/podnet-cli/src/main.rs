@@ -1,12 +1,14 @@
 //! The `podnet` command line: a thin layer over the library's [`podnet::Runtime`].
 //!
 //! Commands print as podman prints them (tables for `ps` and `network ls`, JSON for
-//! `inspect`, `--format` templates); any failure, a usage error too, is one
+//! `inspect`, `--format` templates; `create` the container's ID, `start`, `stop` and `rm`
+//! the names given, `network create` and `rm` the network's name); any failure, a usage error too, is one
 //! `podnet: error: ...` line (with the causes) and exit code 125 like podman
 //! (`network exists` answers with 0 or 1). `--root DIR` keeps everything (networks, state,
 //! pins, container files, netavark's config) under DIR, apart from podman's files.
 
 mod args;
+mod container_cmd;
 mod create_options;
 mod exec;
 mod network_cmd;
@@ -86,11 +88,8 @@ fn usage(e: clap::Error) -> ExitCode {
     ExitCode::from(125)
 }
 
-/// Prints the error and its causes on one line (a cause an error already states in its
-/// own message is not repeated).
+/// Prints the error line; exit code 125.
 fn fail(error: &dyn std::error::Error) -> ExitCode {
-    // one line, whatever the input held
-    let line = podnet::error_chain(error).replace(['\n', '\r'], " ");
-    eprintln!("podnet: error: {line}");
+    output::error_line(error);
     ExitCode::from(125)
 }

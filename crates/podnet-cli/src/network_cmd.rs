@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use podnet::{
     Backend, Error, LeaseRange, Network, NetworkFilter, RemoveNetworkOptions, Runtime, Subnet,
-    UpdateNetworkOptions, IPAM_DRIVER_KEY,
+    UpdateNetworkOptions, IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER,
 };
 use serde_json::{json, Value};
 
@@ -201,16 +201,25 @@ fn network_definition(args: NetworkCreateArgs) -> Result<Network, CliError> {
             subnet
         })
         .collect();
+    let driver = args.driver.unwrap_or_default();
+    let mut options = key_values("--opt", &args.opt)?;
+    let mut network_interface = args.interface_name.unwrap_or_default();
+    // podman's CLI: `-o parent=DEV` of a macvlan or ipvlan network is its parent interface
+    if driver == MACVLAN_DRIVER || driver == IPVLAN_DRIVER {
+        if let Some(parent) = options.remove("parent") {
+            network_interface = parent;
+        }
+    }
     let mut net = Network::default();
     net.name = args.name.unwrap_or_default();
-    net.network_interface = args.interface_name.unwrap_or_default();
+    net.network_interface = network_interface;
     net.subnets = subnets;
     net.ipv6_enabled = args.ipv6;
     net.internal = args.internal;
     net.dns_enabled = !args.disable_dns;
     net.labels = key_values("--label", &args.label)?;
-    net.options = key_values("--opt", &args.opt)?;
-    net.driver = args.driver.unwrap_or_default();
+    net.options = options;
+    net.driver = driver;
     net.network_dns_servers = args.dns;
     net.ipam_options = args
         .ipam_driver

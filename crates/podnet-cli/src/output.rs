@@ -257,6 +257,14 @@ fn align(lines: &[String]) -> String {
     out
 }
 
+/// Prints `podnet: error:`, the error and its causes on one line to stderr (a cause an
+/// error already states in its own message is not repeated).
+pub fn error_line(error: &dyn std::error::Error) {
+    // one line, whatever the input held
+    let line = podnet::error_chain(error).replace(['\n', '\r'], " ");
+    eprintln!("podnet: error: {line}");
+}
+
 /// Writes `text` to stdout; a closed pipe (`podnet ps | head`) is not an error of ours.
 pub fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());

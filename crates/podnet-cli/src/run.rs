@@ -184,16 +184,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let rt = open(&cli)?;
     match cli.command {
         Command::Network(cmd) => crate::network_cmd::network(&rt, cmd),
-        Command::Create(args) => {
-            let record = rt.create(&container_spec(args)?)?;
-            print(&summary(&record))
-        }
-        Command::Start { container } => print(&summary(&rt.setup(&container)?)),
-        Command::Stop { container } => print(&summary(&rt.teardown(&container)?)),
-        Command::Rm { container, force } => {
-            rt.remove(&container, force)?;
-            print(&serde_json::json!({ "removed": container }))
-        }
+        Command::Create(args) => crate::container_cmd::create(&rt, &container_spec(args)?),
+        Command::Start { containers } => crate::container_cmd::start(&rt, &containers),
+        Command::Stop { containers } => crate::container_cmd::stop(&rt, &containers),
+        Command::Rm { containers, force } => crate::container_cmd::rm(&rt, &containers, force),
         Command::Connect(args) => {
             let request = connect_request(args.network.clone(), &args);
             print(&summary(&rt.connect(&args.container, &request)?))
@@ -293,7 +287,8 @@ fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
     request
 }
 
-/// What the container commands print: the record without its bulky status.
+/// What `connect`, `disconnect`, `reload` and `ps --format json` print: the record without
+/// its bulky status.
 pub fn summary(record: &podnet::ContainerRecord) -> serde_json::Value {
     let addresses: BTreeMap<&String, Vec<String>> = record
         .network_status

@@ -416,14 +416,7 @@ fn reconcile_removes_dns_entries_and_port_rules_of_containers_it_marks_stopped()
     }
     let host = Host::new();
     host.podnet(&["network", "create", "--subnet", "10.89.228.0/24", "pnbdns"]);
-    let a = host.podnet_json(&[
-        "create",
-        "a",
-        "--network",
-        "pnbdns",
-        "-p",
-        "127.0.0.1:18293:80",
-    ]);
+    let a = host.create_json(&["a", "--network", "pnbdns", "-p", "127.0.0.1:18293:80"]);
     let id = a["Id"].as_str().unwrap().to_string();
     host.podnet(&["create", "b", "--network", "pnbdns"]);
     host.podnet(&["start", "a"]);

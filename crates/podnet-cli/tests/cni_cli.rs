@@ -14,7 +14,7 @@ mod flows_support;
 use std::path::PathBuf;
 
 use cni_support::{can_run, has_dnsname, CniHost, PLUGIN_DIR};
-use flows_support::listen;
+use flows_support::{created_id, listed, listen};
 
 /// The CLI with the test's containers.conf (CNI, the plugins' directory) and conflists.
 struct Cli<'a> {
@@ -51,11 +51,26 @@ impl Cli<'_> {
     fn create_id(&self, args: &[&str]) -> String {
         let mut all = vec!["create"];
         all.extend_from_slice(args);
-        self.json(&all)["Id"].as_str().unwrap().to_string()
+        created_id(&self.ok(&all))
     }
 
     fn json(&self, args: &[&str]) -> serde_json::Value {
         serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    /// `start NAME` (which prints NAME); the container's `ps --format json` summary.
+    fn start(&self, name: &str) -> serde_json::Value {
+        assert_eq!(self.ok(&["start", name]), format!("{name}\n"));
+        listed(&self.ok(&["ps", "--format", "json"]), name)
+    }
+
+    /// `stop` and `rm` of each container, each printing the name given.
+    fn stop_rm(&self, names: &[&str]) {
+        for name in names {
+            for command in ["stop", "rm"] {
+                assert_eq!(self.ok(&[command, name]), format!("{name}\n"));
+            }
+        }
     }
 }
 
@@ -64,7 +79,7 @@ fn host(test: &str) -> Option<CniHost> {
     can_run(test).then(CniHost::new)
 }
 
-/// The container's address on `network` as `podnet start` printed it ("eth0 10.x.y.z/24").
+/// The container's address on `network` as `podnet ps --format json` prints it ("eth0 10.x.y.z/24").
 fn address(started: &serde_json::Value, network: &str) -> String {
     let line = started["Addresses"][network][0].as_str().unwrap();
     let cidr = line.split_whitespace().nth(1).unwrap();
@@ -151,8 +166,8 @@ fn the_cli_drives_cni_networks_and_containers_and_leaves_nothing() {
     // two containers on it, one publishing a port
     let id_a = cli.create_id(&["a", "--network", &net, "-p", "18241:8080"]);
     let id_b = cli.create_id(&["b", "--network", &net]);
-    let a = cli.json(&["start", "a"]);
-    let b = cli.json(&["start", "b"]);
+    let a = cli.start("a");
+    let b = cli.start("b");
     let (ip_a, ip_b) = (address(&a, &net), address(&b, &net));
     assert!(ip_a.starts_with("10.89.241."), "{a}");
     assert_ne!(ip_a, ip_b);
@@ -184,10 +199,7 @@ fn the_cli_drives_cni_networks_and_containers_and_leaves_nothing() {
     let _ = server.wait();
     assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "hello-cni-cli");
 
-    for c in ["a", "b"] {
-        cli.json(&["stop", c]);
-        cli.json(&["rm", c]);
-    }
+    cli.stop_rm(&["a", "b"]);
     // podman prints the name of each network removed
     let removed = cli.ok(&["network", "rm", &net]);
     assert_eq!(removed.trim(), net);
@@ -247,8 +259,8 @@ fn a_hand_written_third_party_conflist_works_unchanged() {
     let id_a = cli.create_id(&["a", "--network", &net, "-p", "18242:8080"]);
     let id_b = cli.create_id(&["b", "--network", &net]);
     let (ip_a, ip_b) = (
-        address(&cli.json(&["start", "a"]), &net),
-        address(&cli.json(&["start", "b"]), &net),
+        address(&cli.start("a"), &net),
+        address(&cli.start("b"), &net),
     );
     // host-local's range as written: from rangeStart on
     for ip in [&ip_a, &ip_b] {
@@ -275,10 +287,7 @@ fn a_hand_written_third_party_conflist_works_unchanged() {
         "hello-hand-written"
     );
 
-    for c in ["a", "b"] {
-        cli.json(&["stop", c]);
-        cli.json(&["rm", c]);
-    }
+    cli.stop_rm(&["a", "b"]);
     h.assert_clean("10.89.242.", &[&id_a, &id_b]);
     // podnet read the file and never wrote it
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);

@@ -58,14 +58,7 @@ fn dual_stack_ping_by_name_over_ipv6_and_an_ipv6_published_port() {
     ]);
     let net = host.podnet_json(&["network", "inspect", "pntds"])[0].clone();
     assert_eq!(net["ipv6_enabled"], true, "{net}");
-    let a = host.podnet_json(&[
-        "create",
-        "a",
-        "--network",
-        "pntds",
-        "-p",
-        &format!("{port}:8080"),
-    ]);
+    let a = host.create_json(&["a", "--network", "pntds", "-p", &format!("{port}:8080")]);
     host.podnet(&["create", "b", "--network", "pntds"]);
     host.podnet(&["start", "a"]);
     host.podnet(&["start", "b"]);

@@ -68,14 +68,7 @@ fn containers_reach_each_other_by_name_and_a_published_port_from_the_host() {
     }
     let host = Host::new();
     host.podnet(&["network", "create", "--subnet", "10.89.201.0/24", "pntweb"]);
-    let a = host.podnet_json(&[
-        "create",
-        "a",
-        "--network",
-        "pntweb",
-        "-p",
-        "127.0.0.1:18181:8080",
-    ]);
+    let a = host.create_json(&["a", "--network", "pntweb", "-p", "127.0.0.1:18181:8080"]);
     host.podnet(&["create", "b", "--network", "pntweb"]);
     host.podnet(&["start", "a"]);
     host.podnet(&["start", "b"]);
@@ -94,14 +87,7 @@ fn containers_reach_each_other_by_name_and_a_published_port_from_the_host() {
     let _ = listener.wait();
 
     // no host port given: one is picked at create and published like any other
-    let auto = host.podnet_json(&[
-        "create",
-        "auto",
-        "--network",
-        "pntweb",
-        "-p",
-        "127.0.0.1::9090",
-    ]);
+    let auto = host.create_json(&["auto", "--network", "pntweb", "-p", "127.0.0.1::9090"]);
     let picked = auto["Ports"][0]["host_port"].as_u64().unwrap();
     assert_ne!(picked, 0, "{auto}");
     host.podnet(&["start", "auto"]);
@@ -191,7 +177,7 @@ fn reload_after_a_firewall_flush_restores_the_published_port() {
         "-p",
         "127.0.0.1:18184:8080",
     ]);
-    let before = host.podnet_json(&["start", "r"]);
+    let before = host.start_json("r");
     let mut l = listen(&host, "r", 8080, "before-flush");
     assert_eq!(
         fetch(&host, "127.0.0.1", 18184).as_deref(),
@@ -258,7 +244,7 @@ fn a_network_file_written_by_podman_is_used_as_it_is() {
     );
     std::fs::copy(file, dir.join("pntfoo.json")).unwrap();
     host.podnet(&["create", "p", "--network", "pntfoo"]);
-    let started = host.podnet_json(&["start", "p"]);
+    let started = host.start_json("p");
     // the lease range starts at .129
     assert_eq!(started["Addresses"]["pntfoo"][0], "eth0 10.89.77.129/24");
     let link = exec_ok(&host, "p", &["ip", "-o", "link", "show", "eth0"]);

@@ -78,7 +78,7 @@ fn an_alias_newline_is_refused_at_create_and_connect_and_reaches_no_dns_config()
     host.podnet(&["network", "create", "--subnet", "10.232.7.0/24", "hdns"]);
     host.podnet(&["network", "create", "--subnet", "10.232.8.0/24", "hdns2"]);
     host.podnet(&["create", "victim", "--network", "hdns"]);
-    let started = host.podnet_json(&["start", "victim"]);
+    let started = host.start_json("victim");
     let victim_id = started["Id"].as_str().unwrap().to_string();
     let networks = host.root.path().join("networks");
     let before = (

@@ -14,7 +14,8 @@ mod paths_support;
 use flows_support::Host;
 use ipnet::IpNet;
 use paths_support::{
-    assert_clean, can_run, exec_ok, in_netns, kernel_addresses, kernel_links, ping_once,
+    assert_clean, can_run, exec_ok, host_with_parent, in_netns, kernel_addresses, kernel_links,
+    ping_once,
 };
 use podnet::{Network, NetworkError, NetworkStore, Subnet, MACVLAN_DRIVER};
 
@@ -46,22 +47,8 @@ fn macvlan_on_a_parent_inside_the_test_namespace() {
     if !can_run("macvlan_on_a_parent_inside_the_test_namespace") {
         return;
     }
-    let host = Host::new();
+    let host = host_with_parent(PARENT, PARENT_PEER);
     let subnet = IpNet::V4(testkit::free_subnet_v4());
-    host.sh(&[
-        "ip",
-        "link",
-        "add",
-        PARENT,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        PARENT_PEER,
-    ]);
-    for link in [PARENT, PARENT_PEER] {
-        host.sh(&["ip", "link", "set", link, "up"]);
-    }
 
     // the parent exists only in the fake host: seen from the real host it is missing
     let outside = NetworkStore::new(host.root.path().join("networks"))
@@ -79,8 +66,8 @@ fn macvlan_on_a_parent_inside_the_test_namespace() {
 
     host.podnet(&["create", "a", "--network", "pntmv"]);
     host.podnet(&["create", "b", "--network", "pntmv"]);
-    let a = host.podnet_json(&["start", "a"]);
-    let b = host.podnet_json(&["start", "b"]);
+    let a = host.start_json("a");
+    let b = host.start_json("b");
     let netns = |c: &serde_json::Value| std::path::PathBuf::from(c["NetNS"].as_str().unwrap());
     let a_addr = kernel_addresses(&host, &netns(&a), "eth0");
     let b_addr = kernel_addresses(&host, &netns(&b), "eth0");

@@ -61,8 +61,8 @@ fn two_containers_of_a_pod_reach_each_other_on_localhost() {
         &subnet.to_string(),
         "pntpod",
     ]);
-    let infra = host.podnet_json(&["create", "infra", "--network", "pntpod"]);
-    let app = host.podnet_json(&["create", "app", "--network", "container:infra"]);
+    let infra = host.create_json(&["infra", "--network", "pntpod"]);
+    let app = host.create_json(&["app", "--network", "container:infra"]);
     let (infra_id, app_id) = (
         infra["Id"].as_str().unwrap().to_string(),
         app["Id"].as_str().unwrap().to_string(),
@@ -139,7 +139,7 @@ fn a_none_container_has_only_loopback_and_reaches_nothing() {
     ]);
     host.sh(&["ip", "addr", "add", "10.89.251.1/24", "dev", "pntmd0"]);
     host.sh(&["ip", "link", "set", "pntmd0", "up"]);
-    let rec = host.podnet_json(&["create", "iso", "--network", "none"]);
+    let rec = host.create_json(&["iso", "--network", "none"]);
     host.podnet(&["start", "iso"]);
     assert_eq!(host.pins().len(), 1);
 
@@ -187,7 +187,7 @@ fn a_host_container_sees_the_hosts_interfaces_and_serves_on_its_loopback() {
     host.sh(&["ip", "addr", "add", "10.89.252.1/24", "dev", "pntmd1"]);
     host.sh(&["ip", "link", "set", "pntmd1", "up"]);
     host.podnet(&["create", "hnet", "--network", "host"]);
-    let started = host.podnet_json(&["start", "hnet"]);
+    let started = host.start_json("hnet");
     assert!(started["NetNS"].is_null(), "{started}");
     assert!(host.pins().is_empty(), "host mode makes no namespace");
 
@@ -251,7 +251,7 @@ fn ns_joins_exactly_the_given_namespace_and_leaves_it_standing() {
     ]);
     let mode = format!("ns:{path}");
     host.podnet(&["create", "joined", "--network", &mode]);
-    let started = host.podnet_json(&["start", "joined"]);
+    let started = host.start_json("joined");
     assert_eq!(started["NetNS"], path.as_str());
 
     let links = exec_ok(&host, "joined", &["ip", "-o", "link", "show"]);

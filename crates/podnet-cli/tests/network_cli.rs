@@ -12,39 +12,18 @@ mod flows_support;
 
 use std::process::Output;
 
-use flows_support::{can_run, runs_unless, Host};
+use flows_support::{can_run, host_and_podman, refused, Host};
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn podman_missing() -> Option<String> {
-    match std::process::Command::new("podman")
-        .arg("--version")
-        .output()
-    {
-        Ok(o) if o.status.success() => None,
-        _ => Some("podman 4.3 is not installed (/work/shared/tools/podman-peer.sh)".into()),
-    }
-}
-
-/// One `podnet: error:` line and exit 125 (or `code`).
-fn refused(out: &Output, code: i32) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(code), "{err}");
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("podnet: error: "), "{err}");
-    err
-}
-
 #[test]
 fn network_commands_print_and_exit_as_podman_43_does() {
-    const NAME: &str = "network_commands_print_and_exit_as_podman_43_does";
-    if !can_run(NAME) || !runs_unless(NAME, podman_missing()) {
+    let Some((host, podman)) = host_and_podman("network_commands_print_and_exit_as_podman_43_does")
+    else {
         return;
-    }
-    let host = Host::new();
-    let podman = testkit::Podman::new().in_netns(host.netns_path());
+    };
     let tag = std::process::id();
     let (a, b) = (format!("pntcl{tag}a"), format!("pntcl{tag}longer"));
     let (s1, s2) = (testkit::free_subnet_v4(), testkit::free_subnet_v4());
@@ -152,8 +131,16 @@ fn network_commands_print_and_exit_as_podman_43_does() {
     }
 
     // create options: the files podman 4.3 writes for them (its own ID, time and bridge)
-    let (m, n) = (format!("pntcl{tag}m"), format!("pntcl{tag}n"));
+    let (m, n, p) = (
+        format!("pntcl{tag}m"),
+        format!("pntcl{tag}n"),
+        format!("pntcl{tag}p"),
+    );
     let s3 = testkit::free_subnet_v4();
+    let s4 = testkit::free_subnet_v4().to_string();
+    host.sh(&[
+        "ip", "link", "add", "pntclp0", "type", "veth", "peer", "name", "pntclp1",
+    ]);
     let range = format!(
         "{}/25",
         std::net::Ipv4Addr::from(u32::from(s3.network()) + 128)
@@ -171,10 +158,32 @@ fn network_commands_print_and_exit_as_podman_43_does() {
             &m,
         ],
         vec!["network", "create", "--ipam-driver", "none", &n],
+        // `-o parent=` names the parent interface (a veth in the test netns)
+        vec![
+            "network",
+            "create",
+            "-d",
+            "macvlan",
+            "-o",
+            "parent=pntclp0",
+            "--subnet",
+            &s4,
+            &p,
+        ],
     ] {
         podman.run(&args);
         host.podnet(&args);
         let name = args[args.len() - 1];
+        if name == p {
+            for dir in [host.root.path().join("networks"), podman.network_dir()] {
+                let text = std::fs::read_to_string(dir.join(format!("{p}.json"))).unwrap();
+                assert!(
+                    text.contains("\"network_interface\": \"pntclp0\""),
+                    "{text}"
+                );
+                assert!(!text.contains("parent"), "{text}");
+            }
+        }
         let file = |dir: &std::path::Path| {
             let mut v: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
@@ -364,12 +373,11 @@ fn update_reloads_dns_and_rm_force_removes_the_containers() {
 
 #[test]
 fn container_options_reach_the_container_and_bad_ones_exit_as_podman_43() {
-    const NAME: &str = "container_options_reach_the_container_and_bad_ones_exit_as_podman_43";
-    if !can_run(NAME) || !runs_unless(NAME, podman_missing()) {
+    let Some((host, podman)) =
+        host_and_podman("container_options_reach_the_container_and_bad_ones_exit_as_podman_43")
+    else {
         return;
-    }
-    let host = Host::new();
-    let podman = testkit::Podman::new().in_netns(host.netns_path());
+    };
     podman.import_busybox().unwrap();
     let tag = std::process::id();
     let (n1, n2) = (format!("pntco{tag}a"), format!("pntco{tag}b"));

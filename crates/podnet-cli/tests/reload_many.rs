@@ -120,7 +120,7 @@ fn reload_restores_three_networks_and_a_published_port_after_a_firewall_flush() 
     let publish = format!("{port}:8080");
     create.extend(["-p", &publish]);
     host.podnet(&create);
-    let started = host.podnet_json(&["start", "r"]);
+    let started = host.start_json("r");
     let netns = std::path::PathBuf::from(started["NetNS"].as_str().unwrap());
     for (i, subnet) in subnets.iter().enumerate() {
         let addrs = kernel_addresses(&host, &netns, &format!("eth{i}"));

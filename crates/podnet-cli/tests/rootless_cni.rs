@@ -51,10 +51,9 @@ fn cache_entries(root: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The container's address as `podnet start` printed it ("eth0 10.x.y.z/24").
-fn address(started: &str, network: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(started).unwrap();
-    let line = v["Addresses"][network][0].as_str().unwrap();
+/// The container's address in its summary ("eth0 10.x.y.z/24").
+fn address(started: &serde_json::Value, network: &str) -> String {
+    let line = started["Addresses"][network][0].as_str().unwrap();
     let cidr = line.split_whitespace().nth(1).unwrap();
     cidr.split('/').next().unwrap().to_string()
 }
@@ -76,8 +75,8 @@ fn rootless_cni_containers_ping_by_address_and_name_publish_and_clean_up() {
     let publish = format!("127.0.0.1:{port}:8080");
     cli.ok(&["create", "rla", "--network", &name, "-p", &publish]);
     cli.ok(&["create", "rlb", "--network", &name]);
-    let ip_a = address(&cli.ok(&["start", "rla"]), &name);
-    let ip_b = address(&cli.ok(&["start", "rlb"]), &name);
+    let ip_a = address(&cli.start_json("rla"), &name);
+    let ip_b = address(&cli.start_json("rlb"), &name);
     assert!(ip_a.starts_with(&prefix) && ip_b.starts_with(&prefix));
     assert_ne!(ip_a, ip_b);
 

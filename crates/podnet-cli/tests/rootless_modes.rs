@@ -84,7 +84,7 @@ impl Podnet {
         create.extend_from_slice(args);
         self.ok(&create);
         self.made.push(name.to_string());
-        self.json(&["start", name])
+        self.start_json(name)
     }
 
     /// `busybox nc` from inside `container` to `ip:port`: what it read, if anything.

@@ -441,8 +441,8 @@ fn killed_during_allocation(peers: &Peers) {
     let ids: Vec<&str> = holders.iter().map(|h| h.container_id.as_str()).collect();
     assert_eq!(ids, [podman_id.as_str()], "podman's entry is kept");
     // started again, it gets an address podman does not hold
-    let summary: serde_json::Value =
-        serde_json::from_str(&peers.podnet_ok(&["start", "pnshk-pn0"])).unwrap();
+    assert_eq!(peers.podnet_ok(&["start", "pnshk-pn0"]), "pnshk-pn0");
+    let summary = peers.podnet_inspect("pnshk-pn0");
     let ours = summary_addresses(&summary, "pnshk");
     assert_ne!(ours, peers.podman_addresses("pnshk-pm0", "pnshk"));
     peers.podnet_ok(&["rm", "-f", "pnshk-pn0"]);

@@ -81,8 +81,7 @@ fn a_udp_published_port_echoes_a_datagram_from_the_host() {
         &subnet.to_string(),
         "pntudp",
     ]);
-    let created = host.podnet_json(&[
-        "create",
+    let created = host.create_json(&[
         "u",
         "--network",
         "pntudp",
@@ -90,7 +89,7 @@ fn a_udp_published_port_echoes_a_datagram_from_the_host() {
         &format!("{port}:{CONTAINER_PORT}/udp"),
     ]);
     assert_eq!(created["Ports"][0]["protocol"], "udp", "{created}");
-    let started = host.podnet_json(&["start", "u"]);
+    let started = host.start_json("u");
     let netns = PathBuf::from(started["NetNS"].as_str().unwrap());
     let echo = udp_echo(&netns, 2);
 
@@ -119,7 +118,7 @@ fn a_udp_published_port_echoes_a_datagram_from_the_host() {
     host.podnet(&["stop", "u"]);
     assert!(!netns.exists(), "the netns pin is left after stop");
     assert_eq!(ask_udp(&host, loopback, "three"), None);
-    let restarted = host.podnet_json(&["start", "u"]);
+    let restarted = host.start_json("u");
     let echo = udp_echo(Path::new(restarted["NetNS"].as_str().unwrap()), 1);
     assert_eq!(
         ask_udp(&host, loopback, "four").as_deref(),

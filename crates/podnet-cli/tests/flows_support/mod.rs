@@ -51,6 +51,30 @@ pub fn runs_unless(test: &str, reason: Option<String>) -> bool {
     }
 }
 
+/// A fake host and a throwaway podman 4.3 peer working in its netns, for a test comparing
+/// the two; `None` (after saying why) when either cannot run here.
+pub fn host_and_podman(test: &str) -> Option<(Host, testkit::Podman)> {
+    let podman_missing = match Command::new("podman").arg("--version").output() {
+        Ok(o) if o.status.success() => None,
+        _ => Some("podman 4.3 is not installed (/work/shared/tools/podman-peer.sh)".into()),
+    };
+    if !can_run(test) || !runs_unless(test, podman_missing) {
+        return None;
+    }
+    let host = Host::new();
+    let podman = testkit::Podman::new().in_netns(host.netns_path());
+    Some((host, podman))
+}
+
+/// One `podnet: error:` line and exit `code`; the line.
+pub fn refused(out: &Output, code: i32) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("podnet: error: "), "{err}");
+    err
+}
+
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// The fake host: its netns and podnet's root directory.
@@ -88,12 +112,36 @@ impl Host {
     /// netavark under test (`--netavark`) and its aardvark-dns (found first in
     /// `CONTAINERS_HELPER_BINARY_DIR`) when the suite overrides them.
     pub fn podnet_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let backend = test_backend::overridden().then(|| {
+            (
+                test_backend::netavark().unwrap(),
+                test_backend::aardvark().unwrap(),
+            )
+        });
+        self.podnet_with(
+            backend.as_ref().map(|(n, a)| (n.as_path(), a.as_path())),
+            args,
+            env,
+        )
+    }
+
+    /// `podnet --root ROOT --netavark NETAVARK args...` in the fake host, with that
+    /// netavark's aardvark-dns, whatever the suite's own backend is.
+    pub fn podnet_using(&self, netavark: &Path, aardvark: &Path, args: &[&str]) -> Output {
+        self.podnet_with(Some((netavark, aardvark)), args, &[])
+    }
+
+    fn podnet_with(
+        &self,
+        backend: Option<(&Path, &Path)>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Output {
         let mut c = self.command(PODNET);
         c.arg("--root").arg(self.root.path());
-        if test_backend::overridden() {
-            let aardvark = test_backend::aardvark().unwrap();
+        if let Some((netavark, aardvark)) = backend {
             c.arg("--netavark")
-                .arg(test_backend::netavark().unwrap())
+                .arg(netavark)
                 .env(podnet::HELPER_BINARY_DIR_ENV, aardvark.parent().unwrap());
         }
         c.args(args);
@@ -114,14 +162,12 @@ impl Host {
 
     /// `podnet` with extra environment that must succeed; returns stdout.
     pub fn podnet_env_ok(&self, args: &[&str], env: &[(&str, &str)]) -> String {
-        let out = self.podnet_env(args, env);
-        assert!(
-            out.status.success(),
-            "podnet {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeeded(args, &self.podnet_env(args, env))
+    }
+
+    /// [`Host::podnet_using`] that must succeed; returns stdout.
+    pub fn podnet_using_ok(&self, netavark: &Path, aardvark: &Path, args: &[&str]) -> String {
+        succeeded(args, &self.podnet_using(netavark, aardvark, args))
     }
 
     /// `podnet` that must fail; returns stderr.
@@ -137,6 +183,24 @@ impl Host {
 
     pub fn podnet_json(&self, args: &[&str]) -> serde_json::Value {
         serde_json::from_str(&self.podnet(args)).unwrap()
+    }
+
+    /// The container's summary (by name or full ID), as `podnet ps --format json` prints it.
+    pub fn container_json(&self, container: &str) -> serde_json::Value {
+        listed(&self.podnet(&["ps", "--format", "json"]), container)
+    }
+
+    /// `podnet create ARGS...`, which prints the new container's full ID as podman does;
+    /// the container's summary.
+    pub fn create_json(&self, args: &[&str]) -> serde_json::Value {
+        let id = created_id(&self.podnet(&[&["create"][..], args].concat()));
+        self.container_json(&id)
+    }
+
+    /// `podnet start NAME`, which prints NAME as podman does; the container's summary.
+    pub fn start_json(&self, container: &str) -> serde_json::Value {
+        assert_eq!(self.podnet(&["start", container]), format!("{container}\n"));
+        self.container_json(container)
     }
 
     /// Runs a program in the fake host and returns its output.
@@ -322,4 +386,36 @@ pub fn sh(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The stdout of `podnet args...`, which must have succeeded.
+fn succeeded(args: &[&str], out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "podnet {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The container (by name or full ID) in `podnet ps --format json`'s output.
+pub fn listed(ps_json: &str, container: &str) -> serde_json::Value {
+    let list: serde_json::Value = serde_json::from_str(ps_json).unwrap();
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["Name"] == container || c["Id"] == container)
+        .cloned()
+        .unwrap_or_else(|| panic!("no container {container} in {list}"))
+}
+
+/// The ID `podnet create` printed: one line, 64 hex digits, as podman prints it.
+pub fn created_id(stdout: &str) -> String {
+    let id = stdout.strip_suffix('\n').unwrap_or(stdout);
+    assert!(
+        id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "create printed {stdout:?}, not a container ID"
+    );
+    id.to_string()
 }

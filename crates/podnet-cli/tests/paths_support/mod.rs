@@ -34,6 +34,20 @@ pub fn can_run(test: &str) -> bool {
         .all(|binary| testkit::require_binary(test, binary).is_some())
 }
 
+/// A fake host with a veth pair `parent`/`peer`, both up: `parent` stands for the host's
+/// own interface under a macvlan or ipvlan network (the kernel here has no `dummy` driver),
+/// `peer` keeps it up.
+pub fn host_with_parent(parent: &str, peer: &str) -> Host {
+    let host = Host::new();
+    host.sh(&[
+        "ip", "link", "add", parent, "type", "veth", "peer", "name", peer,
+    ]);
+    for link in [parent, peer] {
+        host.sh(&["ip", "link", "set", link, "up"]);
+    }
+    host
+}
+
 /// Runs `f` on a throwaway thread inside the network namespace pinned at `netns`.
 pub fn in_netns<T: Send>(netns: &Path, f: impl FnOnce() -> T + Send) -> T {
     netns::NetNs::open(netns).unwrap().run_in(f).unwrap()

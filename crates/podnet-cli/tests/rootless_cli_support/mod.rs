@@ -80,6 +80,16 @@ impl Cli {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `start NAME`, which prints NAME as podman does; the container's summary (as
+    /// `ps --format json` prints it).
+    pub fn start_json(&self, name: &str) -> serde_json::Value {
+        assert_eq!(self.ok(&["start", name]), format!("{name}\n"));
+        let exact = format!("name=^{name}$");
+        let list = self.ok(&["ps", "--format", "json", "--filter", &exact]);
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+        list[0].clone()
+    }
+
     /// `args` killed at failpoint `point` (the re-executed copy inside the user namespace
     /// dies; the outer one says so), then `reconcile`, which must report no error; its report.
     pub fn crash(&self, point: &str, args: &[&str]) -> String {

@@ -2,11 +2,14 @@
 //! `libnetwork/util` filters networks: values of one key are alternatives (any may match),
 //! different keys must all match; `label` values must all match, `label!` values must all
 //! miss. `name` is an unanchored regular expression, `id` an ID prefix, `driver` exact.
-//! Prune knows only `label` and `label!` (podman refuses the others for prune).
+//! `until` (one value: a duration, time or Unix seconds, see [`super::until`]) passes the
+//! networks created strictly before it. Prune knows only `label`, `label!` and `until`
+//! (podman refuses the others for prune).
 
 use regex::Regex;
 
 use super::types::Network;
+use super::until::{self, Nanos};
 use crate::validate::InvalidInput;
 
 /// A parsed set of network filters; the empty set matches every network.
@@ -17,6 +20,7 @@ pub struct NetworkFilter {
     drivers: Vec<String>,
     labels: Vec<LabelMatch>,
     not_labels: Vec<LabelMatch>,
+    until: Option<Nanos>,
 }
 
 /// `key` or `key=value` of a label filter.
@@ -51,18 +55,30 @@ impl LabelMatch {
 
 impl NetworkFilter {
     /// Filters for `network ls`: each item `KEY=VALUE` with KEY `name`, `id`, `driver`,
-    /// `label` or `label!`. An unknown key, a missing `=` or a bad regular expression is
-    /// an error naming the item.
+    /// `label`, `label!` or `until`. An unknown key, a missing `=`, a bad regular
+    /// expression, a second `until` or a value of it that is no time is an error naming
+    /// the item.
     pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, InvalidInput> {
-        Self::parse_keys(items, &["name", "id", "driver", "label", "label!"])
+        Self::parse_keys(items, &["name", "id", "driver", "label", "label!", "until"])
     }
 
-    /// Filters for `network prune`: only `label` and `label!`.
+    /// Filters for `network prune`: only `label`, `label!` and `until`.
     pub fn parse_prune<S: AsRef<str>>(items: &[S]) -> Result<Self, InvalidInput> {
-        Self::parse_keys(items, &["label", "label!"])
+        Self::parse_keys(items, &["label", "label!", "until"])
     }
 
     fn parse_keys<S: AsRef<str>>(items: &[S], known: &[&str]) -> Result<Self, InvalidInput> {
+        Self::parse_at(items, known, until::now(), until::local_offset())
+    }
+
+    /// [`NetworkFilter::parse_keys`] with durations counted back from `now`, and times
+    /// without a zone at `local_offset` seconds east of UTC.
+    fn parse_at<S: AsRef<str>>(
+        items: &[S],
+        known: &[&str],
+        now: Nanos,
+        local_offset: i64,
+    ) -> Result<Self, InvalidInput> {
         let mut filter = NetworkFilter::default();
         for item in items {
             let (key, value, bad) = crate::validate::filter_item(item.as_ref())?;
@@ -79,6 +95,14 @@ impl NetworkFilter {
                 "id" => filter.ids.push(value.to_owned()),
                 "driver" => filter.drivers.push(value.to_owned()),
                 "label" => filter.labels.push(LabelMatch::parse(value)),
+                "until" if filter.until.is_some() => {
+                    return Err(bad("until takes exactly one timestamp".into()))
+                }
+                "until" => {
+                    let instant = until::parse_until(value, now, local_offset)
+                        .ok_or_else(|| bad(until::UNTIL_FORMS.into()))?;
+                    filter.until = Some(instant);
+                }
                 _ => filter.not_labels.push(LabelMatch::parse(value)),
             }
         }
@@ -92,7 +116,14 @@ impl NetworkFilter {
             && (self.drivers.is_empty() || self.drivers.contains(&net.driver))
             && self.labels.iter().all(|l| l.matches(net))
             && !self.not_labels.iter().any(|l| l.matches(net))
+            && self.until.is_none_or(|until| created(net) < until)
     }
+}
+
+/// When the network was created; a `created` that does not read as a time counts as the
+/// earliest, as Go's zero time does in podman's filter.
+fn created(net: &Network) -> Nanos {
+    until::parse_created(&net.created).unwrap_or(Nanos::MIN)
 }
 
 #[cfg(test)]
@@ -157,5 +188,47 @@ mod tests {
             .to_string();
         assert!(err.contains("name=x") && err.contains("label!"), "{err}");
         assert!(NetworkFilter::parse_prune(&["label!=keep"]).is_ok());
+        for (items, want) in [
+            (&["until=yesterday"][..], "Go duration"),
+            (&["until=10m", "until=1h"][..], "exactly one"),
+        ] {
+            let err = NetworkFilter::parse_prune(items).unwrap_err().to_string();
+            assert!(
+                err.contains(items[items.len() - 1]) && err.contains(want),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn until_passes_networks_created_strictly_before_it() {
+        let at = |created: &str| Network {
+            name: created.into(),
+            created: created.into(),
+            ..Network::default()
+        };
+        let nets = [
+            at("2026-11-29T03:59:59.999999999Z"),
+            at("2026-11-29T05:00:00+01:00"),
+            at("2026-11-29T04:00:01Z"),
+            at(""),
+        ];
+        // now: 2026-11-29T04:10:00Z; local zone UTC
+        let now = 1_795_925_400 * 1_000_000_000;
+        let sel = |items: &[&str]| {
+            let f = NetworkFilter::parse_at(items, &["until", "label"], now, 0).unwrap();
+            nets.iter()
+                .filter(|n| f.matches(n))
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+        };
+        let before_four = ["2026-11-29T03:59:59.999999999Z", ""];
+        assert_eq!(sel(&["until=2026-11-29T04:00:00Z"]), before_four);
+        assert_eq!(sel(&["until=1795924800"]), before_four);
+        assert_eq!(sel(&["until=10m"]), before_four);
+        assert_eq!(sel(&["until=2026-11-29T04:00:00"]), before_four);
+        assert_eq!(sel(&["until=1795924800.000000001"]).len(), 3);
+        assert_eq!(sel(&["until=1h"]), [""]);
+        assert_eq!(sel(&["until=1h", "label=x"]), Vec::<&str>::new());
     }
 }

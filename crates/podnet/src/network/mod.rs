@@ -11,6 +11,7 @@ mod pick;
 mod read;
 mod store;
 mod types;
+mod until;
 mod validate;
 
 pub(crate) use addr::{from_int, host_bounds, to_int};
