@@ -78,13 +78,13 @@ impl Podnet {
         serde_json::from_str(&self.ok(args)).unwrap()
     }
 
-    /// `create NAME ARGS...` then `start NAME`; the started record.
-    fn run(&mut self, name: &str, args: &[&str]) -> serde_json::Value {
+    /// `create NAME ARGS...` then `start NAME` (the record: [`Cli::summary`]).
+    fn run(&mut self, name: &str, args: &[&str]) {
         let mut create = vec!["create", name];
         create.extend_from_slice(args);
         self.ok(&create);
         self.made.push(name.to_string());
-        self.start_json(name)
+        self.start(name);
     }
 
     /// `busybox nc` from inside `container` to `ip:port`: what it read, if anything.
@@ -159,7 +159,8 @@ fn rootless_pasta_is_the_default_publishes_a_port_and_reaches_the_host() {
     let mut p = Podnet::new();
     let port = testkit::free_port(testkit::Protocol::Tcp);
     let publish = format!("127.0.0.1:{port}:8080");
-    let rec = p.run("pm1", &["-p", &publish]);
+    p.run("pm1", &["-p", &publish]);
+    let rec = p.summary("pm1");
     assert_eq!(rec["NetworkMode"], "pasta", "{rec}");
     let pin = rec["NetNS"].as_str().unwrap().to_string();
     // pasta holds the container's namespace, with its port forward on the command line
@@ -224,7 +225,7 @@ fn rootless_slirp4netns_publishes_with_either_port_handler_and_honours_its_optio
     );
     // slirp4netns's own forwarding, host loopback allowed at 10.0.2.2
     let p1 = format!("127.0.0.1:{port1}:8080");
-    let rec = p.run(
+    p.run(
         "sm1",
         &[
             "--network",
@@ -233,6 +234,7 @@ fn rootless_slirp4netns_publishes_with_either_port_handler_and_honours_its_optio
             &p1,
         ],
     );
+    let rec = p.summary("sm1");
     assert_eq!(
         rec["NetworkMode"],
         "slirp4netns:allow_host_loopback=true,port_handler=slirp4netns"
@@ -291,7 +293,8 @@ fn rootless_a_killed_helper_is_restarted_and_a_crashed_start_is_cleaned_by_recon
     let publish = format!("127.0.0.1:{port}:8080");
     for mode in ["pasta", "slirp4netns"] {
         let name = format!("k-{mode}");
-        let rec = p.run(&name, &["--network", mode, "-p", &publish]);
+        p.run(&name, &["--network", mode, "-p", &publish]);
+        let rec = p.summary(&name);
         let record = p.container_dir(&rec).join("net-helper");
         let pid: i32 = std::fs::read_to_string(&record)
             .unwrap()

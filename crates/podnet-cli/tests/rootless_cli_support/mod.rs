@@ -80,10 +80,19 @@ impl Cli {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// `start NAME`, which prints NAME as podman does; the container's summary (as
-    /// `ps --format json` prints it).
+    /// [`Cli::start`], then [`Cli::summary`].
     pub fn start_json(&self, name: &str) -> serde_json::Value {
+        self.start(name);
+        self.summary(name)
+    }
+
+    /// `start NAME`, which prints NAME as podman does.
+    pub fn start(&self, name: &str) {
         assert_eq!(self.ok(&["start", name]), format!("{name}\n"));
+    }
+
+    /// The container's summary, as `ps --format json` prints it.
+    pub fn summary(&self, name: &str) -> serde_json::Value {
         let exact = format!("name=^{name}$");
         let list = self.ok(&["ps", "--format", "json", "--filter", &exact]);
         let list: serde_json::Value = serde_json::from_str(&list).unwrap();
