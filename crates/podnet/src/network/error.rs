@@ -89,7 +89,7 @@ pub enum NetworkError {
         reason: String,
     },
     /// IPAM driver not supported (only host-local and none are).
-    #[error("unsupported ipam driver {driver:?}")]
+    #[error("unsupported ipam driver {driver:?}: podnet allocates with host-local and none (dhcp is not implemented)")]
     UnsupportedIpamDriver {
         /// The requested IPAM driver.
         driver: String,
