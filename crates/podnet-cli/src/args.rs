@@ -180,6 +180,25 @@ pub enum NetworkCommand {
         /// Network name or ID.
         network: String,
     },
+    /// Connect a container to a network (prints nothing, as podman).
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network (prints nothing, as podman).
+    Disconnect {
+        /// Network name or ID.
+        network: String,
+        /// Container name or ID.
+        container: String,
+    },
+    /// Re-apply running containers' networks after a firewall flush (prints each
+    /// container's full ID, as podman).
+    Reload {
+        /// Every running container.
+        #[arg(long, short)]
+        all: bool,
+        /// Container names or IDs.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        containers: Vec<String>,
+    },
     /// Change a network's upstream DNS servers (podman 5's `network update`).
     Update {
         /// Network name or ID.
@@ -281,7 +300,7 @@ pub struct CreateArgs {
     pub options: crate::create_options::CreateOptionArgs,
 }
 
-/// `podnet connect`.
+/// `podnet connect` and `podnet network connect`.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// Network name or ID.
@@ -291,6 +310,9 @@ pub struct ConnectArgs {
     /// Static IP addresses.
     #[arg(long)]
     pub ip: Vec<IpAddr>,
+    /// Static IPv6 addresses (podman's `--ip6`).
+    #[arg(long)]
+    pub ip6: Vec<std::net::Ipv6Addr>,
     /// DNS aliases.
     #[arg(long)]
     pub alias: Vec<String>,

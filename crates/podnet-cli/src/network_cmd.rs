@@ -66,6 +66,28 @@ pub fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<Ex
             }
             Ok(ExitCode::SUCCESS)
         }
+        // podman's `network connect` and `disconnect` print nothing; `reload` each ID
+        NetworkCommand::Connect(args) => {
+            let request = crate::run::connect_request(args.network.clone(), &args);
+            rt.connect(&args.container, &request)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        NetworkCommand::Disconnect { network, container } => {
+            rt.disconnect(&container, &network)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        NetworkCommand::Reload { all, containers } => {
+            let names: Vec<String> = if all {
+                let running = rt.containers()?.into_iter().filter(|c| c.running);
+                running.map(|c| c.id).collect()
+            } else {
+                containers
+            };
+            for name in &names {
+                emit(&format!("{}\n", rt.reload(name)?.id));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         NetworkCommand::Exists { network } => Ok(if rt.network_exists(&network)? {
             ExitCode::SUCCESS
         } else {

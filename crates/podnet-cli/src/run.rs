@@ -278,9 +278,12 @@ pub fn port_args(
     Ok(all)
 }
 
-fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
+pub(crate) fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
     let mut request = NetworkRequest::new(network);
     request.static_ips = args.ip.clone();
+    request
+        .static_ips
+        .extend(args.ip6.iter().copied().map(std::net::IpAddr::V6));
     request.aliases = args.alias.clone();
     request.interface_name = args.interface_name.clone();
     request.static_mac = args.mac_address.clone();

@@ -1,4 +1,5 @@
-//! `create`, `start`, `stop` and `rm` through the CLI next to a throwaway podman 4.3 (its own
+//! `create`, `start`, `stop`, `rm` and `network connect|disconnect|reload` through the CLI
+//! next to a throwaway podman 4.3 (its own
 //! storage and network directory, in the same test netns), the same steps on both: the same
 //! stdout (a full ID from `create`, each name or ID as given from the others, nothing for a
 //! container already running), the same exit codes (125; `rm` 1 for an unknown name, 2 for a
@@ -78,6 +79,21 @@ fn container_commands_print_and_exit_as_podman_43_does() {
         &bridge,
         &net,
     ]);
+    // a second network of the same name on both, for `network connect` and `disconnect`
+    let net2 = format!("pntcc{tag}n");
+    let (s3, s4) = (testkit::free_subnet_v4(), testkit::free_subnet_v4());
+    podman.run(&["network", "create", "--subnet", &s3.to_string(), &net2]);
+    let bridge2 = format!("pntcd{}", tag % 100_000);
+    let subnet2 = s4.to_string();
+    host.podnet(&[
+        "network",
+        "create",
+        "--subnet",
+        &subnet2,
+        "--interface-name",
+        &bridge2,
+        &net2,
+    ]);
     let (c1, c2) = (format!("pntcc{tag}a"), format!("pntcc{tag}b"));
 
     // create: the new container's full ID; a name taken: 125 and nothing printed
@@ -97,6 +113,7 @@ fn container_commands_print_and_exit_as_podman_43_does() {
     };
     let podnet_create = |name: &str| host.podnet_out(&["create", name, "--network", &net]);
     let mut short_ids = (String::new(), String::new());
+    let mut c1_ids = (String::new(), String::new());
     for name in [&c1, &c1, &c2] {
         let theirs = printed(&podman_create(name), "Error: ");
         let ours = printed(&podnet_create(name), "podnet: error: ");
@@ -107,6 +124,9 @@ fn container_commands_print_and_exit_as_podman_43_does() {
                 assert!(is_full_id(&theirs.stdout), "podman: {theirs:?}");
                 assert!(is_full_id(&ours.stdout), "podnet: {ours:?}");
                 short_ids = (theirs.stdout[..12].into(), ours.stdout[..12].into());
+                if name == &c1 {
+                    c1_ids = (theirs.stdout[..64].into(), ours.stdout[..64].into());
+                }
             }
             _ => assert_eq!(
                 (ours, theirs.stdout.as_str()),
@@ -121,8 +141,9 @@ fn container_commands_print_and_exit_as_podman_43_does() {
             ),
         }
     }
-    // the short IDs of c2, created last
+    // the short IDs of c2, created last; c1's full IDs
     let (podman_c2, podnet_c2) = short_ids;
+    let (podman_c1_id, podnet_c1_id) = c1_ids;
 
     // each step: arguments (`{c2}` is that tool's own short ID of c2), exit code, stdout
     let steps: Vec<(Vec<&str>, i32, String)> = vec![
@@ -131,6 +152,17 @@ fn container_commands_print_and_exit_as_podman_43_does() {
         (vec!["start", &c1], 0, String::new()),
         // as given: the short ID
         (vec!["start", "{c2}", &c1], 0, "{c2}\n".into()),
+        // podman's network commands: connect and disconnect print nothing, reload the
+        // full ID; an unknown container is one error line
+        (vec!["network", "connect", &net2, &c1], 0, String::new()),
+        (vec!["network", "reload", &c1], 0, "{c1id}\n".into()),
+        (vec!["network", "disconnect", &net2, &c1], 0, String::new()),
+        (vec!["network", "reload", "pntccnosuch"], 125, String::new()),
+        (
+            vec!["network", "connect", &net2, "pntccnosuch"],
+            125,
+            String::new(),
+        ),
         // one unknown name: nothing done
         (vec!["stop", &c1, "pntccnosuch", &c2], 125, String::new()),
         (vec!["rm", &c1], 2, String::new()),
@@ -146,12 +178,12 @@ fn container_commands_print_and_exit_as_podman_43_does() {
         (vec!["rm", &c1], 1, String::new()),
     ];
     for (args, code, stdout) in steps {
-        let with = |id: &str| -> (Vec<String>, String) {
+        let with = |id: &str, c1_id: &str| -> (Vec<String>, String) {
             let args = args.iter().map(|a| a.replace("{c2}", id)).collect();
-            (args, stdout.replace("{c2}", id))
+            (args, stdout.replace("{c2}", id).replace("{c1id}", c1_id))
         };
-        let (podman_args, podman_stdout) = with(&podman_c2);
-        let (podnet_args, podnet_stdout) = with(&podnet_c2);
+        let (podman_args, podman_stdout) = with(&podman_c2, &podman_c1_id);
+        let (podnet_args, podnet_stdout) = with(&podnet_c2, &podnet_c1_id);
         let podman_args: Vec<&str> = podman_args.iter().map(String::as_str).collect();
         let podnet_args: Vec<&str> = podnet_args.iter().map(String::as_str).collect();
         let mut theirs = printed(&podman.output(&podman_args), "Error: ");
