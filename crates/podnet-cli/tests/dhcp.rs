@@ -370,10 +370,13 @@ fn dhcp_containers_lease_ping_and_release_on_netavark_2_x() {
             [IpNet::new(ip, 24).unwrap()],
             "{c}: addresses of eth0"
         );
-        let hosts_file = host.container_json(c)["HostsFile"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let summary = host.container_json(c);
+        assert_eq!(
+            summary["Addresses"][NETWORK],
+            serde_json::json!([format!("eth0 {ip}/24")]),
+            "ps: {summary}"
+        );
+        let hosts_file = summary["HostsFile"].as_str().unwrap().to_string();
         let hosts = std::fs::read_to_string(hosts_file).unwrap();
         assert!(
             hosts
