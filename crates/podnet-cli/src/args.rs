@@ -243,7 +243,7 @@ pub struct NetworkCreateArgs {
     /// Ranges automatic allocation uses (CIDR), one per subnet, in order.
     #[arg(long)]
     pub ip_range: Vec<ipnet::IpNet>,
-    /// IPAM driver: `host-local` (default), `none` or `dhcp` (netavark's DHCP proxy, 1.6).
+    /// IPAM driver: `host-local` (default), `none` or `dhcp` (macvlan; netavark 1.6's DHCP proxy).
     #[arg(long)]
     pub ipam_driver: Option<String>,
     /// Upstream DNS servers of the network's aardvark-dns (podman 5's `--dns`).

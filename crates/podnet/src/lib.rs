@@ -82,8 +82,8 @@ pub use netns;
 pub use netstatus;
 pub use network::{
     is_valid_name, LeaseRange, Network, NetworkError, NetworkFilter, NetworkStore, Route, Subnet,
-    SubnetPool, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, HOST_LOCAL_IPAM,
-    IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER, NONE_IPAM,
+    SubnetPool, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME, DHCP_IPAM,
+    HOST_LOCAL_IPAM, IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER, NONE_IPAM,
 };
 /// Port mappings ([`ContainerSpec::ports`], [`NetworkOptions::port_mappings`]).
 pub use portmap;

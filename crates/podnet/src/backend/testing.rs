@@ -65,7 +65,8 @@ pub type Observer = Box<dyn Fn(&BackendCall) + Send + Sync>;
 /// `missing_bridges` names every bridge of the options (a host where none exists yet);
 /// `undo_setup` is recorded as one call and fails like the others. `setup` answers with one interface per network: the requested interface
 /// name, the static MAC (or `02:00:00:00:00:NN`), and each static IP with the
-/// prefix length and gateway of the network's subnet that holds it.
+/// prefix length and gateway of the network's subnet that holds it; on a `dhcp` network,
+/// as netavark with its DHCP proxy, the next lease of [`FAKE_DHCP_POOL`] instead.
 #[derive(Default)]
 pub struct FakeBackend {
     state: Mutex<FakeState>,
@@ -85,7 +86,12 @@ impl std::fmt::Debug for FakeBackend {
 struct FakeState {
     calls: Vec<BackendCall>,
     fail_at: Vec<usize>,
+    dhcp_leases: u8,
 }
+
+/// The pool of the fake DHCP server of a [`FakeBackend`] (TEST-NET-2): leases `.100`,
+/// `.101`, ... with gateway `.1`, one per setup of a `dhcp` network.
+pub const FAKE_DHCP_POOL: &str = "198.51.100.0/24";
 
 impl FakeBackend {
     /// A backend whose calls all succeed.
@@ -108,6 +114,20 @@ impl FakeBackend {
     /// The calls made so far, in order (failed ones included).
     pub fn calls(&self) -> Vec<BackendCall> {
         self.lock().calls.clone()
+    }
+
+    /// The next address of [`FAKE_DHCP_POOL`], as netavark reports a DHCP lease.
+    fn dhcp_lease(&self) -> NetAddress {
+        let mut state = self.lock();
+        let host = 100u8.saturating_add(state.dhcp_leases);
+        state.dhcp_leases = state.dhcp_leases.saturating_add(1);
+        NetAddress {
+            ipnet: ipnet::IpNet::V4(
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(198, 51, 100, host), 24)
+                    .unwrap_or_default(),
+            ),
+            gateway: Some(IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 1))),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, FakeState> {
@@ -146,11 +166,18 @@ impl Backend for FakeBackend {
                 .network_info
                 .get(name)
                 .map_or(&[][..], |n| &n.subnets[..]);
-            let addresses = per
-                .static_ips
-                .iter()
-                .map(|ip| address_in(*ip, subnets))
-                .collect();
+            let dhcp = options
+                .network_info
+                .get(name)
+                .is_some_and(|n| n.ipam_driver() == crate::DHCP_IPAM);
+            let addresses = if dhcp {
+                vec![self.dhcp_lease()]
+            } else {
+                per.static_ips
+                    .iter()
+                    .map(|ip| address_in(*ip, subnets))
+                    .collect()
+            };
             let mac = per
                 .static_mac
                 .clone()

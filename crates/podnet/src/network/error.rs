@@ -88,8 +88,8 @@ pub enum NetworkError {
         /// Why.
         reason: String,
     },
-    /// IPAM driver not supported (only host-local and none are).
-    #[error("unsupported ipam driver {driver:?}: podnet allocates with host-local and none (dhcp is not implemented)")]
+    /// An IPAM driver other than host-local, none and dhcp.
+    #[error("unsupported ipam driver {driver:?}: the ipam drivers are host-local, none and dhcp")]
     UnsupportedIpamDriver {
         /// The requested IPAM driver.
         driver: String,
@@ -97,6 +97,22 @@ pub enum NetworkError {
     /// IPAM driver `none` with subnets.
     #[error("network {name}: none ipam driver is set but subnets are given")]
     IpamNoneWithSubnets {
+        /// The network.
+        name: String,
+    },
+    /// IPAM driver `dhcp` on a driver other than macvlan: ipvlan's interfaces share the
+    /// parent's MAC (no DHCP server tells them apart), netavark's bridge takes DHCP only
+    /// on a bridge it does not manage.
+    #[error("network {name}: ipam driver dhcp is not supported with the {driver} driver, only with macvlan")]
+    DhcpNeedsMacvlan {
+        /// The network.
+        name: String,
+        /// The network's driver.
+        driver: String,
+    },
+    /// IPAM driver `dhcp` with subnets (the DHCP server hands out the addresses).
+    #[error("network {name}: ipam driver dhcp is set but subnets are given")]
+    DhcpWithSubnets {
         /// The network.
         name: String,
     },
@@ -112,7 +128,8 @@ pub enum NetworkError {
         /// The parent interface.
         name: String,
     },
-    /// macvlan or ipvlan without a subnet (DHCP is not supported).
+    /// macvlan or ipvlan with host-local IPAM but no subnet (a macvlan network without
+    /// subnets takes `--ipam-driver dhcp`).
     #[error("network {name}: {driver} driver needs at least one subnet specified")]
     MacvlanNeedsSubnet {
         /// The network.

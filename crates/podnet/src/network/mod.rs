@@ -25,9 +25,11 @@ pub use pick::SubnetPool;
 pub use store::NetworkStore;
 pub use types::{
     LeaseRange, Network, Route, Subnet, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME,
-    HOST_LOCAL_IPAM, IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER, NONE_IPAM,
+    DHCP_IPAM, HOST_LOCAL_IPAM, IPAM_DRIVER_KEY, IPVLAN_DRIVER, MACVLAN_DRIVER, NONE_IPAM,
 };
 pub use validate::is_valid_name;
 
+#[cfg(test)]
+mod dhcp_tests;
 #[cfg(test)]
 mod tests;

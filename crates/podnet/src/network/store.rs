@@ -206,6 +206,18 @@ impl NetworkStore {
                 return Err(NetworkError::IpamNoneWithSubnets { name: net.name })
             }
             NONE_IPAM => {}
+            // containers/common 0.58's `createIpvlanOrMacvlan` (podman 5); podman 4.3
+            // refuses dhcp outright
+            DHCP_IPAM if net.driver != MACVLAN_DRIVER => {
+                return Err(NetworkError::DhcpNeedsMacvlan {
+                    name: net.name,
+                    driver: net.driver,
+                })
+            }
+            DHCP_IPAM if !net.subnets.is_empty() => {
+                return Err(NetworkError::DhcpWithSubnets { name: net.name })
+            }
+            DHCP_IPAM => {}
             other => {
                 return Err(NetworkError::UnsupportedIpamDriver {
                     driver: other.to_owned(),
@@ -235,7 +247,9 @@ impl NetworkStore {
             }
         };
         validate::validate_options(&mut net)?;
-        if net.ipam_driver() == NONE_IPAM {
+        // no addresses known here, so no aardvark-dns (podman 5 turns DNS off on every
+        // macvlan network: netavark serves none there)
+        if [NONE_IPAM, DHCP_IPAM].contains(&net.ipam_driver()) {
             net.dns_enabled = false;
         }
         // podman 5's rule for `network create --dns`

@@ -15,7 +15,7 @@ const ROUTES: &str =
 
 /// A store on `tmp/networks` whose host tables are `tmp/proc`: the host has
 /// the route `10.89.0.0/24` and the interfaces `lo`, `eth0`, `podman1`.
-fn store(tmp: &Path) -> NetworkStore {
+pub(super) fn store(tmp: &Path) -> NetworkStore {
     let proc = tmp.join("proc");
     fs::create_dir_all(&proc).unwrap();
     // 10.89.0.0/24 in native byte order, as the kernel prints it

@@ -21,6 +21,9 @@ pub const IPAM_DRIVER_KEY: &str = "driver";
 pub const HOST_LOCAL_IPAM: &str = "host-local";
 /// IPAM driver `none`: no addresses at all.
 pub const NONE_IPAM: &str = "none";
+/// IPAM driver `dhcp` (macvlan only): no lease here, netavark asks a DHCP server on the
+/// parent's link through its DHCP proxy and reports the address it got.
+pub const DHCP_IPAM: &str = "dhcp";
 /// Name of the default network (podman's `types.DefaultNetworkName`).
 pub const DEFAULT_NETWORK_NAME: &str = "podman";
 /// Bridge of the default network.

@@ -22,6 +22,8 @@ mod config;
 mod connect;
 #[cfg(test)]
 mod create_options_tests;
+#[cfg(test)]
+mod dhcp_tests;
 mod dns_ready;
 mod error;
 mod exec_sessions;
