@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
@@ -105,6 +106,36 @@ impl RootlessNetworkCmd {
         }
     }
 }
+
+/// Parses a containers.conf value, refusing an unknown one with an error naming it and the
+/// accepted values.
+macro_rules! from_str_by_parse {
+    ($ty:ty, $key:literal, $expected:literal) => {
+        impl FromStr for $ty {
+            type Err = crate::Error;
+
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::parse(value).ok_or_else(|| crate::Error::UnknownValue {
+                    key: $key,
+                    value: value.to_string(),
+                    expected: $expected,
+                })
+            }
+        }
+    };
+}
+
+from_str_by_parse!(NetworkBackend, "network_backend", "netavark or cni");
+from_str_by_parse!(
+    FirewallDriver,
+    "firewall_driver",
+    "iptables, nftables, firewalld or none"
+);
+from_str_by_parse!(
+    RootlessNetworkCmd,
+    "default_rootless_network_cmd",
+    "pasta or slirp4netns"
+);
 
 /// One entry of `default_subnet_pools`: subnets of prefix length `size` are cut from `base`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -246,4 +277,31 @@ impl Default for EngineConfig {
 
 fn paths(list: &[&str]) -> Vec<PathBuf> {
     list.iter().map(PathBuf::from).collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_parse_from_text_and_an_unknown_one_is_named() {
+        assert_eq!(
+            "cni".parse::<NetworkBackend>().unwrap(),
+            NetworkBackend::Cni
+        );
+        assert_eq!(
+            "nftables".parse::<FirewallDriver>().unwrap(),
+            FirewallDriver::Nftables
+        );
+        assert_eq!(
+            "slirp4netns".parse::<RootlessNetworkCmd>().unwrap(),
+            RootlessNetworkCmd::Slirp4netns
+        );
+        let err = "ipfw".parse::<FirewallDriver>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"unknown firewall_driver "ipfw": expected iptables, nftables, firewalld or none"#
+        );
+    }
 }

@@ -96,6 +96,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A value of a key with a fixed set of values is none of them.
+    #[error("unknown {key} {value:?}: expected {expected}")]
+    UnknownValue {
+        /// The containers.conf key.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// The accepted values.
+        expected: &'static str,
+    },
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
