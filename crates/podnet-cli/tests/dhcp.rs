@@ -113,6 +113,18 @@ fn dhcp_is_refused_by_netavark_1_4_and_on_a_bridge() {
         )),
         "{err}"
     );
+    // podman 5's default: a macvlan network with neither subnet nor IPAM driver is DHCP's,
+    // so 1.4 refuses it the same way (podman 4.3 asked for a subnet instead)
+    let implicit: Vec<String> = create
+        .iter()
+        .filter(|a| *a != "--ipam-driver" && *a != "dhcp")
+        .cloned()
+        .collect();
+    let err = refused(
+        &host.podnet_using(&debian, &debian_aardvark, &strs(&implicit)),
+        125,
+    );
+    assert!(err.contains("the DHCP proxy needs netavark 1.6"), "{err}");
     // a bridge takes no DHCP (netavark 2.1 only on a bridge it does not manage)
     let err = refused(
         &current.out(

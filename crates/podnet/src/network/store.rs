@@ -176,6 +176,7 @@ impl NetworkStore {
         if !net.id.is_empty() {
             return Err(NetworkError::IdGiven { name: net.name });
         }
+        net.apply_ipam_default();
         let live = crate::network::host::interface_names(&self.proc_net)?;
         if net.name.is_empty() {
             let taken = taken_names(&existing, &live);

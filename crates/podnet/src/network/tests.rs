@@ -254,10 +254,21 @@ fn macvlan_needs_parent_and_subnet() {
         s.create(mac("nosuchif", Some("192.168.50.0/24"))),
         Err(NetworkError::ParentMissing { .. })
     ));
+    // podman 5: no subnet and no IPAM driver is DHCP; host-local asked for needs a subnet
+    let mut host_local = mac("eth0", None);
+    host_local
+        .ipam_options
+        .insert(IPAM_DRIVER_KEY.into(), HOST_LOCAL_IPAM.into());
     assert!(matches!(
-        s.create(mac("eth0", None)),
+        s.create(host_local),
         Err(NetworkError::MacvlanNeedsSubnet { .. })
     ));
+    let mut dhcp = mac("eth0", None);
+    dhcp.name = "pntmacdhcp".into();
+    let dhcp = s.create(dhcp).unwrap();
+    assert_eq!(dhcp.ipam_options[IPAM_DRIVER_KEY], "dhcp");
+    assert!(dhcp.subnets.is_empty() && !dhcp.dns_enabled);
+    s.remove("pntmacdhcp").unwrap();
     let mut ok = mac("eth0", Some("192.168.50.0/24"));
     ok.options.insert("mode".into(), "bridge".into());
     let n = s.create(ok).unwrap();

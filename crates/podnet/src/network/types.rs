@@ -180,6 +180,21 @@ pub struct Route {
 }
 
 impl Network {
+    /// podman 5's IPAM default for a new macvlan network (containers/common's
+    /// `createIpvlanOrMacvlan`): no IPAM driver and no subnet means `dhcp`. ipvlan gets no
+    /// such default (it cannot do DHCP: its interfaces share the parent's MAC), so it
+    /// still needs a subnet.
+    pub(crate) fn apply_ipam_default(&mut self) {
+        let unset = self
+            .ipam_options
+            .get(IPAM_DRIVER_KEY)
+            .is_none_or(|d| d.is_empty());
+        if self.driver == MACVLAN_DRIVER && self.subnets.is_empty() && unset {
+            self.ipam_options
+                .insert(IPAM_DRIVER_KEY.to_owned(), DHCP_IPAM.to_owned());
+        }
+    }
+
     /// The IPAM driver: `host-local` when unset.
     pub fn ipam_driver(&self) -> &str {
         match self.ipam_options.get(IPAM_DRIVER_KEY) {

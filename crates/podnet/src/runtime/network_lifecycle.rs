@@ -52,7 +52,9 @@ impl<B: Backend> Runtime<B> {
     /// Creates a network from a partly filled definition as `podman network create` does
     /// ([`NetworkStore::create`](crate::NetworkStore::create)), after asking the backend
     /// whether it can run it (ipvlan, DHCP: the netavark version needed).
-    pub fn create_network(&self, net: Network) -> Result<Network, Error> {
+    pub fn create_network(&self, mut net: Network) -> Result<Network, Error> {
+        // before the backend is asked: a macvlan network without subnets is DHCP's
+        net.apply_ipam_default();
         crate::validate::new_network(&net)?;
         self.backend.check_network(&net)?;
         Ok(self.networks.create(net)?)
