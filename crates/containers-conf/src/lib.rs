@@ -16,6 +16,8 @@
 //!   the file and the key. A known key with a bad value (wrong type, bad CIDR, unknown
 //!   backend) is one [`Error::InvalidValue`] naming the file, the key and the value.
 //! - [`choose_backend`] is podman's choice when `network_backend` is unset.
+//! - [`StorageSources::roots`] is podman's run and graph root from storage.conf, as
+//!   containers/storage reads it (rootless podman keeps its networks and `ipam.db` there).
 //!
 //! ```
 //! use containers_conf::{load, FirewallDriver, NetworkBackend, Sources};
@@ -45,6 +47,7 @@ mod config;
 mod error;
 mod known;
 mod sources;
+mod storage;
 
 use std::path::PathBuf;
 
@@ -60,6 +63,10 @@ pub use error::Error;
 pub use ipnet;
 pub use sources::{
     Layout, Sources, ADMIN_DIR, CONTAINERS_CONF_ENV, CONTAINERS_CONF_OVERRIDE_ENV, VENDOR_DIR,
+};
+pub use storage::{
+    RootlessUser, StorageRoots, StorageSources, DEFAULT_GRAPH_ROOT, DEFAULT_RUN_ROOT,
+    STORAGE_CONF_ENV,
 };
 
 impl Default for ContainersConf {

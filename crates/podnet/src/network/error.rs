@@ -182,6 +182,9 @@ pub enum NetworkError {
     /// The user's data directory could not be found (rootless, no HOME).
     #[error("cannot find the network config directory: neither XDG_DATA_HOME nor HOME is set")]
     NoDataDir,
+    /// podman's storage.conf (which places rootless networks) could not be used.
+    #[error("podman's storage.conf: {0}")]
+    StorageConf(#[source] containers_conf::Error),
     /// The user's config directory could not be found (rootless CNI, no HOME).
     #[error("cannot find the CNI config directory: neither XDG_CONFIG_HOME nor HOME is set")]
     NoConfigHome,

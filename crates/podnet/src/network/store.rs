@@ -81,15 +81,14 @@ impl NetworkStore {
         matches!(self.format, Format::Cni { .. })
     }
 
-    /// Podman's directory: `/etc/containers/networks` for root, else
-    /// `$XDG_DATA_HOME/containers/storage/networks` (default
-    /// `~/.local/share/...`).
+    /// Podman's directory: `/etc/containers/networks` for root, else `networks` in podman's
+    /// graph root (storage.conf's `graphroot`, by default
+    /// `$XDG_DATA_HOME/containers/storage`, `~/.local/share/...`).
     pub fn default_dir() -> Result<PathBuf, NetworkError> {
         if !rootless() {
             return Ok(PathBuf::from("/etc/containers/networks"));
         }
-        let data = xdg_dir("XDG_DATA_HOME", ".local/share").ok_or(NetworkError::NoDataDir)?;
-        Ok(data.join("containers/storage/networks"))
+        Ok(super::podman_storage_roots()?.graph_root.join("networks"))
     }
 
     /// podman 4.3's CNI directory: `/etc/cni/net.d` for root, else

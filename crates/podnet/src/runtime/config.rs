@@ -183,19 +183,16 @@ impl RuntimeConfig {
         Ok(config)
     }
 
-    /// podman's graphroot: `/var/lib/containers/storage` for root, else
-    /// `$XDG_DATA_HOME/containers/storage` (storage.conf is not read).
+    /// podman's graph root, from storage.conf (by default `/var/lib/containers/storage`
+    /// for root, `$XDG_DATA_HOME/containers/storage` rootless).
     fn podman_graphroot() -> Option<PathBuf> {
-        NetworkStore::default_dir()
-            .ok()
-            .and_then(|networks| networks.parent().map(Path::to_path_buf))
-            .map(|dir| {
-                if rootless_detect::is_rootless() {
-                    dir
-                } else {
-                    PathBuf::from("/var/lib/containers/storage")
-                }
-            })
+        match crate::network::podman_storage_roots() {
+            Ok(roots) => Some(roots.graph_root),
+            Err(e) => {
+                tracing::warn!(error = %e, "podman's graph root unknown: its backend marker is not read");
+                None
+            }
+        }
     }
 
     /// The backend podman would use with `network_backend` unset, from its
@@ -292,16 +289,22 @@ impl RuntimeConfig {
 
     /// Where podman keeps `ipam.db`: `/run/containers/networks/ipam.db` for root (a
     /// fixed path in containers/common), else `networks/ipam.db` under podman's rootless
-    /// run root, `$XDG_RUNTIME_DIR/containers`.
+    /// run root (storage.conf's `runroot`, by default `$XDG_RUNTIME_DIR/containers`).
     pub fn podman_ipam_db() -> PathBuf {
-        if rootless_detect::is_rootless() {
-            let run = rootless_detect::runtime_dir().unwrap_or_else(|_| {
-                std::env::temp_dir().join(format!("run-{}", nix::unistd::getuid()))
-            });
-            run.join("containers/networks/ipam.db")
-        } else {
-            PathBuf::from(bbolt::podman_ipam::ROOTFUL_PATH)
+        if !rootless_detect::is_rootless() {
+            return PathBuf::from(bbolt::podman_ipam::ROOTFUL_PATH);
         }
+        let run_root = match crate::network::podman_storage_roots() {
+            Ok(roots) => roots.run_root,
+            Err(e) => {
+                let run = rootless_detect::runtime_dir().unwrap_or_else(|_| {
+                    std::env::temp_dir().join(format!("run-{}", nix::unistd::getuid()))
+                });
+                tracing::warn!(error = %e, "podman's run root unknown: the default is used");
+                run.join("containers")
+            }
+        };
+        run_root.join("networks/ipam.db")
     }
 }
 
