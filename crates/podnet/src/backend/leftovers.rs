@@ -91,7 +91,9 @@ pub(crate) fn remove_interfaces(netns: &Path, options: &NetworkOptions) -> Vec<S
         let mut left = Vec::new();
         for name in &names {
             if let Some(link) = rtnl.find(name)? {
-                tracing::warn!(netns = %netns.display(), interface = %name, container_id = %options.container_id, "undo: netavark left the container interface; removing it");
+                // netavark's known leftover, repaired: the failure itself is the caller's
+                // error line, so this is no warning of its own
+                tracing::info!(netns = %netns.display(), interface = %name, container_id = %options.container_id, "undo: netavark left the container interface; removing it");
                 if let Err(e) = rtnl.delete(link.index) {
                     left.push(format!("interface {name} in {}: {e}", netns.display()));
                 }
@@ -120,7 +122,7 @@ pub(crate) fn remove_idle_bridges(bridges: &[String]) -> std::io::Result<Vec<Str
             tracing::debug!(bridge = %name, ports = ports.len(), "undo: bridge in use, kept");
             continue;
         }
-        tracing::warn!(bridge = %name, "undo: netavark left the bridge this setup brought up; removing it");
+        tracing::info!(bridge = %name, "undo: netavark left the bridge this setup brought up; removing it");
         if let Err(e) = rtnl.delete(bridge.index) {
             left.push(format!("bridge {name}: {e}"));
         }
