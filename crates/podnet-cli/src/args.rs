@@ -34,11 +34,11 @@ pub struct Cli {
     /// The network backend (containers.conf `network_backend`): `netavark`, or `cni` for
     /// podman 4's CNI networks (conflists in `network_config_dir`, default
     /// /etc/cni/net.d, rootless ~/.config/cni/net.d; plugins from `cni_plugin_dirs`).
-    #[arg(long, global = true, value_name = "BACKEND", value_parser = network_backend)]
+    #[arg(long, global = true, value_name = "BACKEND")]
     pub network_backend: Option<NetworkBackend>,
     /// netavark's firewall driver (containers.conf `firewall_driver`): `nftables`,
     /// `iptables`, `firewalld` or `none`; needs netavark 1.10 or later.
-    #[arg(long, global = true, value_name = "DRIVER", value_parser = firewall_driver)]
+    #[arg(long, global = true, value_name = "DRIVER")]
     pub firewall_driver: Option<FirewallDriver>,
     /// What to do.
     #[command(subcommand)]
@@ -77,20 +77,9 @@ pub enum Command {
     /// Connect a container to a network (`podman network connect NETWORK CONTAINER`).
     Connect(ConnectArgs),
     /// Disconnect a container from a network.
-    Disconnect {
-        /// Network name or ID.
-        network: String,
-        /// Container name or ID.
-        container: String,
-    },
+    Disconnect(DisconnectArgs),
     /// Re-apply running containers' networks (after a firewall flush).
-    Reload {
-        /// Every running container.
-        #[arg(long, short)]
-        all: bool,
-        /// Container names or IDs.
-        containers: Vec<String>,
-    },
+    Reload(ReloadArgs),
     /// A container's `NetworkSettings`, as `podman inspect` prints them.
     Inspect {
         /// Container name or ID.
@@ -121,15 +110,6 @@ pub enum Command {
     /// The network backend in use: backend, binaries, versions and firewall driver, as
     /// `podman info` shows them (`networkBackend`, `networkBackendInfo`).
     Info,
-}
-
-fn network_backend(value: &str) -> Result<NetworkBackend, String> {
-    NetworkBackend::parse(value).ok_or_else(|| "expected netavark or cni".to_string())
-}
-
-fn firewall_driver(value: &str) -> Result<FirewallDriver, String> {
-    FirewallDriver::parse(value)
-        .ok_or_else(|| "expected nftables, iptables, firewalld or none".to_string())
 }
 
 /// `podnet network ...`
@@ -183,22 +163,10 @@ pub enum NetworkCommand {
     /// Connect a container to a network (prints nothing, as podman).
     Connect(ConnectArgs),
     /// Disconnect a container from a network (prints nothing, as podman).
-    Disconnect {
-        /// Network name or ID.
-        network: String,
-        /// Container name or ID.
-        container: String,
-    },
+    Disconnect(DisconnectArgs),
     /// Re-apply running containers' networks after a firewall flush (prints each
     /// container's full ID, as podman).
-    Reload {
-        /// Every running container.
-        #[arg(long, short)]
-        all: bool,
-        /// Container names or IDs.
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
-        containers: Vec<String>,
-    },
+    Reload(ReloadArgs),
     /// Change a network's upstream DNS servers (podman 5's `network update`).
     Update {
         /// Network name or ID.
@@ -298,6 +266,26 @@ pub struct CreateArgs {
     /// podman's other container network options.
     #[command(flatten)]
     pub options: crate::create_options::CreateOptionArgs,
+}
+
+/// `podnet disconnect` and `podnet network disconnect`.
+#[derive(Debug, Args)]
+pub struct DisconnectArgs {
+    /// Network name or ID.
+    pub network: String,
+    /// Container name or ID.
+    pub container: String,
+}
+
+/// `podnet reload` and `podnet network reload`.
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    /// Every running container.
+    #[arg(long, short)]
+    pub all: bool,
+    /// Container names or IDs.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub containers: Vec<String>,
 }
 
 /// `podnet connect` and `podnet network connect`.

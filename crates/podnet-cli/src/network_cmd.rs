@@ -72,19 +72,13 @@ pub fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<Ex
             rt.connect(&args.container, &request)?;
             Ok(ExitCode::SUCCESS)
         }
-        NetworkCommand::Disconnect { network, container } => {
-            rt.disconnect(&container, &network)?;
+        NetworkCommand::Disconnect(args) => {
+            rt.disconnect(&args.container, &args.network)?;
             Ok(ExitCode::SUCCESS)
         }
-        NetworkCommand::Reload { all, containers } => {
-            let names: Vec<String> = if all {
-                let running = rt.containers()?.into_iter().filter(|c| c.running);
-                running.map(|c| c.id).collect()
-            } else {
-                containers
-            };
-            for name in &names {
-                emit(&format!("{}\n", rt.reload(name)?.id));
+        NetworkCommand::Reload(args) => {
+            for name in crate::run::reload_targets(rt, args)? {
+                emit(&format!("{}\n", rt.reload(&name)?.id));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -11,7 +11,7 @@ use podnet::{
     RootlessNetNsConfig, Runtime, RuntimeConfig, SelectedBackend, ROOTFUL_CONFIG_DIR,
 };
 
-use crate::args::{Cli, Command, ConnectArgs, CreateArgs};
+use crate::args::{Cli, Command, ConnectArgs, CreateArgs, ReloadArgs};
 
 /// A command's failure: the library's error, or bad command-line input.
 #[derive(Debug, thiserror::Error)]
@@ -192,22 +192,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let request = connect_request(args.network.clone(), &args);
             print(&summary(&rt.connect(&args.container, &request)?))
         }
-        Command::Disconnect { network, container } => {
-            print(&summary(&rt.disconnect(&container, &network)?))
+        Command::Disconnect(args) => {
+            print(&summary(&rt.disconnect(&args.container, &args.network)?))
         }
-        Command::Reload { all, containers } => {
-            let names: Vec<String> = if all {
-                rt.containers()?
-                    .into_iter()
-                    .filter(|c| c.running)
-                    .map(|c| c.name)
-                    .collect()
-            } else {
-                containers
-            };
+        Command::Reload(args) => {
             let mut reloaded = Vec::new();
-            for name in &names {
-                reloaded.push(summary(&rt.reload(name)?));
+            for name in reload_targets(&rt, args)? {
+                reloaded.push(summary(&rt.reload(&name)?));
             }
             print(&reloaded)
         }
@@ -276,6 +267,18 @@ pub fn port_args(
         all.extend(parse(arg).map_err(CliError::Publish)?);
     }
     Ok(all)
+}
+
+/// The containers `reload` names: every running one with `--all`, else those given.
+pub(crate) fn reload_targets(
+    rt: &Runtime<Box<dyn Backend>>,
+    args: ReloadArgs,
+) -> Result<Vec<String>, CliError> {
+    if !args.all {
+        return Ok(args.containers);
+    }
+    let running = rt.containers()?.into_iter().filter(|c| c.running);
+    Ok(running.map(|c| c.id).collect())
 }
 
 pub(crate) fn connect_request(network: String, args: &ConnectArgs) -> NetworkRequest {
