@@ -71,8 +71,7 @@ fn main() {
         .unwrap()
         .with_network_store(store);
     rt.create(&{
-        let mut v = ContainerSpec::default();
-        v.name = "bench".into();
+        let mut v = ContainerSpec::new("bench");
         v.networks = vec![NetworkRequest::new(&name)];
         v
     })

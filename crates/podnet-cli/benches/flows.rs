@@ -75,8 +75,7 @@ fn runtime_with<B: Backend>(root: &Path, backend: B) -> Runtime<B> {
 
 fn spec(name: &str, network: &str) -> ContainerSpec {
     {
-        let mut v = ContainerSpec::default();
-        v.name = name.into();
+        let mut v = ContainerSpec::new(name);
         v.networks = vec![NetworkRequest::new(network)];
         v
     }

@@ -288,8 +288,7 @@ fn a_hanging_netavark_is_killed_with_its_group_at_the_limit_and_the_lock_is_free
         })
         .unwrap();
     rt.create(&{
-        let mut v = podnet::ContainerSpec::default();
-        v.name = "h".into();
+        let mut v = podnet::ContainerSpec::new("h");
         v.networks = vec![podnet::NetworkRequest::new("pnbhang")];
         v
     })

@@ -20,8 +20,7 @@ use podnet::{CniBackend, ContainerSpec, NetworkRequest, Runtime};
 
 fn create(rt: &Runtime<CniBackend>, name: &str, network: &str, ports: &[&str]) -> String {
     rt.create(&{
-        let mut v = ContainerSpec::default();
-        v.name = name.into();
+        let mut v = ContainerSpec::new(name);
         v.networks = vec![NetworkRequest::new(network)];
         v.ports = ports
             .iter()

@@ -434,8 +434,7 @@ fn runtime_flows_run_rootless_through_the_rootless_backend() {
     runtime.networks().create(network(84)).unwrap();
     runtime.networks().create(network(85)).unwrap();
     let spec = {
-        let mut v = podnet::ContainerSpec::default();
-        v.name = "pntrl-web".into();
+        let mut v = podnet::ContainerSpec::new("pntrl-web");
         v.networks = vec![podnet::NetworkRequest::new("pntrl-n84")];
         v
     };
@@ -595,15 +594,13 @@ fn runtime_reload_after_a_rootless_firewall_flush_restores_port_and_names() {
         .unwrap();
     let port = testkit::free_port(testkit::Protocol::Tcp);
     let web = {
-        let mut v = podnet::ContainerSpec::default();
-        v.name = "pntrl-rweb".into();
+        let mut v = podnet::ContainerSpec::new("pntrl-rweb");
         v.networks = vec![podnet::NetworkRequest::new("pntrl-reload")];
         v.ports = vec![portmap::parse_publish(&format!("127.0.0.1:{port}:8080")).unwrap()];
         v
     };
     let client = {
-        let mut v = podnet::ContainerSpec::default();
-        v.name = "pntrl-rclient".into();
+        let mut v = podnet::ContainerSpec::new("pntrl-rclient");
         v.networks = vec![podnet::NetworkRequest::new("pntrl-reload")];
         v
     };

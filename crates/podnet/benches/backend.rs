@@ -66,9 +66,8 @@ fn main() {
     .unwrap();
     let mut opts = NetworkOptions::new(format!("{:0>64}", "b1"), "pntnvb-c");
     let per = {
-        let mut v = PerNetworkOptions::default();
+        let mut v = PerNetworkOptions::new("eth0");
         v.static_ips = vec!["10.89.249.2".parse().unwrap()];
-        v.interface_name = "eth0".into();
         v
     };
     opts.add_network(&network, per);

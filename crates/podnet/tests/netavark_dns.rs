@@ -102,9 +102,8 @@ fn eventually(
 fn container(id: &str, name: &str, network: &podnet::Network, ip: &str) -> NetworkOptions {
     let mut opts = NetworkOptions::new(format!("{id:0<64}"), name);
     let per = {
-        let mut v = PerNetworkOptions::default();
+        let mut v = PerNetworkOptions::new("eth0");
         v.static_ips = vec![ip.parse().unwrap()];
-        v.interface_name = "eth0".into();
         v
     };
     opts.add_network(network, per);

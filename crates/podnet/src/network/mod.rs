@@ -23,7 +23,7 @@ pub(crate) use files::parse_file;
 pub(crate) use files::{lock_dir, lock_dir_file, DirLock};
 pub use filter::NetworkFilter;
 pub use pick::SubnetPool;
-pub(crate) use storage_roots::podman_storage_roots;
+pub(crate) use storage_roots::{podman_storage_roots, rootless_ipam_db, rootless_networks_dir};
 pub use store::NetworkStore;
 pub use types::{
     LeaseRange, Network, Route, Subnet, BRIDGE_DRIVER, DEFAULT_NETWORK_ID, DEFAULT_NETWORK_NAME,

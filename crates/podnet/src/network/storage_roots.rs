@@ -22,6 +22,16 @@ pub(crate) fn podman_storage_roots() -> Result<StorageRoots, NetworkError> {
         .map_err(NetworkError::StorageConf)
 }
 
+/// Where rootless podman keeps its network files under `roots`.
+pub(crate) fn rootless_networks_dir(roots: &StorageRoots) -> PathBuf {
+    roots.graph_root.join("networks")
+}
+
+/// Where rootless podman keeps `ipam.db` under `roots`.
+pub(crate) fn rootless_ipam_db(roots: &StorageRoots) -> PathBuf {
+    roots.run_root.join("networks/ipam.db")
+}
+
 /// The rootless user with its directories, from the environment (`HOME`, `USER`,
 /// `XDG_DATA_HOME`) and the runtime directory rootless-detect finds.
 fn rootless_user() -> Result<RootlessUser, NetworkError> {

@@ -88,7 +88,7 @@ impl NetworkStore {
         if !rootless() {
             return Ok(PathBuf::from("/etc/containers/networks"));
         }
-        Ok(super::podman_storage_roots()?.graph_root.join("networks"))
+        Ok(super::rootless_networks_dir(&super::podman_storage_roots()?))
     }
 
     /// podman 4.3's CNI directory: `/etc/cni/net.d` for root, else

@@ -125,7 +125,17 @@ impl RuntimeConfig {
     /// `$XDG_RUNTIME_DIR/netns`), podnet's own state in `/var/lib/podnet` and
     /// `/run/podnet` (rootless: `~/.local/share/podnet`, `$XDG_RUNTIME_DIR/podnet`).
     pub fn system() -> Result<Self, crate::Error> {
-        let networks_dir = crate::NetworkStore::default_dir()?;
+        // storage.conf is read once: the rootless network directory and `ipam.db` both
+        // follow its roots
+        let (networks_dir, shared_ipam) = if rootless_detect::is_rootless() {
+            let roots = crate::network::podman_storage_roots()?;
+            (
+                crate::network::rootless_networks_dir(&roots),
+                crate::network::rootless_ipam_db(&roots),
+            )
+        } else {
+            (crate::NetworkStore::default_dir()?, Self::podman_ipam_db())
+        };
         let state_db = crate::StateStore::default_path()
             .ok_or(crate::Error::Runtime(super::RuntimeError::NoDataDir))?;
         let netns_dir = netns::run_dir()
@@ -144,7 +154,7 @@ impl RuntimeConfig {
             run.join("containers"),
             run.join("podnet.lock"),
         );
-        config.shared_ipam = Some(Self::podman_ipam_db());
+        config.shared_ipam = Some(shared_ipam);
         Ok(config)
     }
 
@@ -294,17 +304,16 @@ impl RuntimeConfig {
         if !rootless_detect::is_rootless() {
             return PathBuf::from(bbolt::podman_ipam::ROOTFUL_PATH);
         }
-        let run_root = match crate::network::podman_storage_roots() {
-            Ok(roots) => roots.run_root,
+        match crate::network::podman_storage_roots() {
+            Ok(roots) => crate::network::rootless_ipam_db(&roots),
             Err(e) => {
                 let run = rootless_detect::runtime_dir().unwrap_or_else(|_| {
                     std::env::temp_dir().join(format!("run-{}", nix::unistd::getuid()))
                 });
                 tracing::warn!(error = %e, "podman's run root unknown: the default is used");
-                run.join("containers")
+                run.join("containers/networks/ipam.db")
             }
-        };
-        run_root.join("networks/ipam.db")
+        }
     }
 }
 
