@@ -15,6 +15,7 @@ mod network_cmd;
 mod output;
 mod ps;
 mod run;
+mod template;
 
 use std::process::ExitCode;
 

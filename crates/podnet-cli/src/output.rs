@@ -1,8 +1,8 @@
-//! `--format` as podman reads it: `json`, or the subset of Go templates podman's docs show
-//! (`{{.Field}}`, `{{.Field.Sub}}`, `{{json .}}`, `{{json .Field}}`), with a `table`
-//! prefix for aligned columns under a header, `\t` and `\n` escapes. Values print as Go
-//! prints them (`true`, `map[k:v]`, `[a b]`, `<nil>`). Tables are aligned as podman's
-//! tabwriter does: each column at least 12 wide, two spaces of padding.
+//! `--format` as podman reads it: `json`, or a Go template ([`crate::template`]'s subset:
+//! fields, `range`/`if`/`with`, pipes and podman's common functions), with a `table` prefix
+//! for aligned columns under a header, `\t` and `\n` escapes. Values print as Go prints them
+//! (`true`, `map[k:v]`, `[a b]`, `<nil>`). Tables are aligned as podman's tabwriter does:
+//! each column at least 12 wide, two spaces of padding.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -10,6 +10,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use crate::run::CliError;
+use crate::template::{self, Node, Tree};
 
 /// How a list or an object is printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,16 +26,7 @@ pub enum Format {
 pub struct Template {
     /// `table ...`: columns aligned, a header row.
     table: bool,
-    parts: Vec<Part>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Text(String),
-    /// `{{.A.B}}` (empty path: `{{.}}`).
-    Field(Vec<String>),
-    /// `{{json .A.B}}`.
-    Json(Vec<String>),
+    tree: Tree,
 }
 
 /// Column minimum width and padding of podman's tabwriter.
@@ -55,36 +47,21 @@ impl Format {
 
 impl Template {
     fn parse(text: &str) -> Result<Template, CliError> {
-        let bad = |why: String| CliError::Argument {
-            what: "--format",
-            value: text.to_string(),
-            why,
-        };
         let (table, body) = match text.strip_prefix("table") {
             Some(rest) if rest.is_empty() || rest.starts_with(' ') => (true, rest.trim_start()),
             _ => (false, text),
         };
         let body = body.replace("\\t", "\t").replace("\\n", "\n");
-        // podman's table formats separate columns by spaces too
-        let body = if table { body.replace(' ', "\t") } else { body };
-        let mut parts = Vec::new();
-        let mut rest = body.as_str();
-        while let Some(start) = rest.find("{{") {
-            if start > 0 {
-                parts.push(Part::Text(rest[..start].to_string()));
-            }
-            let end = rest[start..]
-                .find("}}")
-                .ok_or_else(|| bad("unclosed {{".into()))?;
-            let action = rest[start + 2..start + end].trim_matches(|c: char| c.is_whitespace());
-            let action = action.replace('\t', " ");
-            parts.push(action_part(action.trim()).map_err(bad)?);
-            rest = &rest[start + end + 2..];
+        let mut tree = template::parse(&body).map_err(|why| CliError::Argument {
+            what: "--format",
+            value: text.to_string(),
+            why,
+        })?;
+        if table {
+            // podman's table formats separate columns by spaces too
+            columns_at_spaces(&mut tree.nodes);
         }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_string()));
-        }
-        Ok(Template { table, parts })
+        Ok(Template { table, tree })
     }
 
     /// Prints `rows` (objects keyed by podman's Go field names); `header` names a column
@@ -100,15 +77,7 @@ impl Template {
             lines.push(self.header(headers));
         }
         for row in rows {
-            let mut line = String::new();
-            for part in &self.parts {
-                match part {
-                    Part::Text(t) => line.push_str(t),
-                    Part::Field(path) => line.push_str(&go_print(lookup(row, path)?)),
-                    Part::Json(path) => line.push_str(&serde_json::to_string(lookup(row, path)?)?),
-                }
-            }
-            lines.push(line);
+            lines.push(template::execute(&self.tree, row).map_err(CliError::Template)?);
         }
         let mut out = if self.table {
             align(&lines)
@@ -121,70 +90,39 @@ impl Template {
         Ok(out)
     }
 
+    /// The header row, made as podman makes it: the template run over a row whose every
+    /// field holds its header, the field's name in words (`{{.DNSEnabled}}`: `DNS ENABLED`)
+    /// unless `headers` names it; so `{{if .Internal}} (internal){{end}}` heads its column
+    /// ` (internal)` and `{{.Driver | upper}}` heads it `DRIVER`.
     fn header(&self, headers: &BTreeMap<&str, &str>) -> String {
-        self.parts
-            .iter()
-            .map(|part| match part {
-                Part::Text(t) => t.clone(),
-                Part::Field(path) | Part::Json(path) => {
-                    let name = path.last().map(String::as_str).unwrap_or("");
-                    match headers.get(name) {
-                        Some(h) => h.to_string(),
-                        None => camel_words(name).join(" ").to_uppercase(),
-                    }
-                }
+        let mut names = Vec::new();
+        template::top_fields(&self.tree.nodes, &mut names);
+        let row: serde_json::Map<String, Value> = names
+            .into_iter()
+            .map(|name| {
+                let header = match headers.get(name.as_str()) {
+                    Some(h) => h.to_string(),
+                    None => camel_words(&name).join(" ").to_uppercase(),
+                };
+                (name, Value::String(header))
             })
-            .collect()
+            .collect();
+        // a header of a nested field (`.A.B`) cannot be made this way: podman errors; an
+        // empty header row is kinder
+        template::execute(&self.tree, &Value::Object(row)).unwrap_or_default()
     }
 }
 
-fn action_part(action: &str) -> Result<Part, String> {
-    let path = |p: &str| -> Result<Vec<String>, String> {
-        let p = p
-            .strip_prefix('.')
-            .ok_or_else(|| format!("unsupported template action {{{{{action}}}}}"))?;
-        Ok(p.split('.')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect())
-    };
-    match action.split_once(' ') {
-        Some(("json", arg)) => Ok(Part::Json(path(arg.trim())?)),
-        None => Ok(Part::Field(path(action)?)),
-        Some(_) => Err(format!(
-            "unsupported template action {{{{{action}}}}}: podnet supports {{{{.Field}}}}, {{{{json .Field}}}} and a table prefix"
-        )),
-    }
-}
-
-fn lookup<'a>(row: &'a Value, path: &[String]) -> Result<&'a Value, CliError> {
-    let mut value = row;
-    for name in path {
-        value = value
-            .get(name)
-            .ok_or_else(|| CliError::Template(format!("can't evaluate field {name}")))?;
-    }
-    Ok(value)
-}
-
-/// A value as Go's `fmt` prints it in a template.
-fn go_print(value: &Value) -> String {
-    match value {
-        Value::Null => "<nil>".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(go_print).collect::<Vec<_>>().join(" ")
-        ),
-        Value::Object(map) => format!(
-            "map[{}]",
-            map.iter()
-                .map(|(k, v)| format!("{k}:{}", go_print(v)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+fn columns_at_spaces(nodes: &mut [Node]) {
+    for node in nodes {
+        match node {
+            Node::Text(t) => *t = t.replace(' ', "\t"),
+            Node::If(b) | Node::With(b) | Node::Range(b) => {
+                columns_at_spaces(&mut b.body);
+                columns_at_spaces(&mut b.otherwise);
+            }
+            Node::Action(_) => {}
+        }
     }
 }
 
@@ -319,7 +257,7 @@ mod tests {
         assert_eq!(render("json", true), "JSON");
         assert_eq!(render("{{ json . }}", true), "JSON");
         assert_eq!(
-            go_print(&json!({"a": "b", "c": ["d", true]})),
+            template::go_print(&json!({"a": "b", "c": ["d", true]})),
             "map[a:b c:[d true]]"
         );
         for (name, want) in [
@@ -335,6 +273,7 @@ mod tests {
     fn bad_templates_are_one_line_errors() {
         assert!(Format::parse(Some("{{.Name"), "").is_err());
         assert!(Format::parse(Some("{{range .}}"), "").is_err());
+        assert!(Format::parse(Some("{{sprintf .Name}}"), "").is_err());
         let t = match Format::parse(Some("{{.Nope}}"), "").unwrap() {
             Format::Template(t) => t,
             Format::Json => unreachable!(),

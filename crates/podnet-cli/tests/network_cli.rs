@@ -1,7 +1,8 @@
 //! The podman network commands users script against, run through the CLI next to a
 //! throwaway podman 4.3 (its own storage and network directory, in the same test netns):
 //! same output for the same networks (`ls` tables, `-q`, `--noheading`, `--filter`,
-//! `--format` templates, `inspect --format`), same exit codes (`exists`, `rm` of a missing
+//! `--format` templates with `range`, `if`, `index`, pipes and `printf`, `inspect --format`),
+//! same exit codes (`exists`, `rm` of a missing
 //! network, usage errors, `-p 80:80/tcp,udp`); then podnet alone with netavark and a running
 //! container: `network update` reloading aardvark-dns, `rm` refused (exit 2) and `rm -f`,
 //! each bad input one line and no change. Needs root, netavark, aardvark-dns and podman.
@@ -119,6 +120,26 @@ fn network_commands_print_and_exit_as_podman_43_does() {
             &a,
             "--format",
             "{{.Name}} {{.Driver}} {{.Labels}} {{json .Subnets}} {{.Internal}}",
+        ],
+        // the Go template constructs scripts use, over podman's struct fields
+        &[
+            "network",
+            "inspect",
+            &a,
+            &b,
+            "--format",
+            "{{range .Subnets}}{{.Subnet}} via {{.Gateway}};{{end}} {{index .Labels \"tier\"}} \
+             {{if .Internal}}internal{{else if .DNSEnabled}}dns{{else}}plain{{end}} \
+             {{.Name | upper}} {{len .Subnets}} {{with .Labels}}{{.tier}}{{end}} \
+             {{printf \"%-8s|%3d\" .Driver (len .Subnets)}} {{truncate .NetworkInterface 3}}",
+        ],
+        &[
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "table {{.Name}}{{if .Internal}} (internal){{end}} {{.Driver | upper}}",
         ],
     ] {
         let (theirs, ours) = both(args);
@@ -475,6 +496,21 @@ fn container_options_reach_the_container_and_bad_ones_exit_as_podman_43() {
     assert!(addr.contains(&format!("{ip}/24")), "{addr}");
     let link = host.podnet(&["exec", "c1", "--", "ip", "-o", "link", "show", "eth0"]);
     assert!(link.contains("02:00:00:00:00:07"), "{link}");
+    // the scripts' idioms read what the container has
+    let by_range = host.podnet(&[
+        "inspect",
+        "c1",
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.MacAddress}}{{end}}",
+    ]);
+    assert_eq!(by_range.trim(), format!("{ip} 02:00:00:00:00:07"));
+    let by_index = host.podnet(&[
+        "inspect",
+        "c1",
+        "--format",
+        &format!("{{{{join (index .NetworkSettings.Networks \"{n1}\").Aliases \",\"}}}}"),
+    ]);
+    assert!(by_index.trim().split(',').any(|a| a == "web"), "{by_index}");
     let resolv = host.podnet(&["exec", "c1", "--", "cat", "/etc/resolv.conf"]);
     assert!(resolv.lines().any(|l| l == "options ndots:3"), "{resolv}");
     let hosts = host.podnet(&["exec", "c1", "--", "cat", "/etc/hosts"]);
