@@ -155,7 +155,7 @@ fn closing(action: &str) -> Option<usize> {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if b == b'"' || b == b'`' => quote = Some(b),
-            None if action[i..].starts_with("}}") => return Some(i),
+            None if bytes[i..].starts_with(b"}}") => return Some(i),
             None => {}
         }
         i += 1;
@@ -854,5 +854,67 @@ mod tests {
         }
         let err = execute(&parse("{{.Nope}}").unwrap(), &container()).unwrap_err();
         assert!(err.contains("Nope"), "{err}");
+    }
+}
+
+/// Templates come from the command line: whatever the text, parsing and running it end in
+/// output or one error, never a panic. Cases: `PODNET_FUZZ_CASES` (default 4000, as CI runs).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn config() -> ProptestConfig {
+        let cases = std::env::var("PODNET_FUZZ_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(4000);
+        ProptestConfig {
+            cases,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Text dense in the template's own syntax, plus any character.
+    fn hostile() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("{{".to_string()),
+            Just("}}".to_string()),
+            Just("{{-".to_string()),
+            Just("-}}".to_string()),
+            Just(" ".to_string()),
+            Just(".".to_string()),
+            Just("$".to_string()),
+            Just("|".to_string()),
+            Just("(".to_string()),
+            Just(")".to_string()),
+            Just("\"".to_string()),
+            Just("`".to_string()),
+            Just("\\".to_string()),
+            Just("-".to_string()),
+            Just("7".to_string()),
+            Just("Name".to_string()),
+            Just("A".to_string()),
+            prop::sample::select(FUNCTIONS.to_vec()).prop_map(str::to_string),
+            prop::sample::select(vec!["range", "if", "with", "else", "end", "else if", ":="])
+                .prop_map(str::to_string),
+            any::<char>().prop_map(|c| c.to_string()),
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_parses_and_runs_or_errs(text in hostile()) {
+            let dot = json!({"Name": "n", "A": {"Name": ["x", 1, null, true]}, "7": {}});
+            if let Ok(tree) = parse(&text) {
+                let _ = execute(&tree, &dot);
+            }
+        }
     }
 }

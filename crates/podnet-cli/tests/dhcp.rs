@@ -13,6 +13,9 @@
 //! that path already (a podman user's proxy), and removes exactly the symlink (and
 //! `/run/podman` when it made it).
 //!
+//! A running container is reloaded (its lease renewed under the same MAC) and another is
+//! connected and disconnected (a lease of its own, released by the disconnect).
+//!
 //! Debian's netavark 1.4 has no DHCP proxy: the network is refused in one line naming
 //! 1.6, nothing written. netavark 2.x (see `test_backend::current`) runs it; without it
 //! the test skips loudly. Needs root.
@@ -223,6 +226,18 @@ impl Drop for DhcpServer {
     }
 }
 
+/// A container's address and MAC on the DHCP network, as `inspect` shows them.
+fn lease_of(current: &Current, host: &Host, container: &str) -> (IpAddr, String) {
+    let inspect: serde_json::Value =
+        serde_json::from_str(&current.ok(host, &["inspect", container])).unwrap();
+    let on_net = &inspect[0]["NetworkSettings"]["Networks"][NETWORK];
+    let ip = on_net["IPAddress"]
+        .as_str()
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or_else(|| panic!("{container} has no address on {NETWORK}: {inspect}"));
+    (ip, on_net["MacAddress"].as_str().unwrap().to_string())
+}
+
 fn pool_host(subnet: Ipv4Net, n: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(subnet.network()) + u32::from(n))
 }
@@ -406,6 +421,43 @@ fn dhcp_containers_lease_ping_and_release_on_netavark_2_x() {
     assert!(ok, "a cannot reach b over the macvlan: {text}");
     let (ok, text) = ping_once(&host, "b", &[], &leased[0].to_string());
     assert!(ok, "b cannot reach a over the macvlan: {text}");
+
+    // reload: netavark sets a's network up again and the proxy renews a's one lease
+    let a_mac = lease_of(&current, &host, "a").1;
+    current.ok(&host, &["reload", "a"]);
+    let (ip, mac) = lease_of(&current, &host, "a");
+    assert!(pool.contains(&ip), "a after reload: {ip}");
+    assert_eq!(mac, a_mac, "a's MAC is kept by reload");
+    assert_eq!(proxy.leases()[&mac][0]["yiaddr"], ip.to_string());
+    let (ok, text) = ping_once(&host, "b", &[], &ip.to_string());
+    assert!(ok, "b cannot reach a after reload: {text}");
+
+    // connect and disconnect a running container on a bridge: a lease of its own, released
+    let bridge_subnet = testkit::free_subnet_v4().to_string();
+    current.ok(
+        &host,
+        &["network", "create", "--subnet", &bridge_subnet, "pntdhb"],
+    );
+    current.ok(&host, &["create", "c", "--network", "pntdhb"]);
+    current.ok(&host, &["start", "c"]);
+    assert_eq!(current.ok(&host, &["network", "connect", NETWORK, "c"]), "");
+    let (c_ip, c_mac) = lease_of(&current, &host, "c");
+    assert!(pool.contains(&c_ip), "c on connect: {c_ip}");
+    assert!(!leased.contains(&c_ip), "c's lease is its own: {c_ip}");
+    assert_eq!(proxy.leases()[&c_mac][0]["yiaddr"], c_ip.to_string());
+    let (ok, text) = ping_once(&host, "c", &[], &leased[1].to_string());
+    assert!(ok, "c cannot reach b after connect: {text}");
+    assert_eq!(
+        current.ok(&host, &["network", "disconnect", NETWORK, "c"]),
+        ""
+    );
+    assert!(
+        !proxy.leases().contains_key(&c_mac),
+        "c's lease outlived disconnect: {:?}",
+        proxy.leases()
+    );
+    current.ok(&host, &["rm", "-f", "c"]);
+    current.ok(&host, &["network", "rm", "pntdhb"]);
 
     // stop: netavark's teardown releases each lease through the proxy
     assert_eq!(current.ok(&host, &["stop", "a", "b"]), "a\nb\n");
