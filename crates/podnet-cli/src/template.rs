@@ -867,12 +867,8 @@ mod fuzz {
     use serde_json::json;
 
     fn config() -> ProptestConfig {
-        let cases = std::env::var("PODNET_FUZZ_CASES")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(4000);
         ProptestConfig {
-            cases,
+            cases: testkit::fuzz_cases(),
             failure_persistence: None,
             ..ProptestConfig::default()
         }

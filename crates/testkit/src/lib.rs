@@ -8,6 +8,7 @@
 //!   [`skip`].
 //! - [`free_subnet_v4`], [`free_subnet_v6`], [`free_port`]: addresses and ports chosen at run
 //!   time, free on this host, so suites do not collide with what a user has.
+//! - [`fuzz_cases`]: how many cases a fuzz target runs (`PODNET_FUZZ_CASES`, 4000 in CI).
 //! - [`assert_child_ran`]: a test that re-ran itself in a child checks the child really ran it.
 //! - [`Podman`]: a throwaway podman peer with its own storage, networks and configuration.
 //! - [`GoBuild`]: an offline `go build` of a Go reference peer against Debian's sources.
@@ -27,6 +28,7 @@
 
 mod firewall;
 mod free;
+mod fuzz;
 mod go;
 mod output;
 mod podman;
@@ -35,6 +37,7 @@ mod skip;
 
 pub use firewall::firewall_leftovers;
 pub use free::{free_port, free_subnet_v4, free_subnet_v6};
+pub use fuzz::fuzz_cases;
 pub use go::{GoBuild, GOCODE};
 pub use ipnet;
 pub use output::stdout_of;

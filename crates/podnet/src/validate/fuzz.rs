@@ -16,12 +16,8 @@ use proptest::prelude::*;
 use crate::runtime::NetworkRequest;
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PODNET_FUZZ_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(4000);
     ProptestConfig {
-        cases,
+        cases: testkit::fuzz_cases(),
         // a failure is printed with its minimal input; CI must not depend on a file
         failure_persistence: None,
         ..ProptestConfig::default()
