@@ -1,7 +1,7 @@
 //! How many cases a fuzz target runs.
 
 /// Cases per fuzz target: `PODNET_FUZZ_CASES`, else 4000 (what CI runs; the long runs
-/// recorded under `crates/podnet/fuzz-logs/` set it high).
+/// recorded under `crates/*/fuzz-logs/` set it high).
 pub fn fuzz_cases() -> u32 {
     std::env::var("PODNET_FUZZ_CASES")
         .ok()
