@@ -73,6 +73,32 @@ pub(crate) fn pin_bridge_addresses(bridges: &[String]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Pins, as [`pin_bridge_addresses`] does, each existing one of `bridges` whose address is
+/// the lowest of its ports' (the mark of a bridge whose address was never set: podman's
+/// netavark 1.4 leaves its bridges so); the names pinned.
+///
+/// Called before a container joins, so its veth cannot take the address of a bridge other
+/// tools' containers use as their gateway. A pinned bridge whose address happens to be its
+/// lowest port's is pinned again, which changes nothing but a flush of the bridge's
+/// neighbour entries.
+pub(crate) fn pin_unpinned_bridges(bridges: &[String]) -> std::io::Result<Vec<String>> {
+    let mut rtnl = Rtnl::open()?;
+    let links = rtnl.links()?;
+    let mut pinned = Vec::new();
+    for bridge in links.iter().filter(|l| bridges.contains(&l.name)) {
+        let lowest_port = links
+            .iter()
+            .filter(|l| l.master == Some(bridge.index) && !l.address.is_empty())
+            .map(|l| &l.address)
+            .min();
+        if !bridge.address.is_empty() && lowest_port == Some(&bridge.address) {
+            rtnl.set_address(bridge.index, &bridge.address)?;
+            pinned.push(bridge.name.clone());
+        }
+    }
+    Ok(pinned)
+}
+
 /// Removes the options' interfaces still in `netns`; what could not be removed.
 pub(crate) fn remove_interfaces(netns: &Path, options: &NetworkOptions) -> Vec<String> {
     let ns = match NetNs::open(netns) {

@@ -333,6 +333,33 @@ impl Netavark {
     }
 }
 
+impl Netavark {
+    /// Pins the address of each bridge of `options` that exists unpinned (made by another
+    /// tool, such as podman on netavark 1.4) before this container's veth joins it: the
+    /// kernel would otherwise give the bridge the veth's address when it is lower, and the
+    /// containers already there would lose their gateway until their neighbour entry expires.
+    fn pin_existing_bridges(&self, options: &NetworkOptions, new_bridges: &[String]) {
+        let existing: Vec<String> = leftovers::bridge_names(options)
+            .into_iter()
+            .filter(|b| !new_bridges.contains(b))
+            .collect();
+        if existing.is_empty() {
+            return;
+        }
+        match leftovers::in_host(self.host_netns.as_deref(), || {
+            leftovers::pin_unpinned_bridges(&existing)
+        }) {
+            Ok(pinned) if !pinned.is_empty() => {
+                tracing::info!(bridges = ?pinned, "pinned the address of bridges another tool left unpinned");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(bridges = ?existing, error = %e, "could not pin the bridges' addresses: containers may lose their gateway for seconds when another joins");
+            }
+        }
+    }
+}
+
 fn memfile(name: &str) -> std::io::Result<File> {
     let fd: OwnedFd = memfd_create(name, MFdFlags::MFD_CLOEXEC).map_err(std::io::Error::from)?;
     Ok(File::from(fd))
@@ -364,6 +391,7 @@ impl Backend for Netavark {
             )?;
         }
         let new_bridges = self.missing_bridges(options)?;
+        self.pin_existing_bridges(options, &new_bridges);
         let out = self.run("setup", netns, options)?;
         if !new_bridges.is_empty() {
             let pinned = leftovers::in_host(self.host_netns.as_deref(), || {
