@@ -108,6 +108,7 @@ fn main() {
 
     // rootless podman 4.3 on this VM kind can fail "aardvark pid not found": it is retried,
     // then reported, and podnet's figure stands
+    sweep_podman_leftovers(&user);
     peer_support::podman_connect_disconnect(
         &mut group,
         "rootless_connect_disconnect",
@@ -116,14 +117,49 @@ fn main() {
             c.args(args);
             c
         },
-        "pntrlp",
+        PEER_PREFIX,
         ["10.89.173.0/24", "10.89.174.0/24"],
         (1, 1),
     );
     group.finish();
+    sweep_podman_leftovers(&user);
     podnet(&["rm", "-f", "rlbench"]);
     podnet(&["network", "rm", "pntrlb1", "pntrlb2"]);
     c.final_summary();
+}
+
+/// The prefix of the peer's networks (`pntrlp1-PID`, `pntrlp2-PID`).
+const PEER_PREFIX: &str = "pntrlp";
+
+/// Removes the aardvark-dns configurations rootless podman 4.3 left of this bench's
+/// networks (its prefix) once the network itself is gone.
+///
+/// After `network connect` and `disconnect`, podman's `rm -f` of the container and `network
+/// rm -f` leave the configuration of the container's first network in
+/// `$XDG_RUNTIME_DIR/containers/networks/aardvark-dns` (`/run` is on disk here, so it stays).
+/// The next run's network has the same gateway; aardvark-dns then cannot bind it and exits,
+/// and every podman `disconnect` fails "aardvark pid not found". Only files of ours whose
+/// network podman no longer has are removed.
+fn sweep_podman_leftovers(user: &User) {
+    let dir = PathBuf::from(format!(
+        "/run/user/{}/containers/networks/aardvark-dns",
+        user.uid
+    ));
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(PEER_PREFIX) {
+            continue;
+        }
+        let exists = user
+            .command(Path::new("/usr/bin/podman"))
+            .args(["network", "exists", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !exists {
+            eprintln!("removing rootless podman's leftover aardvark-dns config {name}");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn run_root(args: &[&str]) {
