@@ -141,6 +141,33 @@ fn network_commands_print_and_exit_as_podman_43_does() {
             "--format",
             "table {{.Name}}{{if .Internal}} (internal){{end}} {{.Driver | upper}}",
         ],
+        // no container on either side yet: both networks dangle, the default never does
+        &[
+            "network",
+            "ls",
+            "--filter",
+            "dangling=true",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Name}}",
+        ],
+        &[
+            "network",
+            "ls",
+            "--filter",
+            "dangling=T",
+            "--format",
+            "{{.Name}}",
+        ],
+        &[
+            "network",
+            "ls",
+            "--filter",
+            "dangling=false",
+            "--format",
+            "{{.Name}}",
+        ],
     ] {
         let (theirs, ours) = both(args);
         if args.iter().any(|a| a.starts_with("id=")) {
@@ -253,6 +280,18 @@ fn network_commands_print_and_exit_as_podman_43_does() {
         (&["network", "exists", "pntcl-none"], 1),
         (&["network", "rm", "pntcl-none"], 1),
         (&["network", "ls", "--filter", "colour=red"], 125),
+        (&["network", "ls", "--filter", "dangling=maybe"], 125),
+        (
+            &[
+                "network",
+                "ls",
+                "--filter",
+                "dangling=1",
+                "--filter",
+                "dangling=0",
+            ],
+            125,
+        ),
         (&["network", "ls", "--bogus"], 125),
         (&["network", "update"], 125),
     ] {
@@ -511,6 +550,21 @@ fn container_options_reach_the_container_and_bad_ones_exit_as_podman_43() {
         &format!("{{{{join (index .NetworkSettings.Networks \"{n1}\").Aliases \",\"}}}}"),
     ]);
     assert!(by_index.trim().split(',').any(|a| a == "web"), "{by_index}");
+    // a network a container uses does not dangle
+    let names = |value: &str| {
+        let filter = format!("dangling={value}");
+        let out = host.podnet(&[
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Name}}",
+        ]);
+        out.lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    assert!(names("false").contains(&n1), "{:?}", names("false"));
+    assert!(!names("true").contains(&n1), "{:?}", names("true"));
     let resolv = host.podnet(&["exec", "c1", "--", "cat", "/etc/resolv.conf"]);
     assert!(resolv.lines().any(|l| l == "options ndots:3"), "{resolv}");
     let hosts = host.podnet(&["exec", "c1", "--", "cat", "/etc/hosts"]);

@@ -620,6 +620,16 @@ fn removal_by_either_tool(peers: &Peers) {
         file.exists(),
         "the refused removal changed the network directory"
     );
+    // podman's container holds it: it does not dangle for podnet either
+    let dangling = peers.podnet_ok(&[
+        "network",
+        "ls",
+        "--filter",
+        "dangling=1",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert!(!dangling.lines().any(|n| n == "pnshrm"), "{dangling}");
     let pn = peers.spawn_podnet("pnshrm-pn", "pnshrm", &[]);
     check("podnet start", &pn.wait_with_output().unwrap());
 

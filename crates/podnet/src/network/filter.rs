@@ -3,8 +3,11 @@
 //! different keys must all match; `label` values must all match, `label!` values must all
 //! miss. `name` is an unanchored regular expression, `id` an ID prefix, `driver` exact.
 //! `until` (one value: a duration, time or Unix seconds, see [`super::until`]) passes the
-//! networks created strictly before it. Prune knows only `label`, `label!` and `until`
-//! (podman refuses the others for prune).
+//! networks created strictly before it. `dangling` (one boolean, as Go's `ParseBool` reads
+//! it) is podman's own filter, outside containers/common: it needs to know which networks
+//! containers use, so [`crate::Runtime::list_networks`] applies it, not
+//! [`NetworkFilter::matches`]. Prune knows only `label`, `label!` and `until` (podman
+//! refuses the others for prune; a prune removes only dangling networks anyway).
 
 use regex::Regex;
 
@@ -21,6 +24,7 @@ pub struct NetworkFilter {
     labels: Vec<LabelMatch>,
     not_labels: Vec<LabelMatch>,
     until: Option<Nanos>,
+    dangling: Option<bool>,
 }
 
 /// `key` or `key=value` of a label filter.
@@ -55,11 +59,22 @@ impl LabelMatch {
 
 impl NetworkFilter {
     /// Filters for `network ls`: each item `KEY=VALUE` with KEY `name`, `id`, `driver`,
-    /// `label`, `label!` or `until`. An unknown key, a missing `=`, a bad regular
-    /// expression, a second `until` or a value of it that is no time is an error naming
-    /// the item.
+    /// `label`, `label!`, `until` or `dangling`. An unknown key, a missing `=`, a bad
+    /// regular expression, a second `until` or `dangling`, or a value of them that is no
+    /// time or boolean is an error naming the item.
     pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, InvalidInput> {
-        Self::parse_keys(items, &["name", "id", "driver", "label", "label!", "until"])
+        Self::parse_keys(
+            items,
+            &[
+                "name", "id", "driver", "label", "label!", "until", "dangling",
+            ],
+        )
+    }
+
+    /// `dangling=true`: only networks no container uses; `false`: only those some
+    /// container uses; `None`: either.
+    pub fn dangling(&self) -> Option<bool> {
+        self.dangling
     }
 
     /// Filters for `network prune`: only `label`, `label!` and `until`.
@@ -103,6 +118,17 @@ impl NetworkFilter {
                         .ok_or_else(|| bad(until::UNTIL_FORMS.into()))?;
                     filter.until = Some(instant);
                 }
+                "dangling" if filter.dangling.is_some() => {
+                    return Err(bad("dangling takes exactly one value".into()))
+                }
+                "dangling" => {
+                    filter.dangling = Some(go_bool(value).ok_or_else(|| {
+                        bad(
+                        "dangling is true or false (1, t, T, TRUE, True, 0, f, F, FALSE, False)"
+                            .into(),
+                    )
+                    })?)
+                }
                 _ => filter.not_labels.push(LabelMatch::parse(value)),
             }
         }
@@ -117,6 +143,15 @@ impl NetworkFilter {
             && self.labels.iter().all(|l| l.matches(net))
             && !self.not_labels.iter().any(|l| l.matches(net))
             && self.until.is_none_or(|until| created(net) < until)
+    }
+}
+
+/// A boolean as Go's `strconv.ParseBool` reads it (podman's `dangling` value).
+fn go_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
     }
 }
 
@@ -188,6 +223,21 @@ mod tests {
             .to_string();
         assert!(err.contains("name=x") && err.contains("label!"), "{err}");
         assert!(NetworkFilter::parse_prune(&["label!=keep"]).is_ok());
+        assert!(NetworkFilter::parse_prune(&["dangling=true"]).is_err());
+        for (items, want) in [
+            (&["dangling=yes"][..], "true or false"),
+            (&["dangling=true", "dangling=0"][..], "exactly one"),
+        ] {
+            let err = NetworkFilter::parse(items).unwrap_err().to_string();
+            assert!(
+                err.contains(items[items.len() - 1]) && err.contains(want),
+                "{err}"
+            );
+        }
+        for (value, want) in [("T", true), ("1", true), ("False", false), ("0", false)] {
+            let f = NetworkFilter::parse(&[format!("dangling={value}")]).unwrap();
+            assert_eq!(f.dangling(), Some(want), "{value}");
+        }
         for (items, want) in [
             (&["until=yesterday"][..], "Go duration"),
             (&["until=10m", "until=1h"][..], "exactly one"),

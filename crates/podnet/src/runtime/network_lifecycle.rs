@@ -71,11 +71,31 @@ impl<B: Backend> Runtime<B> {
         }
     }
 
-    /// The networks `filter` passes, sorted by name (`podman network ls --filter`).
+    /// The networks `filter` passes, sorted by name (`podman network ls --filter`), its
+    /// `dangling` value included.
     pub fn list_networks(&self, filter: &NetworkFilter) -> Result<Vec<Network>, Error> {
         let mut nets = self.networks.list()?;
         nets.retain(|n| filter.matches(n));
+        if let Some(want_dangling) = filter.dangling() {
+            let mut kept = Vec::with_capacity(nets.len());
+            for net in nets {
+                if self.is_dangling(&net)? == want_dangling {
+                    kept.push(net);
+                }
+            }
+            nets = kept;
+        }
         Ok(nets)
+    }
+
+    /// Whether no container uses `net`, as podman's `dangling` filter asks: no record, lease
+    /// or unfinished flow of podnet's names it, and no other tool's container holds an
+    /// address on it in podman's shared `ipam.db`. The default network is never dangling
+    /// (it cannot be removed).
+    fn is_dangling(&self, net: &Network) -> Result<bool, Error> {
+        Ok(net.name != self.networks.default_network_name()
+            && self.network_users(net)?.is_empty()
+            && self.other_tools_holders(net)?.is_empty())
     }
 
     /// Removes every network `filter` passes that no container uses, the default network

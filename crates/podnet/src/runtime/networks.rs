@@ -71,7 +71,7 @@ impl<B: Backend> Runtime<B> {
     /// Containers of other tools (podman's) holding addresses on `net` in the shared
     /// `ipam.db`, as `SHORT-ID (addresses)`: removing the network under them would strand
     /// their bridge, rules and DNS entries, and no override is offered.
-    fn other_tools_holders(&self, net: &Network) -> Result<Vec<String>, Error> {
+    pub(super) fn other_tools_holders(&self, net: &Network) -> Result<Vec<String>, Error> {
         let ours: std::collections::BTreeSet<String> = self
             .state
             .list_containers()?
@@ -113,7 +113,7 @@ impl<B: Backend> Runtime<B> {
 
     /// Names of the containers that use `net`: by record (network name), by lease (network
     /// ID) and by unfinished intent.
-    fn network_users(&self, net: &Network) -> Result<Vec<String>, Error> {
+    pub(super) fn network_users(&self, net: &Network) -> Result<Vec<String>, Error> {
         let containers = self.state.list_containers()?;
         let name_of = |id: &str| {
             containers
