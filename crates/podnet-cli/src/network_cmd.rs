@@ -21,7 +21,6 @@ const LS_TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.Driver}}";
 
 /// Runs one `network` subcommand.
 pub fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<ExitCode, CliError> {
-    let store = rt.networks();
     match cmd {
         NetworkCommand::Create(args) => {
             // podman prints the new network's name; `network inspect` shows its definition
@@ -34,15 +33,22 @@ pub fn network(rt: &Runtime<Box<dyn Backend>>, cmd: NetworkCommand) -> Result<Ex
             ls(&rt.list_networks(&filter)?, &list)
         }
         NetworkCommand::Inspect { networks, format } => {
+            // podman 5's report: the network and the containers on it now
             let found = networks
                 .iter()
-                .map(|n| store.inspect(n))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(Error::from)?;
+                .map(|n| rt.inspect_network(n))
+                .collect::<Result<Vec<_>, _>>()?;
             match Format::parse(format.as_deref(), "json")? {
                 Format::Json => print(&found),
                 Format::Template(t) => {
-                    let rows: Vec<Value> = found.iter().map(|n| fields(n, false)).collect();
+                    let rows: Vec<Value> = found
+                        .iter()
+                        .map(|report| {
+                            let mut row = fields(&report.network, false);
+                            row["Containers"] = json!(report.containers);
+                            row
+                        })
+                        .collect();
                     emit(&t.render(&rows, &headers(), false)?);
                     Ok(ExitCode::SUCCESS)
                 }

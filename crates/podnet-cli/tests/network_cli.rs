@@ -602,6 +602,35 @@ fn container_options_reach_the_container_and_bad_ones_exit_as_podman_43() {
     assert_eq!(names(&["status=created", "name=^c"]), "c3\n");
     assert_eq!(names(&[&format!("network={n2}"), "network=nope"]), "c3\n");
     refused(&host.podnet_out(&["ps", "--filter", "status=exited"]), 125);
+
+    // network inspect, as podman 5's: the running containers on it (c3 is only created)
+    let on_n1 = host.podnet_json(&["network", "inspect", &n1]);
+    let containers = on_n1[0]["containers"].as_object().unwrap();
+    let c1 = containers
+        .values()
+        .find(|c| c["name"] == "c1")
+        .unwrap_or_else(|| panic!("c1 on {n1}: {on_n1}"));
+    assert_eq!(c1["interfaces"]["eth0"]["mac_address"], "02:00:00:00:00:07");
+    assert_eq!(
+        c1["interfaces"]["eth0"]["subnets"][0]["ipnet"],
+        format!("{ip}/24")
+    );
+    let names_on = |net: &str| {
+        let out = host.podnet(&[
+            "network",
+            "inspect",
+            net,
+            "--format",
+            "{{range .Containers}}{{.Name}} {{end}}",
+        ]);
+        let mut names: Vec<String> = out.split_whitespace().map(str::to_string).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names_on(&n1), ["c1", "c2"], "{on_n1}");
+    assert!(names_on(&n2).is_empty(), "c3 is not running");
+    host.podnet(&["stop", "c2"]);
+    assert_eq!(names_on(&n1), ["c1"], "a stopped container is not on it");
     host.podnet(&["rm", "c3"]);
 
     host.podnet(&["rm", "-f", "c1"]);

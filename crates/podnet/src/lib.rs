@@ -94,8 +94,9 @@ pub use rootless::{
     RootlessNetNsLock, RootlessNetNsStatus, UserNamespace, UDP_IDLE,
 };
 pub use runtime::{
-    ContainerSpec, ExecSession, NetworkRequest, ReconcileReport, RemoveNetworkOptions, Runtime,
-    RuntimeConfig, RuntimeError, SingleNetworkOptions, Step, StepError, UpdateNetworkOptions,
+    ContainerSpec, ExecSession, NetworkContainer, NetworkInspect, NetworkRequest, ReconcileReport,
+    RemoveNetworkOptions, Runtime, RuntimeConfig, RuntimeError, SingleNetworkOptions, Step,
+    StepError, UpdateNetworkOptions,
 };
 /// The rusqlite podnet's state database is built with (0.32): a crate that also uses SQLite must
 /// use this version, as two `libsqlite3-sys` versions cannot be linked into one program. The

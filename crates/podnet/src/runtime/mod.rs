@@ -54,7 +54,7 @@ use std::collections::BTreeMap;
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
 pub use exec_sessions::ExecSession;
-pub use network_lifecycle::UpdateNetworkOptions;
+pub use network_lifecycle::{NetworkContainer, NetworkInspect, UpdateNetworkOptions};
 pub use networks::RemoveNetworkOptions;
 pub use reconcile::ReconcileReport;
 pub use spec::{ContainerSpec, NetworkRequest, SingleNetworkOptions};

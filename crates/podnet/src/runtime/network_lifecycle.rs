@@ -1,13 +1,41 @@
-//! The rest of a network's life besides create and remove: `exists`, `ls --filter`,
-//! `prune` and `update` (upstream DNS servers of a live network), each under the runtime
+//! The rest of a network's life besides create and remove: `exists`, `inspect` (with the
+//! containers attached, as podman 5 shows them), `ls --filter`, `prune` and `update` (upstream DNS servers of a live network), each under the runtime
 //! lock where it changes anything, so no container flow races it. Removal itself, for
 //! prune too, goes through the one path, [`Runtime::remove_network`].
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+use serde::Serialize;
 
 use super::{FlowLock, RemoveNetworkOptions, Runtime, RuntimeError};
 use crate::backend::Backend;
+use crate::netstatus::NetInterface;
 use crate::{Error, Lease, Network, NetworkError, NetworkFilter};
+
+/// A network and the containers attached to it now: podman 5's `network inspect`
+/// (`NetworkInspectReport`: the network's own fields, then `containers`; podman 4.3 prints
+/// the network alone).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct NetworkInspect {
+    /// The definition, as its file holds it.
+    #[serde(flatten)]
+    pub network: Network,
+    /// By container ID, each running container with an interface on the network.
+    pub containers: BTreeMap<String, NetworkContainer>,
+}
+
+/// A container on a network, in [`NetworkInspect::containers`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct NetworkContainer {
+    /// The container's name.
+    pub name: String,
+    /// Its interfaces on the network, by name, with their addresses and MAC.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub interfaces: BTreeMap<String, NetInterface>,
+}
 
 /// What [`Runtime::update_network`] changes: podman 5's `network update --dns-add` and
 /// `--dns-drop`.
@@ -69,6 +97,32 @@ impl<B: Backend> Runtime<B> {
             Err(NetworkError::NotFound { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The network with this name, full ID or unique ID prefix, with the running containers
+    /// attached to it (podman 5's `network inspect`).
+    pub fn inspect_network(&self, name_or_id: &str) -> Result<NetworkInspect, Error> {
+        let network = self.networks.inspect(name_or_id)?;
+        let containers = self
+            .state
+            .list_containers()?
+            .into_iter()
+            .filter(|c| c.running)
+            .filter_map(|c| {
+                let status = c.network_status.get(&network.name)?;
+                Some((
+                    c.id,
+                    NetworkContainer {
+                        name: c.name,
+                        interfaces: status.interfaces.clone(),
+                    },
+                ))
+            })
+            .collect();
+        Ok(NetworkInspect {
+            network,
+            containers,
+        })
     }
 
     /// The networks `filter` passes, sorted by name (`podman network ls --filter`), its
