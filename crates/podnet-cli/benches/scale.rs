@@ -9,12 +9,13 @@
 //!   for the same containers, with the options podnet hands it, P workers queueing for one
 //!   netavark at a time: the floor, since podnet and podman both serialize netavark calls
 //!   (and netavark alone in parallel fails on its own files and chains);
-//! - `peer_podman` (netavark 1.4 only: podman 4.3 runs Debian's netavark):
-//!   `podman network connect`/`disconnect` for N running podman containers, P at a time.
+//! - `peer_podman`: `podman network connect`/`disconnect` for N running podman containers,
+//!   P at a time; podman 4.3 runs Debian's netavark, and the 2.x binaries through a
+//!   containers.conf whose `helper_binaries_dir` names their directories first.
 //!
 //! Needs root, netavark, and for `peer_podman` podman with `localhost/busybox` (`cargo xtask
-//! setup`); podnet's bridges, veths and rules live in a throwaway host namespace
-//! (`pntscb-PID`). `PODNET_BENCH_SCALE=N,P` changes the sizes (a quick look: `10,5`).
+//! setup`); podnet's and podman's bridges, veths and rules live in a throwaway host
+//! namespace (`pntscb-PID`). `PODNET_BENCH_SCALE=N,P` changes the sizes (a quick look: `10,5`).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -38,8 +39,9 @@ struct Version {
     label: String,
     netavark: PathBuf,
     aardvark: PathBuf,
-    /// podman 4.3 runs this one (the one found in podman's helper directories).
-    podmans: bool,
+    /// The containers.conf that points podman 4.3 at this version (`None`: podman's own
+    /// helper directories already hold it).
+    podman_conf: Option<PathBuf>,
 }
 
 fn versions() -> Vec<Version> {
@@ -57,7 +59,7 @@ fn versions() -> Vec<Version> {
             label: label(&netavark),
             netavark,
             aardvark,
-            podmans: true,
+            podman_conf: None,
         });
     }
     let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
@@ -65,11 +67,12 @@ fn versions() -> Vec<Version> {
         (env("PODNET_TEST_NETAVARK"), env("PODNET_TEST_AARDVARK"))
     {
         let netavark = PathBuf::from(netavark);
+        let aardvark = PathBuf::from(aardvark);
         out.push(Version {
             label: label(&netavark),
+            podman_conf: Some(podman_conf(&netavark, &aardvark)),
             netavark,
-            aardvark: PathBuf::from(aardvark),
-            podmans: false,
+            aardvark,
         });
     } else {
         eprintln!(
@@ -222,12 +225,17 @@ fn scale(c: &mut Criterion, host: &Arc<NetNs>, root: &Path, version: &Version, i
         Ok(())
     });
 
-    if version.podmans {
+    {
         peer_support::podman_connect_disconnect(
             &mut group,
             &name,
             |args| {
-                let mut c = Command::new("podman");
+                // in the throwaway host too: podman's bridges and netavark's rules stay off
+                // the real host
+                let mut c = host.command("podman").unwrap();
+                if let Some(conf) = &version.podman_conf {
+                    c.env("CONTAINERS_CONF", conf);
+                }
                 c.args(args);
                 c
             },
@@ -255,6 +263,34 @@ fn sizes() -> (usize, usize) {
         .unwrap_or((50, 10))
 }
 
+/// A containers.conf (in a directory kept for the run): the administrator's
+/// (`/etc/containers/containers.conf`: this VM's `default_ulimits` among others) with
+/// `helper_binaries_dir` naming the directories of `netavark` and `aardvark` before podman's
+/// own, so podman 4.3 runs them. `CONTAINERS_CONF` replaces the administrator's file, hence
+/// the copy.
+fn podman_conf(netavark: &Path, aardvark: &Path) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pntscc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let admin = std::fs::read_to_string("/etc/containers/containers.conf").unwrap_or_default();
+    let mut conf: toml::Table = admin.parse().unwrap();
+    let dirs: toml::value::Array = [netavark, aardvark]
+        .iter()
+        .filter_map(|b| b.parent())
+        .map(|d| d.display().to_string())
+        .chain(["/usr/lib/podman".into(), "/usr/libexec/podman".into()])
+        .map(toml::Value::String)
+        .collect();
+    let engine = conf
+        .entry("engine")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(engine) = engine {
+        engine.insert("helper_binaries_dir".into(), toml::Value::Array(dirs));
+    }
+    let path = dir.join("containers.conf");
+    std::fs::write(&path, toml::to_string(&conf).unwrap()).unwrap();
+    path
+}
+
 fn main() {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("scale benches skipped: they need root");
@@ -277,6 +313,11 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     for (index, version) in versions.iter().enumerate() {
         scale(&mut c, &host.0, root.path(), version, index);
+    }
+    for conf in versions.iter().filter_map(|v| v.podman_conf.as_deref()) {
+        if let Some(dir) = conf.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
     c.final_summary();
 }
