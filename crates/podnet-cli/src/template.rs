@@ -1,6 +1,7 @@
 //! The Go `text/template` subset podman's and docker's docs and users' scripts use, over
-//! JSON values: fields (`.A.B`, `.`, `$`), `range`/`if`/`with` with `else` and `end`,
-//! pipes, parentheses, string and number literals, `{{-`/`-}}` trimming, and the functions
+//! JSON values: fields (`.A.B`, `.`, `$`), variables (`{{$x := ...}}`, `{{range $k, $v :=
+//! ...}}`, `$x.A`), `range`/`if`/`with` with `else` and `end`, pipes, parentheses, string
+//! and number literals, `{{-`/`-}}` trimming, and the functions
 //! `json`, `index`, `len`, `join`, `upper`, `lower`, `title`, `truncate`, `eq`, `ne`, `not`,
 //! `and`, `or`. So `{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}` and
 //! `{{(index .NetworkSettings.Networks "podman").IPAddress}}` work as under podman.
@@ -34,17 +35,22 @@ pub struct Branch {
     pub otherwise: Vec<Node>,
 }
 
-/// Commands joined by `|`: each one's value is the last argument of the next.
+/// Commands joined by `|`: each one's value is the last argument of the next; `decl` names
+/// the variables it declares (`$x :=`; `range` may declare two: `$k, $v :=`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pipeline(pub Vec<Vec<Arg>>);
+pub struct Pipeline {
+    pub decl: Vec<String>,
+    pub commands: Vec<Vec<Arg>>,
+}
 
 /// An operand of a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Arg {
     /// `.A.B` (empty: `.`).
     Field(Vec<String>),
-    /// `$.A.B` (empty: `$`, the whole object).
-    Root(Vec<String>),
+    /// `$x.A.B`: a variable and a path in it; the variable `$` (named "") is the whole
+    /// object.
+    Var(String, Vec<String>),
     Str(String),
     Int(i64),
     Bool(bool),
@@ -63,9 +69,9 @@ const FUNCTIONS: &[&str] = &[
 /// The first names of the field paths in `nodes` (`Name` of `.Name.X`), each once.
 pub fn top_fields(nodes: &[Node], out: &mut Vec<String>) {
     fn pipeline(p: &Pipeline, out: &mut Vec<String>) {
-        for arg in p.0.iter().flatten() {
+        for arg in p.commands.iter().flatten() {
             match arg {
-                Arg::Field(path) | Arg::Root(path) => {
+                Arg::Field(path) | Arg::Var(_, path) => {
                     if let Some(first) = path.first() {
                         if !out.contains(first) {
                             out.push(first.clone());
@@ -195,6 +201,11 @@ impl Parser {
                 "end" | "else" => return Ok((nodes, Some(word.to_string()))),
                 "if" | "with" | "range" => {
                     let branch = self.branch(&action, rest)?;
+                    if branch.pipeline.decl.len() > 1 && word != "range" {
+                        return Err(format!(
+                            "{{{{{action}}}}}: only range declares two variables"
+                        ));
+                    }
                     nodes.push(match word {
                         "if" => Node::If(branch),
                         "with" => Node::With(branch),
@@ -202,18 +213,21 @@ impl Parser {
                     });
                 }
                 "" => return Err("empty action {{}}".into()),
-                _ => nodes.push(Node::Action(pipeline(&action)?)),
+                _ => {
+                    let p = pipeline(&action)?;
+                    if p.decl.len() > 1 {
+                        return Err(format!(
+                            "{{{{{action}}}}}: only range declares two variables"
+                        ));
+                    }
+                    nodes.push(Node::Action(p));
+                }
             }
         }
         Ok((nodes, None))
     }
 
     fn branch(&mut self, action: &str, rest: &str) -> Result<Branch, String> {
-        if rest.contains(":=") {
-            return Err(format!(
-                "unsupported template action {{{{{action}}}}}: variables are not supported"
-            ));
-        }
         let pipeline = pipeline(rest)?;
         let unclosed = || format!("{{{{{action}}}}} has no {{{{end}}}}");
         let (body, stop) = self.nodes()?;
@@ -242,7 +256,7 @@ impl Parser {
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
     Field(Vec<String>),
-    Root(Vec<String>),
+    Var(String, Vec<String>),
     Str(String),
     Int(i64),
     Word(String),
@@ -295,10 +309,8 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
                 let j = word_end(i + 1);
                 let text: String = chars[i + 1..j].iter().collect();
                 if c == '$' {
-                    if !(text.is_empty() || text.starts_with('.')) {
-                        return Err(format!("variable ${text} is not supported"));
-                    }
-                    out.push(Token::Root(path(&text)));
+                    let (name, rest) = text.split_once('.').unwrap_or((&text, ""));
+                    out.push(Token::Var(name.to_string(), path(rest)));
                 } else {
                     out.push(Token::Field(path(&text)));
                 }
@@ -360,16 +372,39 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
 }
 
 fn pipeline(text: &str) -> Result<Pipeline, String> {
-    let tokens = tokens(text).map_err(|why| format!("in {{{{{text}}}}}: {why}"))?;
+    let (decl, body) = declaration(text);
+    let tokens = tokens(body).map_err(|why| format!("in {{{{{text}}}}}: {why}"))?;
     let mut at = 0;
-    let p = parse_pipeline(&tokens, &mut at)
+    let mut p = parse_pipeline(&tokens, &mut at)
         .map_err(|why| format!("unsupported template action {{{{{text}}}}}: {why}"))?;
     if at != tokens.len() {
         return Err(format!(
             "unsupported template action {{{{{text}}}}}: unbalanced )"
         ));
     }
+    p.decl = decl;
     Ok(p)
+}
+
+/// `$a := rest` or `$a, $b := rest`: the declared names and `rest`; else no names and the
+/// whole text.
+fn declaration(text: &str) -> (Vec<String>, &str) {
+    let Some((left, rest)) = text.split_once(":=") else {
+        return (Vec::new(), text);
+    };
+    let names: Option<Vec<String>> = left
+        .split(',')
+        .map(|v| {
+            let name = v.trim().strip_prefix('$')?;
+            let ok = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+            ok.then(|| name.to_string())
+        })
+        .collect();
+    match names {
+        Some(names) if names.len() <= 2 => (names, rest.trim()),
+        // not a declaration: the tokenizer names what is wrong
+        _ => (Vec::new(), text),
+    }
 }
 
 fn parse_pipeline(tokens: &[Token], at: &mut usize) -> Result<Pipeline, String> {
@@ -389,7 +424,7 @@ fn parse_pipeline(tokens: &[Token], at: &mut usize) -> Result<Pipeline, String> 
                 commands.push(std::mem::take(&mut args));
             }
             Token::Field(p) => args.push(Arg::Field(p.clone())),
-            Token::Root(p) => args.push(Arg::Root(p.clone())),
+            Token::Var(name, p) => args.push(Arg::Var(name.clone(), p.clone())),
             Token::Str(s) => args.push(Arg::Str(s.clone())),
             Token::Int(n) => args.push(Arg::Int(*n)),
             Token::Word(w) => args.push(match w.as_str() {
@@ -420,55 +455,89 @@ fn parse_pipeline(tokens: &[Token], at: &mut usize) -> Result<Pipeline, String> 
         return Err("empty command".into());
     }
     commands.push(args);
-    for cmd in &commands[1..] {
+    for cmd in commands.iter().skip(1) {
         if !matches!(cmd.first(), Some(Arg::Func(_))) {
             return Err("only a function can follow |".into());
         }
     }
-    Ok(Pipeline(commands))
+    Ok(Pipeline {
+        decl: Vec::new(),
+        commands,
+    })
 }
 
 /// Renders `tree` with `dot` as `.` and `$`.
 pub fn execute(tree: &Tree, dot: &Value) -> Result<String, String> {
     let mut out = String::new();
-    Exec { root: dot }.nodes(&tree.nodes, dot, &mut out)?;
+    let mut exec = Exec {
+        vars: vec![(String::new(), dot.clone())],
+    };
+    exec.nodes(&tree.nodes, dot, &mut out)?;
     Ok(out)
 }
 
-struct Exec<'a> {
-    root: &'a Value,
+/// The variables in scope, innermost last; `$` (named "") first.
+struct Exec {
+    vars: Vec<(String, Value)>,
 }
 
-impl Exec<'_> {
-    fn nodes(&self, nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), String> {
+impl Exec {
+    /// Runs `nodes`; a variable declared among them goes out of scope at their end (Go: at
+    /// the `end` of the enclosing `if`, `with` or `range`).
+    fn nodes(&mut self, nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), String> {
+        let scope = self.vars.len();
+        let done = self.each_node(nodes, dot, out);
+        self.vars.truncate(scope);
+        done
+    }
+
+    fn each_node(&mut self, nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), String> {
         for node in nodes {
             match node {
                 Node::Text(t) => out.push_str(t),
-                Node::Action(p) => out.push_str(&go_print(&self.pipeline(p, dot)?)),
-                Node::If(b) => {
-                    let body = if truth(&self.pipeline(&b.pipeline, dot)?) {
-                        &b.body
-                    } else {
-                        &b.otherwise
-                    };
-                    self.nodes(body, dot, out)?;
-                }
-                Node::With(b) => {
-                    let value = self.pipeline(&b.pipeline, dot)?;
-                    if truth(&value) {
-                        self.nodes(&b.body, &value, out)?;
-                    } else {
-                        self.nodes(&b.otherwise, dot, out)?;
+                Node::Action(p) => {
+                    let value = self.pipeline(p, dot)?;
+                    // a declaration prints nothing
+                    if !self.declare(&p.decl, None, &value) {
+                        out.push_str(&go_print(&value));
                     }
                 }
+                Node::If(b) => {
+                    let scope = self.vars.len();
+                    let value = self.pipeline(&b.pipeline, dot)?;
+                    self.declare(&b.pipeline.decl, None, &value);
+                    let body = if truth(&value) { &b.body } else { &b.otherwise };
+                    let done = self.nodes(body, dot, out);
+                    self.vars.truncate(scope);
+                    done?;
+                }
+                Node::With(b) => {
+                    let scope = self.vars.len();
+                    let value = self.pipeline(&b.pipeline, dot)?;
+                    self.declare(&b.pipeline.decl, None, &value);
+                    let done = if truth(&value) {
+                        self.nodes(&b.body, &value, out)
+                    } else {
+                        self.nodes(&b.otherwise, dot, out)
+                    };
+                    self.vars.truncate(scope);
+                    done?;
+                }
                 Node::Range(b) => {
-                    let items: Vec<Value> = match self.pipeline(&b.pipeline, dot)? {
-                        Value::Array(items) => items,
+                    let items: Vec<(Value, Value)> = match self.pipeline(&b.pipeline, dot)? {
+                        Value::Array(items) => items
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, v)| (Value::from(i), v))
+                            .collect(),
                         // Go ranges over a map in key order
                         Value::Object(map) => {
                             let mut entries: Vec<_> = map.into_iter().collect();
                             entries.sort_by(|a, b| a.0.cmp(&b.0));
-                            entries.into_iter().map(|(_, v)| v).collect()
+                            entries
+                                .into_iter()
+                                .map(|(k, v)| (Value::String(k), v))
+                                .collect()
                         }
                         Value::Null => Vec::new(),
                         other => {
@@ -478,8 +547,12 @@ impl Exec<'_> {
                     if items.is_empty() {
                         self.nodes(&b.otherwise, dot, out)?;
                     }
-                    for item in &items {
-                        self.nodes(&b.body, item, out)?;
+                    for (key, item) in &items {
+                        let scope = self.vars.len();
+                        self.declare(&b.pipeline.decl, Some(key), item);
+                        let done = self.nodes(&b.body, item, out);
+                        self.vars.truncate(scope);
+                        done?;
                     }
                 }
             }
@@ -487,9 +560,22 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// Declares `names` (none, `$v`, or `range`'s `$k, $v`); whether there were any.
+    fn declare(&mut self, names: &[String], key: Option<&Value>, value: &Value) -> bool {
+        match (names, key) {
+            ([], _) => return false,
+            ([k, v], Some(key)) => {
+                self.vars.push((k.clone(), key.clone()));
+                self.vars.push((v.clone(), value.clone()));
+            }
+            ([v, ..], _) => self.vars.push((v.clone(), value.clone())),
+        }
+        true
+    }
+
     fn pipeline(&self, p: &Pipeline, dot: &Value) -> Result<Value, String> {
         let mut last: Option<Value> = None;
-        for cmd in &p.0 {
+        for cmd in &p.commands {
             last = Some(self.command(cmd, dot, last.take())?);
         }
         Ok(last.unwrap_or(Value::Null))
@@ -513,7 +599,15 @@ impl Exec<'_> {
     fn arg(&self, arg: &Arg, dot: &Value) -> Result<Value, String> {
         match arg {
             Arg::Field(path) => lookup(dot, path),
-            Arg::Root(path) => lookup(self.root, path),
+            Arg::Var(name, path) => {
+                let (_, value) = self
+                    .vars
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == name)
+                    .ok_or_else(|| format!("undefined variable ${name}"))?;
+                lookup(value, path)
+            }
             Arg::Str(s) => Ok(Value::String(s.clone())),
             Arg::Int(n) => Ok(Value::from(*n)),
             Arg::Bool(b) => Ok(Value::Bool(*b)),
@@ -837,6 +931,34 @@ mod tests {
             "webweb"
         );
         assert_eq!(run(r#"{{"}}"}}"#, &c), "}}");
+        // variables: declared, in scope to the end of their block, `range`'s key and value
+        assert_eq!(
+            run(
+                "{{range $net, $conf := .NetworkSettings.Networks}}{{$net}}={{$conf.IPAddress}} {{end}}",
+                &c
+            ),
+            "app=10.89.0.7 podman=10.88.0.5 "
+        );
+        assert_eq!(
+            run(
+                "{{range $i, $a := .NetworkSettings.Networks.podman.Aliases}}{{$i}}:{{$a}} {{end}}",
+                &c
+            ),
+            "0:web 1:w "
+        );
+        assert_eq!(
+            run("{{$n := .Name}}{{with .Subnets}}{{$n}}{{end}}", &c),
+            "web"
+        );
+        assert_eq!(
+            run("{{range $v := .Subnets}}{{$v.Subnet}}{{end}}", &c),
+            "10.89.0.0/24"
+        );
+        let err = execute(
+            &parse("{{range .Subnets}}{{$x := 1}}{{end}}{{$x}}").unwrap(),
+            &c,
+        );
+        assert!(err.unwrap_err().contains("undefined variable $x"));
     }
 
     #[test]
@@ -845,7 +967,8 @@ mod tests {
             ("{{range .X}}", "no {{end}}"),
             ("{{end}}", "unexpected {{end}}"),
             ("{{sprintf \"%s\" .Name}}", "sprintf"),
-            ("{{range $i, $n := .X}}{{end}}", "variables"),
+            ("{{if $a, $b := .X}}{{end}}", "only range declares two"),
+            ("{{$a, $b := .X}}", "only range declares two"),
             ("{{.Name", "unclosed"),
             ("{{(.Name}}", "unclosed ("),
         ] {

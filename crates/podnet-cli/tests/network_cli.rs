@@ -135,6 +135,15 @@ fn network_commands_print_and_exit_as_podman_43_does() {
         ],
         &[
             "network",
+            "inspect",
+            &a,
+            &b,
+            "--format",
+            "{{$n := .Name}}{{range $k, $v := .Labels}}{{$n}}:{{$k}}={{$v}}{{end}} \
+             {{range $i, $s := .Subnets}}{{$i}} {{$s.Subnet}} {{$n}}{{end}}",
+        ],
+        &[
+            "network",
             "ls",
             "--filter",
             &filter,
