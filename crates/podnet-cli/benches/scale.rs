@@ -225,25 +225,23 @@ fn scale(c: &mut Criterion, host: &Arc<NetNs>, root: &Path, version: &Version, i
         Ok(())
     });
 
-    {
-        peer_support::podman_connect_disconnect(
-            &mut group,
-            &name,
-            |args| {
-                // in the throwaway host too: podman's bridges and netavark's rules stay off
-                // the real host
-                let mut c = host.command("podman").unwrap();
-                if let Some(conf) = &version.podman_conf {
-                    c.env("CONTAINERS_CONF", conf);
-                }
-                c.args(args);
-                c
-            },
-            "pntscp",
-            ["10.89.241.0/24", "10.89.242.0/24"],
-            (n, parallel),
-        );
-    }
+    peer_support::podman_connect_disconnect(
+        &mut group,
+        &name,
+        |args| {
+            // in the throwaway host too: podman's bridges and netavark's rules stay off
+            // the real host
+            let mut c = host.command("podman").unwrap();
+            if let Some(conf) = &version.podman_conf {
+                c.env("CONTAINERS_CONF", conf);
+            }
+            c.args(args);
+            c
+        },
+        "pntscp",
+        ["10.89.241.0/24", "10.89.242.0/24"],
+        (n, parallel),
+    );
     group.finish();
     for name in &names {
         must(cli(&["rm", "-f", name]));

@@ -255,10 +255,8 @@ impl Parser {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
-    Field(Vec<String>),
-    Var(String, Vec<String>),
-    Str(String),
-    Int(i64),
+    /// A field, variable or literal: an operand as it stands.
+    Operand(Arg),
     Word(String),
     Pipe,
     Open,
@@ -310,9 +308,9 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
                 let text: String = chars[i + 1..j].iter().collect();
                 if c == '$' {
                     let (name, rest) = text.split_once('.').unwrap_or((&text, ""));
-                    out.push(Token::Var(name.to_string(), path(rest)));
+                    out.push(Token::Operand(Arg::Var(name.to_string(), path(rest))));
                 } else {
-                    out.push(Token::Field(path(&text)));
+                    out.push(Token::Operand(Arg::Field(path(&text))));
                 }
                 i = j;
             }
@@ -338,7 +336,7 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
                         }
                     }
                 }
-                out.push(Token::Str(s));
+                out.push(Token::Operand(Arg::Str(s)));
                 i = j + 1;
             }
             '`' => {
@@ -346,7 +344,9 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
                     .iter()
                     .position(|&ch| ch == '`')
                     .ok_or_else(|| "unterminated raw string".to_string())?;
-                out.push(Token::Str(chars[i + 1..i + 1 + close].iter().collect()));
+                out.push(Token::Operand(Arg::Str(
+                    chars[i + 1..i + 1 + close].iter().collect(),
+                )));
                 i += close + 2;
             }
             c if c.is_ascii_digit() || c == '-' => {
@@ -355,9 +355,8 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
                     j += 1;
                 }
                 let text: String = chars[i..j].iter().collect();
-                out.push(Token::Int(
-                    text.parse().map_err(|_| format!("bad number {text:?}"))?,
-                ));
+                let n = text.parse().map_err(|_| format!("bad number {text:?}"))?;
+                out.push(Token::Operand(Arg::Int(n)));
                 i = j;
             }
             c if c.is_alphabetic() => {
@@ -423,10 +422,7 @@ fn parse_pipeline(tokens: &[Token], at: &mut usize) -> Result<Pipeline, String> 
                 }
                 commands.push(std::mem::take(&mut args));
             }
-            Token::Field(p) => args.push(Arg::Field(p.clone())),
-            Token::Var(name, p) => args.push(Arg::Var(name.clone(), p.clone())),
-            Token::Str(s) => args.push(Arg::Str(s.clone())),
-            Token::Int(n) => args.push(Arg::Int(*n)),
+            Token::Operand(arg) => args.push(arg.clone()),
             Token::Word(w) => args.push(match w.as_str() {
                 "true" => Arg::Bool(true),
                 "false" => Arg::Bool(false),
