@@ -19,7 +19,7 @@ use std::path::Path;
 
 use netns::NetNs;
 
-use super::links::Rtnl;
+use super::links::{Link, Rtnl};
 use super::NetworkOptions;
 
 /// The bridge interface each bridge network of `options` uses.
@@ -45,12 +45,15 @@ pub(crate) fn in_host<T: Send>(
 
 /// The names among `bridges` that no link of the current namespace has.
 pub(crate) fn missing(bridges: &[String]) -> std::io::Result<Vec<String>> {
-    let links = Rtnl::open()?.links()?;
-    Ok(bridges
+    Ok(absent_from(bridges, &Rtnl::open()?.links()?))
+}
+
+fn absent_from(bridges: &[String], links: &[Link]) -> Vec<String> {
+    bridges
         .iter()
         .filter(|b| !links.iter().any(|l| &l.name == *b))
         .cloned()
-        .collect())
+        .collect()
 }
 
 /// Pins the hardware address of each of `bridges` in the current namespace to the one it
@@ -73,15 +76,16 @@ pub(crate) fn pin_bridge_addresses(bridges: &[String]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Pins, as [`pin_bridge_addresses`] does, each existing one of `bridges` whose address is
-/// the lowest of its ports' (the mark of a bridge whose address was never set: podman's
-/// netavark 1.4 leaves its bridges so); the names pinned.
+/// [`missing`], from the same one dump of the links, after pinning (as
+/// [`pin_bridge_addresses`] does) each existing one of `bridges` whose address is the
+/// lowest of its ports': the mark of a bridge whose address was never set (podman's
+/// netavark 1.4 leaves its bridges so).
 ///
 /// Called before a container joins, so its veth cannot take the address of a bridge other
 /// tools' containers use as their gateway. A pinned bridge whose address happens to be its
 /// lowest port's is pinned again, which changes nothing but a flush of the bridge's
-/// neighbour entries.
-pub(crate) fn pin_unpinned_bridges(bridges: &[String]) -> std::io::Result<Vec<String>> {
+/// neighbour entries. A pin that fails is a warning: the setup can go on without it.
+pub(crate) fn missing_pinning_the_rest(bridges: &[String]) -> std::io::Result<Vec<String>> {
     let mut rtnl = Rtnl::open()?;
     let links = rtnl.links()?;
     let mut pinned = Vec::new();
@@ -91,12 +95,20 @@ pub(crate) fn pin_unpinned_bridges(bridges: &[String]) -> std::io::Result<Vec<St
             .filter(|l| l.master == Some(bridge.index) && !l.address.is_empty())
             .map(|l| &l.address)
             .min();
-        if !bridge.address.is_empty() && lowest_port == Some(&bridge.address) {
-            rtnl.set_address(bridge.index, &bridge.address)?;
-            pinned.push(bridge.name.clone());
+        if bridge.address.is_empty() || lowest_port != Some(&bridge.address) {
+            continue;
+        }
+        match rtnl.set_address(bridge.index, &bridge.address) {
+            Ok(()) => pinned.push(bridge.name.as_str()),
+            Err(e) => {
+                tracing::warn!(bridge = %bridge.name, error = %e, "could not pin the bridge's address: containers may lose their gateway for seconds when another joins");
+            }
         }
     }
-    Ok(pinned)
+    if !pinned.is_empty() {
+        tracing::info!(bridges = ?pinned, "pinned the address of bridges another tool left unpinned");
+    }
+    Ok(absent_from(bridges, &links))
 }
 
 /// Removes the options' interfaces still in `netns`; what could not be removed.

@@ -334,29 +334,23 @@ impl Netavark {
 }
 
 impl Netavark {
-    /// Pins the address of each bridge of `options` that exists unpinned (made by another
-    /// tool, such as podman on netavark 1.4) before this container's veth joins it: the
-    /// kernel would otherwise give the bridge the veth's address when it is lower, and the
-    /// containers already there would lose their gateway until their neighbour entry expires.
-    fn pin_existing_bridges(&self, options: &NetworkOptions, new_bridges: &[String]) {
-        let existing: Vec<String> = leftovers::bridge_names(options)
-            .into_iter()
-            .filter(|b| !new_bridges.contains(b))
-            .collect();
-        if existing.is_empty() {
-            return;
+    /// The bridges of `options` that no link of the host has, as `survey` (run in the host)
+    /// finds them.
+    fn bridges_to_make(
+        &self,
+        options: &NetworkOptions,
+        survey: fn(&[String]) -> std::io::Result<Vec<String>>,
+    ) -> Result<Vec<String>, BackendError> {
+        let bridges = leftovers::bridge_names(options);
+        if bridges.is_empty() {
+            return Ok(bridges);
         }
-        match leftovers::in_host(self.host_netns.as_deref(), || {
-            leftovers::pin_unpinned_bridges(&existing)
-        }) {
-            Ok(pinned) if !pinned.is_empty() => {
-                tracing::info!(bridges = ?pinned, "pinned the address of bridges another tool left unpinned");
+        leftovers::in_host(self.host_netns.as_deref(), || survey(&bridges)).map_err(|source| {
+            BackendError::Leftovers {
+                container_id: options.container_id.clone(),
+                source,
             }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(bridges = ?existing, error = %e, "could not pin the bridges' addresses: containers may lose their gateway for seconds when another joins");
-            }
-        }
+        })
     }
 }
 
@@ -390,8 +384,8 @@ impl Backend for Netavark {
                 &aardvark::comm_of(aardvark),
             )?;
         }
-        let new_bridges = self.missing_bridges(options)?;
-        self.pin_existing_bridges(options, &new_bridges);
+        // one look at the links: which bridges this setup makes, and the others pinned
+        let new_bridges = self.bridges_to_make(options, leftovers::missing_pinning_the_rest)?;
         let out = self.run("setup", netns, options)?;
         if !new_bridges.is_empty() {
             let pinned = leftovers::in_host(self.host_netns.as_deref(), || {
@@ -486,16 +480,7 @@ impl Backend for Netavark {
     }
 
     fn missing_bridges(&self, options: &NetworkOptions) -> Result<Vec<String>, BackendError> {
-        let bridges = leftovers::bridge_names(options);
-        if bridges.is_empty() {
-            return Ok(bridges);
-        }
-        leftovers::in_host(self.host_netns.as_deref(), || leftovers::missing(&bridges)).map_err(
-            |source| BackendError::Leftovers {
-                container_id: options.container_id.clone(),
-                source,
-            },
-        )
+        self.bridges_to_make(options, leftovers::missing)
     }
 
     fn undo_setup(
