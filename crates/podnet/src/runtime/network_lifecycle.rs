@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::networks::NetworkUsage;
 use super::{FlowLock, RemoveNetworkOptions, Runtime, RuntimeError};
 use crate::backend::Backend;
 use crate::netstatus::NetInterface;
@@ -131,9 +132,10 @@ impl<B: Backend> Runtime<B> {
         let mut nets = self.networks.list()?;
         nets.retain(|n| filter.matches(n));
         if let Some(want_dangling) = filter.dangling() {
+            let usage = self.network_usage()?;
             let mut kept = Vec::with_capacity(nets.len());
             for net in nets {
-                if self.is_dangling(&net)? == want_dangling {
+                if self.is_dangling(&net, &usage)? == want_dangling {
                     kept.push(net);
                 }
             }
@@ -146,10 +148,10 @@ impl<B: Backend> Runtime<B> {
     /// or unfinished flow of podnet's names it, and no other tool's container holds an
     /// address on it in podman's shared `ipam.db`. The default network is never dangling
     /// (it cannot be removed).
-    fn is_dangling(&self, net: &Network) -> Result<bool, Error> {
+    fn is_dangling(&self, net: &Network, usage: &NetworkUsage) -> Result<bool, Error> {
         Ok(net.name != self.networks.default_network_name()
-            && self.network_users(net)?.is_empty()
-            && self.other_tools_holders(net)?.is_empty())
+            && usage.users(net).is_empty()
+            && self.other_tools_holders(net, usage)?.is_empty())
     }
 
     /// Removes every network `filter` passes that no container uses, the default network

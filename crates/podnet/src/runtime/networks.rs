@@ -1,9 +1,12 @@
 //! Removing a network: the one path every caller (the CLI's `network rm`, library users)
 //! goes through, under the runtime lock, so no `create`, `connect` or `start` can race it.
 
+use std::collections::BTreeSet;
+
 use super::{FlowLock, Runtime, RuntimeError};
 use crate::backend::Backend;
-use crate::{Error, Network};
+use crate::state::Intent;
+use crate::{ContainerRecord, Error, Lease, Network};
 
 /// How [`Runtime::remove_network`] removes a network: by default a network in use is
 /// refused; [`RemoveNetworkOptions::force`] first stops and removes the containers that
@@ -40,7 +43,7 @@ impl<B: Backend> Runtime<B> {
     ) -> Result<Network, Error> {
         let _lock = FlowLock::acquire(&self.config)?;
         let net = self.networks.inspect(name_or_id)?;
-        let others = self.other_tools_holders(&net)?;
+        let others = self.other_tools_holders(&net, &self.network_usage()?)?;
         if !others.is_empty() {
             return Err(RuntimeError::NetworkHeldByOtherTool {
                 network: net.name,
@@ -51,7 +54,8 @@ impl<B: Backend> Runtime<B> {
         if options.force {
             self.remove_network_users(&net)?;
         }
-        let users = self.network_users(&net)?;
+        // read again: `force` removed containers
+        let users = self.network_usage()?.users(&net);
         if !users.is_empty() {
             return Err(RuntimeError::NetworkInUse {
                 network: net.name,
@@ -71,24 +75,32 @@ impl<B: Backend> Runtime<B> {
     /// Containers of other tools (podman's) holding addresses on `net` in the shared
     /// `ipam.db`, as `SHORT-ID (addresses)`: removing the network under them would strand
     /// their bridge, rules and DNS entries, and no override is offered.
-    pub(super) fn other_tools_holders(&self, net: &Network) -> Result<Vec<String>, Error> {
-        let ours: std::collections::BTreeSet<String> = self
-            .state
-            .list_containers()?
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
+    pub(super) fn other_tools_holders(
+        &self,
+        net: &Network,
+        usage: &NetworkUsage,
+    ) -> Result<Vec<String>, Error> {
+        let ours: BTreeSet<&str> = usage.containers.iter().map(|c| c.id.as_str()).collect();
         Ok(self
             .state
             .shared_holders(&net.name)?
             .into_iter()
-            .filter(|(id, _)| !ours.contains(id))
+            .filter(|(id, _)| !ours.contains(id.as_str()))
             .map(|(id, ips)| {
                 let ips: Vec<String> = ips.iter().map(ToString::to_string).collect();
                 let short: String = id.chars().take(12).collect();
                 format!("{short} ({})", ips.join(", "))
             })
             .collect())
+    }
+
+    /// What of podnet's uses networks, read once for any number of networks.
+    pub(super) fn network_usage(&self) -> Result<NetworkUsage, Error> {
+        Ok(NetworkUsage {
+            containers: self.state.list_containers()?,
+            leases: self.state.list_leases()?,
+            intents: self.state.list_intents()?,
+        })
     }
 
     /// `-f`: stops and removes every container whose record names `net` (a lease or an
@@ -110,19 +122,29 @@ impl<B: Backend> Runtime<B> {
         }
         Ok(())
     }
+}
 
+/// podnet's container records, leases and unfinished flows, as `Runtime::network_usage`
+/// read them.
+pub(super) struct NetworkUsage {
+    containers: Vec<ContainerRecord>,
+    leases: Vec<Lease>,
+    intents: Vec<Intent>,
+}
+
+impl NetworkUsage {
     /// Names of the containers that use `net`: by record (network name), by lease (network
     /// ID) and by unfinished intent.
-    pub(super) fn network_users(&self, net: &Network) -> Result<Vec<String>, Error> {
-        let containers = self.state.list_containers()?;
+    pub(super) fn users(&self, net: &Network) -> Vec<String> {
         let name_of = |id: &str| {
-            containers
+            self.containers
                 .iter()
                 .find(|c| c.id == id)
                 .map(|c| c.name.clone())
                 .unwrap_or_else(|| id.to_string())
         };
-        let mut users: Vec<String> = containers
+        let mut users: Vec<String> = self
+            .containers
             .iter()
             .filter(|c| {
                 c.networks.contains_key(&net.name) || c.network_status.contains_key(&net.name)
@@ -130,15 +152,13 @@ impl<B: Backend> Runtime<B> {
             .map(|c| c.name.clone())
             .collect();
         users.extend(
-            self.state
-                .list_leases()?
+            self.leases
                 .iter()
                 .filter(|l| l.network_id == net.id)
                 .map(|l| name_of(&l.container_id)),
         );
         users.extend(
-            self.state
-                .list_intents()?
+            self.intents
                 .iter()
                 .filter(|i| i.options.networks.contains_key(&net.name))
                 .map(|i| {
@@ -150,6 +170,6 @@ impl<B: Backend> Runtime<B> {
         );
         users.sort();
         users.dedup();
-        Ok(users)
+        users
     }
 }
